@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { TributaryError } from '../core/errors.js';
+
+export type DestinationConfig =
+  | { kind: 'sqlite'; path: string }
+  | {
+      kind: 'mysql';
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      database: string;
+      /** Extra `?key=value` options from the URL. */
+      options: Record<string, string>;
+    };
+
+/**
+ * Parse a destination string. `sqlite:PATH` is relative to `baseDir`; `mysql://` (or
+ * `mariadb://`) takes its password from the URL or, when absent, `TRIBUTARY_DB_PASSWORD`.
+ */
+export function parseDestination(text: string, baseDir: string, env: NodeJS.ProcessEnv): DestinationConfig {
+  if (text.startsWith('sqlite:')) {
+    let file = text.slice('sqlite:'.length);
+    if (file.startsWith('//')) file = file.slice(2);
+    if (file === '') throw new Error('sqlite: needs a file path, e.g. sqlite:.tributary/pipeline.db');
+    return { kind: 'sqlite', path: path.resolve(baseDir, file) };
+  }
+  if (/^(mysql|mariadb):\/\//.test(text)) {
+    let url: URL;
+    try {
+      url = new URL(text.replace(/^mariadb:/, 'mysql:'));
+    } catch {
+      throw new Error(`not a valid URL: ${maskUrl(text)}`);
+    }
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    if (!database)
+      throw new Error(`no database name in ${maskUrl(text)} (expected mysql://user:password@host:3306/db)`);
+    const options: Record<string, string> = {};
+    url.searchParams.forEach((v, k) => {
+      options[k] = v;
+    });
+    return {
+      kind: 'mysql',
+      host: url.hostname || '127.0.0.1',
+      port: url.port ? Number(url.port) : 3306,
+      user: decodeURIComponent(url.username || 'root'),
+      password: url.password ? decodeURIComponent(url.password) : (env.TRIBUTARY_DB_PASSWORD ?? ''),
+      database,
+      options,
+    };
+  }
+  throw new Error('expected sqlite:PATH or mysql://user:password@host:3306/db');
+}
+
+/** The URL with its password replaced by `***`: the only form a destination is ever printed in. */
+export function maskUrl(text: string): string {
+  return text.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+/** A printable description of a destination, never containing a password. */
+export function describeDestination(d: DestinationConfig): string {
+  if (d.kind === 'sqlite') return `sqlite:${d.path}`;
+  return `mysql://${d.user}${d.password ? ':***' : ''}@${d.host}:${d.port}/${d.database}`;
+}
+
+export function destinationError(message: string, cause?: unknown): TributaryError {
+  return new TributaryError('DEST_CONNECT', message, { cause });
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * What a user writes in `tributary.yaml`. The resolved, canonical form the code reads is
+ * `ResolvedConfig` in ./resolve.ts. Every key is documented in docs/configuration.md,
+ * which is generated from the `describe()` texts below (`npm run docs:config`).
+ */
+
+const nameList = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .describe('One column name or a list of column names (after name normalization).');
+
+export const sourceSchema = z
+  .object({
+    table: z.string().min(1).describe('Destination table. Several sources may feed one table.'),
+    files: z
+      .string()
+      .min(1)
+      .describe(
+        'Glob relative to the config file. `{name}` (no comma inside) captures one path segment into a text column `name`; `{a,b}` is a normal glob alternative.',
+      ),
+    format: z
+      .enum(['csv', 'json', 'ndjson'])
+      .optional()
+      .describe(
+        'File format. Default: from the extension (.csv .tsv .txt .json .jsonl .ndjson, each optionally .gz).',
+      ),
+    delimiter: z
+      .string()
+      .length(1)
+      .optional()
+      .describe('CSV delimiter. Default: detected among `,` `;` tab `|` from the header line.'),
+    primary_key: nameList.optional().describe('Key of the table; required for `write: merge`.'),
+    cursor: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Column whose greatest value wins on merge; an incoming row with an older cursor is ignored.',
+      ),
+    write: z
+      .enum(['append', 'merge', 'replace'])
+      .optional()
+      .describe('Write disposition. Default: `merge` when `primary_key` is set, else `append`.'),
+    columns: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe(
+        'Type hints `{ column: type }` that override inference, e.g. `{ amount: "decimal(12,2)", zip: text }`.',
+      ),
+    rename: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Header renames `{ "Raw Header": column }`, applied before name normalization.'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    pipeline: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1-64 characters)')
+      .describe('Pipeline name; one run per pipeline at a time.'),
+    destination: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        '`sqlite:PATH` (relative to the config file) or `mysql://user:password@host:3306/db`. Default: `sqlite:.tributary/<pipeline>.db`.',
+      ),
+    sources: z.array(sourceSchema).min(1).describe('Where the files come from and which table each feeds.'),
+  })
+  .strict();
+
+export type UserConfig = z.infer<typeof configSchema>;
+export type UserSource = z.infer<typeof sourceSchema>;

@@ -1,0 +1,89 @@
+/**
+ * Types shared by the stages. Stages (sources, schema, destinations, state, transforms)
+ * never import each other; they meet in runner/ through these types.
+ */
+
+export type Format = 'csv' | 'json' | 'ndjson';
+
+/** A record as a reader yields it: raw field values keyed by header name / JSON key. */
+export interface SourceRecord {
+  kind: 'record';
+  /**
+   * CSV: string values keyed by header (an empty field is `null`; headers that repeat
+   * exactly are made unique by the reader as `name`, `name_2`, ...).
+   * JSON/NDJSON: the parsed object (numbers that do not survive a double keep their
+   * exact text as a `LosslessNumber`-like `{ isLosslessNumber: true, value: string }`).
+   */
+  data: Record<string, unknown>;
+  /** 1-based line of the file where the record starts. */
+  line: number;
+  /** 1-based record number within the file (a CSV header is not a record). */
+  record: number;
+}
+
+/** A record that could not be parsed; it becomes a reject, the rest of the file goes on. */
+export interface SourceProblem {
+  kind: 'problem';
+  line: number;
+  record: number;
+  code: RejectCode;
+  message: string;
+  /** Raw text of the record, cut to 64 KiB. */
+  raw: string;
+}
+
+export type SourceItem = SourceRecord | SourceProblem;
+
+/** Why a row did not load. Stable: stored in the rejects table and documented. */
+export type RejectCode =
+  | 'CSV_FIELD_COUNT'
+  | 'CSV_QUOTE'
+  | 'JSON_SYNTAX'
+  | 'JSON_NOT_OBJECT'
+  | 'MISSING_PRIMARY_KEY'
+  | 'MISSING_CURSOR'
+  | 'TYPE_MISMATCH'
+  | 'CONTRACT_FROZEN';
+
+/** Logical column types; each dialect maps them to physical types. */
+export type ColumnType =
+  | { kind: 'bool' }
+  | { kind: 'integer' }
+  | { kind: 'decimal'; precision: number; scale: number }
+  | { kind: 'date' }
+  | { kind: 'datetime' }
+  | { kind: 'text' }
+  | { kind: 'json' };
+
+export type TypeKind = ColumnType['kind'];
+
+export interface ColumnSchema {
+  name: string;
+  type: ColumnType;
+}
+
+export interface TableSchema {
+  name: string;
+  columns: ColumnSchema[];
+  /** Empty for tables without a key (append / replace). */
+  primaryKey: string[];
+}
+
+export type WriteDisposition = 'append' | 'merge' | 'replace';
+
+/** A value ready for a destination: already coerced to its column's type. */
+export type DbValue = string | number | bigint | boolean | null;
+
+/** A planned schema change; each dialect renders it to DDL. */
+export type SchemaChange =
+  | { kind: 'create_table'; table: TableSchema; system: SystemColumns }
+  | { kind: 'add_column'; table: string; column: ColumnSchema }
+  | { kind: 'widen_column'; table: string; column: string; from: ColumnType; to: ColumnType };
+
+/** Which bookkeeping columns a data table carries. */
+export interface SystemColumns {
+  /** `_tributary_file_id`: lets an append table drop a re-sent file's earlier rows. */
+  fileId: boolean;
+  /** `_tributary_idx`: position of a child row in its parent's array. */
+  idx: boolean;
+}

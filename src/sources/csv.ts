@@ -1,0 +1,276 @@
+/** CSV (RFC 4180) with papaparse's core parser, fed chunk by chunk. */
+import Papa from 'papaparse';
+import { TributaryError } from '../core/errors.js';
+import type { SourceItem } from '../core/types.js';
+import { clipRaw, MAX_RECORD_CHARS } from './text.js';
+
+/** Options of {@link parseCsv}. */
+export interface CsvOptions {
+  /**
+   * Field delimiter. Default: detected from the header line among `,` `;` tab `|` (the
+   * most frequent outside quotes; ties go to the earlier in that list, so to the comma).
+   */
+  delimiter?: string;
+  /** A record still open after this many characters is an unterminated quote; default {@link MAX_RECORD_CHARS}. */
+  maxRecordChars?: number;
+}
+
+/**
+ * Parses CSV text (already decoded, BOM removed), yielding the items of each chunk.
+ *
+ * The first non-blank row is the header; names are kept as written, and exact repeats are
+ * renamed `name_2`, `name_3`... Line breaks are detected from the header line (LF, CRLF or
+ * CR) and must be the same throughout. Blank lines are skipped but counted in `line`; an
+ * empty field is `null`. A row with the wrong field count is a `CSV_FIELD_COUNT` problem.
+ *
+ * Quotes, as papaparse handles them: a quote inside an unquoted field (`ab"c`) is literal
+ * text. A closing quote followed by anything but a delimiter or line break (`"ab"c`) is
+ * reported ("InvalidQuotes") and papaparse keeps reading to the next quote that closes
+ * properly, which may merge the following lines into that row: the merged row becomes one
+ * `CSV_QUOTE` problem, with the merged text in `raw`. A quote never closed would swallow
+ * the rest of the file into one field ("MissingQuotes"); we instead report a `CSV_QUOTE`
+ * problem for the line where that record starts and resume on the next line, both at end
+ * of input and when an open record passes `maxRecordChars` (which also bounds memory).
+ */
+export async function* parseCsv(
+  text: AsyncIterable<string> | Iterable<string>,
+  options: CsvOptions = {},
+): AsyncGenerator<SourceItem[]> {
+  const reader = new CsvReader(options);
+  for await (const chunk of text) {
+    const items = reader.push(chunk);
+    if (items.length > 0) yield items;
+  }
+  const items = reader.end();
+  if (items.length > 0) yield items;
+}
+
+type Newline = '\n' | '\r\n' | '\r';
+
+/** The subset of papaparse's `Parser.parse` result that we read. */
+interface ParseOutput {
+  data: string[][];
+  errors: { code: string; row?: number }[];
+  meta: { cursor: number };
+}
+
+const CANDIDATES = [',', ';', '\t', '|'];
+
+class CsvReader {
+  private parser: Papa.Parser | undefined;
+  private delimiter: string;
+  private newline: Newline = '\n';
+  /** The character counted for `line`: `\r` in CR files, else `\n`. */
+  private lineChar = '\n';
+  /** Unparsed text; always starts at a row boundary. */
+  private pending = '';
+  /** Parse again only once `pending` reaches this length (see push). */
+  private parseAt = 0;
+  private line = 1;
+  private record = 0;
+  private headers: string[] | undefined;
+  /** Index of a `__proto__` header: assigning that key would set the prototype instead. */
+  private protoIndex = -1;
+  private readonly maxRecordChars: number;
+
+  constructor(options: CsvOptions) {
+    const { delimiter } = options;
+    if (
+      delimiter !== undefined &&
+      (delimiter === '' || Papa.BAD_DELIMITERS.some((c) => delimiter.includes(c)))
+    ) {
+      throw new TributaryError('CONFIG_INVALID', `CSV delimiter ${JSON.stringify(delimiter)} is not usable`);
+    }
+    this.delimiter = delimiter ?? '';
+    this.maxRecordChars = options.maxRecordChars ?? MAX_RECORD_CHARS;
+  }
+
+  push(text: string): SourceItem[] {
+    this.pending += text;
+    if (!this.parser && !this.start(false)) {
+      if (this.pending.length > this.maxRecordChars) {
+        throw this.formatError(`no line break in the first ${this.maxRecordChars} characters`);
+      }
+      return [];
+    }
+    // papaparse re-parses the unfinished last row with each chunk. Waiting until the
+    // buffer has doubled keeps a row spanning many chunks linear instead of quadratic.
+    if (this.pending.length < this.parseAt) return [];
+    return this.drain(false);
+  }
+
+  end(): SourceItem[] {
+    if (!this.parser) this.start(true);
+    return this.drain(true);
+  }
+
+  /** Detects the dialect from the header line; false while that line is incomplete. */
+  private start(atEnd: boolean): boolean {
+    const dialect = sniff(this.pending, atEnd);
+    if (!dialect) return false;
+    this.delimiter ||= dialect.delimiter;
+    this.newline = dialect.newline;
+    this.lineChar = dialect.newline === '\r' ? '\r' : '\n';
+    this.parser = new Papa.Parser({ delimiter: this.delimiter, newline: this.newline, quoteChar: '"' });
+    // Blank lines before the header are dropped here, whatever their line breaks.
+    const lead = /^[\r\n]*/.exec(this.pending)![0];
+    this.line += lead.match(/\r\n?|\n/g)?.length ?? 0;
+    this.pending = this.pending.slice(lead.length);
+    return true;
+  }
+
+  private drain(atEnd: boolean): SourceItem[] {
+    const parser = this.parser!;
+    const out: SourceItem[] = [];
+    for (;;) {
+      // ignoreLastRow: the last row may continue in the next chunk; cursor ends before it.
+      const complete: ParseOutput = parser.parse(this.pending, 0, true);
+      this.emitRows(complete, out);
+      this.pending = this.pending.slice(complete.meta.cursor);
+      if (!atEnd) {
+        if (this.pending.length > this.maxRecordChars) {
+          this.skipLine(out, `record not complete after ${this.maxRecordChars} characters`, false);
+          continue;
+        }
+        this.parseAt = this.pending.length * 2;
+        return out;
+      }
+      if (this.pending === '') return out;
+      const last: ParseOutput = parser.parse(this.pending, 0, false);
+      if (last.errors.some((e) => e.code === 'MissingQuotes')) {
+        this.skipLine(out, 'quoted field never closed', true);
+        continue;
+      }
+      this.emitRows(last, out);
+      this.pending = '';
+      return out;
+    }
+  }
+
+  private emitRows(result: ParseOutput, out: SourceItem[]): void {
+    const rows = result.data;
+    // Errors of the unfinished row (index rows.length) are dropped: it is parsed again.
+    const bad = new Set<number>();
+    for (const e of result.errors) if (e.row !== undefined && e.row < rows.length) bad.add(e.row);
+    for (let i = 0; i < rows.length; i++) this.emitRow(rows[i]!, bad.has(i), out);
+  }
+
+  private emitRow(row: string[], quoteError: boolean, out: SourceItem[]): void {
+    const line = this.line;
+    this.line += 1 + countChar(row, this.lineChar);
+    if (row.length === 1 && row[0] === '') return; // blank line
+    const headers = this.headers;
+    if (!headers) {
+      if (quoteError) throw this.formatError(`malformed quotes in the header (line ${line})`);
+      this.setHeaders(row);
+      return;
+    }
+    const record = ++this.record;
+    if (quoteError) {
+      const message = 'malformed quotes: a quote inside a quoted field must be doubled ("")';
+      out.push({ kind: 'problem', code: 'CSV_QUOTE', message, line, record, raw: this.unparse(row) });
+    } else if (row.length !== headers.length) {
+      const message = `expected ${headers.length} fields, got ${row.length}`;
+      out.push({ kind: 'problem', code: 'CSV_FIELD_COUNT', message, line, record, raw: this.unparse(row) });
+    } else {
+      const data: Record<string, unknown> = {};
+      for (let i = 0; i < headers.length; i++) {
+        const value = row[i] === '' ? null : row[i];
+        if (i !== this.protoIndex) data[headers[i]!] = value;
+        else
+          Object.defineProperty(data, '__proto__', {
+            value,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+      }
+      out.push({ kind: 'record', data, line, record });
+    }
+  }
+
+  /** Reports the first line of the pending record as CSV_QUOTE and resumes after it. */
+  private skipLine(out: SourceItem[], reason: string, atEnd: boolean): void {
+    const cut = this.pending.indexOf(this.newline);
+    if (cut === -1 && !atEnd) {
+      throw this.formatError(`line ${this.line} is longer than ${this.maxRecordChars} characters`);
+    }
+    const raw = cut === -1 ? this.pending : this.pending.slice(0, cut);
+    if (!this.headers) throw this.formatError(`the header (line ${this.line}) has a quote never closed`);
+    const line = this.line;
+    this.line += 1 + countChar([raw], this.lineChar);
+    this.record++;
+    const message = `${reason}: skipped line ${line} and resumed on the next line`;
+    out.push({ kind: 'problem', code: 'CSV_QUOTE', message, line, record: this.record, raw: clipRaw(raw) });
+    this.pending = cut === -1 ? '' : this.pending.slice(cut + this.newline.length);
+  }
+
+  private setHeaders(row: string[]): void {
+    const taken = new Set(row);
+    const seen = new Set<string>();
+    this.headers = row.map((name) => {
+      if (!seen.has(name)) {
+        seen.add(name);
+        return name;
+      }
+      let n = 2;
+      while (taken.has(`${name}_${n}`)) n++;
+      const unique = `${name}_${n}`;
+      taken.add(unique);
+      return unique;
+    });
+    this.protoIndex = this.headers.indexOf('__proto__');
+  }
+
+  private unparse(row: string[]): string {
+    return clipRaw(Papa.unparse([row], { delimiter: this.delimiter, newline: this.newline }));
+  }
+
+  private formatError(message: string): TributaryError {
+    return new TributaryError('SOURCE_FORMAT', `CSV: ${message}`, { context: { line: this.line } });
+  }
+}
+
+/**
+ * Finds the header line (skipping leading blank lines) and detects the delimiter and line
+ * break from it. Undefined while the line is incomplete and more text may come.
+ */
+function sniff(text: string, atEnd: boolean): { delimiter: string; newline: Newline } | undefined {
+  const counts = [0, 0, 0, 0];
+  let inQuotes = false;
+  let content = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      inQuotes = !inQuotes; // a doubled quote toggles twice
+      content = true;
+    } else if (inQuotes) {
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && i + 1 === text.length && !atEnd) return undefined; // CR or CRLF?
+      if (content) {
+        const newline = c === '\n' ? '\n' : text[i + 1] === '\n' ? '\r\n' : '\r';
+        return { delimiter: pickDelimiter(counts), newline };
+      }
+    } else {
+      content = true;
+      const k = CANDIDATES.indexOf(c);
+      if (k !== -1) counts[k]!++;
+    }
+  }
+  return atEnd ? { delimiter: pickDelimiter(counts), newline: '\n' } : undefined;
+}
+
+function pickDelimiter(counts: number[]): string {
+  let best = 0;
+  for (let k = 1; k < counts.length; k++) if (counts[k]! > counts[best]!) best = k;
+  return CANDIDATES[best]!;
+}
+
+/** Occurrences of `char` in the fields: the line breaks inside quoted fields. */
+function countChar(fields: string[], char: string): number {
+  let n = 0;
+  for (const field of fields) {
+    for (let i = field.indexOf(char); i !== -1; i = field.indexOf(char, i + 1)) n++;
+  }
+  return n;
+}

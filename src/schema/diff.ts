@@ -1,0 +1,87 @@
+import type { ColumnSchema, ColumnType, SchemaChange, SystemColumns, TableSchema } from '../core/types.js';
+import { covers } from './observe.js';
+import { formatType, isLosslessWidening } from './types.js';
+
+export interface TablePlanInput {
+  name: string;
+  /** The table as it is now, or undefined when it does not exist yet. */
+  live: TableSchema | undefined;
+  /** Column types the file showed (null: only NULLs), in first-seen order. */
+  observed: ReadonlyMap<string, ColumnType | null>;
+  /** Columns whose type the config fixes. */
+  hints: ReadonlyMap<string, ColumnType>;
+  primaryKey: readonly string[];
+  /** Columns that lead the table (child tables: parent key + position), with their types. */
+  leading?: readonly ColumnSchema[];
+  system: SystemColumns;
+}
+
+export class SchemaConflict extends Error {}
+
+/**
+ * Diff what a file needs with the live table: create it, add nullable columns, widen types
+ * without loss. Pure. Columns seen only as NULL are not created until a value shows their
+ * type; nothing is ever dropped or narrowed.
+ */
+export function planTable(input: TablePlanInput): SchemaChange[] {
+  const { name, live, observed, hints, primaryKey } = input;
+  if (!live) {
+    const columns: ColumnSchema[] = [...(input.leading ?? [])];
+    const seen = new Set(columns.map((c) => c.name));
+    const add = (col: string, type: ColumnType | null | undefined) => {
+      if (seen.has(col) || !type) return;
+      seen.add(col);
+      columns.push({ name: col, type });
+    };
+    for (const k of primaryKey) add(k, hints.get(k) ?? observed.get(k) ?? { kind: 'text' });
+    for (const [col, t] of observed) add(col, hints.get(col) ?? t);
+    for (const [col, t] of hints) add(col, t);
+    return [
+      { kind: 'create_table', table: { name, columns, primaryKey: [...primaryKey] }, system: input.system },
+    ];
+  }
+  if (primaryKey.length > 0 && live.primaryKey.join(',') !== primaryKey.join(',')) {
+    throw new SchemaConflict(
+      `table ${name} has primary key (${live.primaryKey.join(', ') || 'none'}) but the config says (${primaryKey.join(', ')}); change the config or drop the table`,
+    );
+  }
+  const changes: SchemaChange[] = [];
+  const liveTypes = new Map(live.columns.map((c) => [c.name, c.type]));
+  for (const [col, hint] of hints) {
+    const current = liveTypes.get(col);
+    if (current && !covers(current, hint) && !isLosslessWidening(current, hint)) {
+      throw new SchemaConflict(
+        `columns.${col}: the hint ${formatType(hint)} conflicts with ${name}.${col}, which is ${formatType(current)} and cannot change to it without loss`,
+      );
+    }
+  }
+  const wanted = new Map<string, ColumnType | null>(observed);
+  for (const [col, t] of hints) wanted.set(col, t);
+  for (const [col, t] of wanted) {
+    if (!t) continue;
+    const current = liveTypes.get(col);
+    if (!current) {
+      changes.push({ kind: 'add_column', table: name, column: { name: col, type: t } });
+    } else if (!covers(current, t) && isLosslessWidening(current, t)) {
+      changes.push({ kind: 'widen_column', table: name, column: col, from: current, to: t });
+    }
+  }
+  return changes;
+}
+
+/** Apply changes to a schema in memory (what the catalog will say after the DDL). */
+export function applyChanges(
+  live: TableSchema | undefined,
+  changes: readonly SchemaChange[],
+): TableSchema | undefined {
+  let t = live;
+  for (const c of changes) {
+    if (c.kind === 'create_table') t = t ?? c.table;
+    else if (t && c.kind === 'add_column' && !t.columns.some((x) => x.name === c.column.name)) {
+      t = { ...t, columns: [...t.columns, c.column] };
+    } else if (t && c.kind === 'widen_column') {
+      t = { ...t, columns: t.columns.map((x) => (x.name === c.column ? { name: x.name, type: c.to } : x)) };
+    }
+  }
+  return t;
+}

@@ -1,0 +1,205 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { TributaryError } from '../../core/errors.js';
+import { createTableSql, systemColumnNames } from '../sql.js';
+import type {
+  Capabilities,
+  Destination,
+  ExecResult,
+  LiveTable,
+  LockInfo,
+  SchemaChange,
+  Transaction,
+} from '../types.js';
+import { readSqliteCatalog, readSqliteTable } from './catalog.js';
+import { sqliteDialect as d } from './dialect.js';
+import { translateSqliteError } from './errors.js';
+import { sqliteWriter } from './writer.js';
+
+const LOCKS = '_tributary_locks';
+
+/**
+ * The embedded default. One connection (SQLite has one writer); WAL so readers — another
+ * `tributary status`, the sqlite3 shell — see committed data while a run writes.
+ */
+export class SqliteDestination implements Destination {
+  readonly capabilities: Capabilities = {
+    transactionalDdl: true,
+    maxIdentifierLength: 64, // SQLite has no limit; we keep MySQL's so a pipeline can move
+    bulkLoad: false,
+    maxConcurrentLoads: 1,
+  };
+  readonly dialect = d;
+  readonly description: string;
+  #db: Database.Database | undefined;
+  #inTx = false;
+
+  constructor(readonly file: string) {
+    this.description = `sqlite:${file}`;
+  }
+
+  get db(): Database.Database {
+    if (!this.#db) throw new Error('SQLite destination is not open');
+    return this.#db;
+  }
+
+  async open(): Promise<void> {
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      const db = new Database(this.file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a killed process never loses a commit
+      db.pragma('busy_timeout = 10000');
+      db.pragma('temp_store = MEMORY');
+      db.defaultSafeIntegers(false);
+      this.#db = db;
+    } catch (err) {
+      throw translateSqliteError(err, `opening ${this.file}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#db?.close();
+    this.#db = undefined;
+  }
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    try {
+      const stmt = this.db.prepare(sql);
+      if (stmt.reader) return stmt.all(...params) as T[];
+      stmt.run(...params);
+      return [];
+    } catch (err) {
+      throw translateSqliteError(err, sql);
+    }
+  }
+
+  async execute(sql: string, params: readonly unknown[] = []): Promise<ExecResult> {
+    try {
+      const r = this.db.prepare(sql).run(...params);
+      return { affectedRows: r.changes, insertId: Number(r.lastInsertRowid) };
+    } catch (err) {
+      throw translateSqliteError(err, sql);
+    }
+  }
+
+  async readCatalog(): Promise<Map<string, LiveTable>> {
+    return readSqliteCatalog(this.db);
+  }
+
+  async applySchemaChanges(changes: readonly SchemaChange[]): Promise<void> {
+    for (const change of changes) this.#apply(change);
+  }
+
+  #apply(change: SchemaChange): void {
+    const db = this.db;
+    switch (change.kind) {
+      case 'create_table':
+        db.exec(createTableSql(d, { ...change.table, system: change.system }));
+        return;
+      case 'add_column': {
+        const live = readSqliteTable(db, change.table);
+        if (live?.columns.some((c) => c.name === change.column.name)) return;
+        db.exec(
+          `ALTER TABLE ${d.quote(change.table)} ADD COLUMN ${d.quote(change.column.name)} ${d.typeSql(change.column.type, false)}`,
+        );
+        return;
+      }
+      case 'widen_column':
+        this.#rebuild(change.table, change.column, change.to);
+        return;
+    }
+  }
+
+  /** SQLite cannot change a declared type in place: copy into a new table (inside the caller's transaction). */
+  #rebuild(table: string, column: string, to: LiveTable['columns'][number]['type']): void {
+    const db = this.db;
+    const live = readSqliteTable(db, table);
+    if (!live) throw new TributaryError('SCHEMA_CONFLICT', `cannot widen ${table}.${column}: no such table`);
+    const from = live.columns.find((c) => c.name === column);
+    if (!from || JSON.stringify(from.type) === JSON.stringify(to)) return;
+    const tmp = `${table}__tributary_rebuild`;
+    const columns = live.columns.map((c) => (c.name === column ? { name: c.name, type: to } : c));
+    const system = { fileId: live.systemColumns.includes('_tributary_file_id'), idx: false };
+    db.exec(`DROP TABLE IF EXISTS ${d.quote(tmp)}`);
+    db.exec(createTableSql(d, { name: tmp, columns, primaryKey: live.primaryKey, system }));
+    const all = [...live.columns.map((c) => c.name), ...systemColumnNames(system)];
+    const select = all.map((c) =>
+      c === column && from.type.kind === 'date' && to.kind === 'datetime'
+        ? `CASE WHEN length(${d.quote(c)}) = 10 THEN ${d.quote(c)} || ' 00:00:00' ELSE ${d.quote(c)} END`
+        : d.quote(c),
+    );
+    db.exec(
+      `INSERT INTO ${d.quote(tmp)} (${all.map(d.quote).join(', ')}) SELECT ${select.join(', ')} FROM ${d.quote(table)}`,
+    );
+    db.exec(`DROP TABLE ${d.quote(table)}`);
+    db.exec(`ALTER TABLE ${d.quote(tmp)} RENAME TO ${d.quote(table)}`);
+  }
+
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    if (this.#inTx) throw new Error('SQLite destination: nested transaction');
+    const db = this.db;
+    this.#inTx = true;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      this.#inTx = false;
+      throw translateSqliteError(err, 'BEGIN IMMEDIATE');
+    }
+    const tx: Transaction = {
+      query: (sql, params) => this.query(sql, params),
+      execute: (sql, params) => this.execute(sql, params),
+      writer: async (plan) => sqliteWriter(db, plan),
+    };
+    try {
+      const result = await fn(tx);
+      db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw translateSqliteError(err, 'transaction');
+    } finally {
+      this.#inTx = false;
+    }
+  }
+
+  /**
+   * SQLite has no session-scoped named lock: a row in `_tributary_locks` names the holder
+   * (host and pid). A row whose process is gone on this host is stale and taken over.
+   */
+  async tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined> {
+    const db = this.db;
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${LOCKS} (pipeline TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, since TEXT NOT NULL)`,
+    );
+    const take = db.transaction((): LockInfo | undefined => {
+      const row = db
+        .prepare(`SELECT holder, host, pid, since FROM ${LOCKS} WHERE pipeline = ?`)
+        .get(pipeline) as { holder: string; host: string; pid: number; since: string } | undefined;
+      if (row && !(row.host === os.hostname() && (row.pid === process.pid || !processAlive(row.pid)))) {
+        return { pipeline, holder: row.holder, since: row.since };
+      }
+      db.prepare(
+        `INSERT OR REPLACE INTO ${LOCKS} (pipeline, holder, host, pid, since) VALUES (?, ?, ?, ?, ?)`,
+      ).run(pipeline, holder, os.hostname(), process.pid, new Date().toISOString());
+      return undefined;
+    });
+    return take.immediate();
+  }
+
+  async unlock(pipeline: string): Promise<void> {
+    if (!this.#db) return;
+    this.db.prepare(`DELETE FROM ${LOCKS} WHERE pipeline = ? AND pid = ?`).run(pipeline, process.pid);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

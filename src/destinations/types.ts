@@ -1,0 +1,127 @@
+import type {
+  ColumnType,
+  DbValue,
+  SchemaChange,
+  SystemColumns,
+  TableSchema,
+  WriteDisposition,
+} from '../core/types.js';
+
+export type { SchemaChange, SystemColumns };
+
+/**
+ * What the code above a destination may rely on. Branch on these flags, never on the
+ * dialect's name (Kysely's DialectAdapter, dlt's capabilities).
+ */
+export interface Capabilities {
+  /** DDL can run inside the file's data transaction (SQLite) or commits implicitly (MySQL). */
+  transactionalDdl: boolean;
+  maxIdentifierLength: number;
+  /** A bulk path exists (MySQL LOAD DATA LOCAL INFILE). */
+  bulkLoad: boolean;
+  /** How many file transactions may run at once. */
+  maxConcurrentLoads: number;
+}
+
+export interface ExecResult {
+  affectedRows: number;
+  insertId: number;
+}
+
+/** The SQL surface state/ and transforms/ use: `?` placeholders, rows as plain objects. */
+export interface SqlClient {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  execute(sql: string, params?: readonly unknown[]): Promise<ExecResult>;
+}
+
+/** Identifier quoting and type rendering; the one place identifiers become SQL text. */
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'mysql';
+  /** Quote one identifier, escaping the quote character. */
+  quote(identifier: string): string;
+  /** Physical type for a logical type. `key`: the column is part of an index. */
+  typeSql(type: ColumnType, key: boolean): string;
+  /** Column definition of an auto-increment integer primary key. */
+  autoIdSql(name: string): string;
+  /** Physical type for short indexed text in state tables. */
+  keyTextSql: string;
+  /** Physical type for long text in state tables. */
+  longTextSql: string;
+}
+
+/** A live table as read from the database catalog. System columns are listed apart. */
+export interface LiveTable extends TableSchema {
+  systemColumns: string[];
+}
+
+export const SYS_RUN_ID = '_tributary_run_id';
+export const SYS_FILE_ID = '_tributary_file_id';
+export const SYS_IDX = '_tributary_idx';
+
+/** How one file's rows go into one table (the root table of the file). */
+export interface TableWritePlan {
+  table: LiveTable;
+  write: WriteDisposition;
+  /** Key columns (merge). */
+  primaryKey: readonly string[];
+  cursor: string | undefined;
+  runId: number;
+  fileId: number;
+  /** Child tables, linked to this table's primary key plus `_tributary_idx`. */
+  children: readonly LiveTable[];
+}
+
+/** One row of the root table with its child rows (values in the tables' column order). */
+export interface RowNode {
+  values: DbValue[];
+  /** Per child table name: rows in that child table's column order, without key/idx columns. */
+  children?: Map<string, DbValue[][]>;
+}
+
+export interface WriteStats {
+  inserted: number;
+  updated: number;
+  /** Rows that changed nothing: identical to the stored row, or older than it by cursor. */
+  unchanged: number;
+  /** Rows removed first: a re-sent append file's earlier rows, or a replaced table. */
+  deleted: number;
+  childRows: number;
+}
+
+/** Writes rows for one table inside an open transaction. */
+export interface TableWriter {
+  write(rows: readonly RowNode[]): Promise<void>;
+  finish(): Promise<WriteStats>;
+}
+
+/** An open transaction: SQL plus the bulk row path. */
+export interface Transaction extends SqlClient {
+  writer(plan: TableWritePlan): Promise<TableWriter>;
+}
+
+export interface LockInfo {
+  pipeline: string;
+  holder: string;
+  since: string;
+}
+
+export interface Destination extends SqlClient {
+  readonly capabilities: Capabilities;
+  readonly dialect: SqlDialect;
+  /** Printable description, never containing a password. */
+  readonly description: string;
+  /** Connect; create the database when missing and allowed. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** User tables from the live catalog (state tables excluded). */
+  readCatalog(): Promise<Map<string, LiveTable>>;
+  /**
+   * Apply schema changes idempotently. With `tx` (only when `transactionalDdl`), inside
+   * that transaction; otherwise each statement commits on its own.
+   */
+  applySchemaChanges(changes: readonly SchemaChange[], tx?: Transaction): Promise<void>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Take the pipeline's run lock; resolves to the current holder when it is taken. */
+  tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined>;
+  unlock(pipeline: string): Promise<void>;
+}

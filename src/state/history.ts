@@ -1,0 +1,61 @@
+import type { SqlClient } from '../destinations/types.js';
+import { now, T } from './tables.js';
+
+export interface SchemaHistoryEntry {
+  id: number;
+  runId: number;
+  table: string;
+  change: 'create_table' | 'add_column' | 'widen_column';
+  column: string | null;
+  oldType: string | null;
+  newType: string | null;
+  file: string | null;
+  at: string;
+}
+
+export async function recordSchemaChange(
+  db: SqlClient,
+  pipeline: string,
+  e: Omit<SchemaHistoryEntry, 'id' | 'at'>,
+): Promise<void> {
+  await db.execute(
+    `INSERT INTO ${T.history} (pipeline, run_id, table_name, change_kind, column_name, old_type, new_type, file_path, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [pipeline, e.runId, e.table, e.change, e.column, e.oldType, e.newType, e.file, now()],
+  );
+}
+
+interface HistoryRow {
+  id: number;
+  run_id: number;
+  table_name: string;
+  change_kind: SchemaHistoryEntry['change'];
+  column_name: string | null;
+  old_type: string | null;
+  new_type: string | null;
+  file_path: string | null;
+  changed_at: string;
+}
+
+export async function listSchemaHistory(
+  db: SqlClient,
+  pipeline: string,
+  table?: string,
+): Promise<SchemaHistoryEntry[]> {
+  const rows = table
+    ? await db.query<HistoryRow>(
+        `SELECT * FROM ${T.history} WHERE pipeline = ? AND table_name = ? ORDER BY id`,
+        [pipeline, table],
+      )
+    : await db.query<HistoryRow>(`SELECT * FROM ${T.history} WHERE pipeline = ? ORDER BY id`, [pipeline]);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    runId: Number(r.run_id),
+    table: r.table_name,
+    change: r.change_kind,
+    column: r.column_name,
+    oldType: r.old_type,
+    newType: r.new_type,
+    file: r.file_path,
+    at: r.changed_at,
+  }));
+}

@@ -1,0 +1,117 @@
+import type { SqlClient } from '../destinations/types.js';
+import { now, T } from './tables.js';
+
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'interrupted' | 'crashed';
+
+export interface RunCounts {
+  filesLoaded: number;
+  filesSkipped: number;
+  filesFailed: number;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsUnchanged: number;
+  rowsRejected: number;
+}
+
+export interface RunRecord extends RunCounts {
+  id: number;
+  pipeline: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  summary: unknown;
+}
+
+/** Runs left `running` by a process that died: we hold the lock, so none of them is alive. */
+export async function closeCrashedRuns(db: SqlClient, pipeline: string): Promise<number> {
+  const r = await db.execute(
+    `UPDATE ${T.runs} SET status = 'crashed', finished_at = ? WHERE pipeline = ? AND status = 'running'`,
+    [now(), pipeline],
+  );
+  return r.affectedRows;
+}
+
+export async function startRun(db: SqlClient, pipeline: string): Promise<{ id: number; startedAt: string }> {
+  const startedAt = now();
+  const r = await db.execute(
+    `INSERT INTO ${T.runs} (pipeline, status, started_at) VALUES (?, 'running', ?)`,
+    [pipeline, startedAt],
+  );
+  return { id: r.insertId, startedAt };
+}
+
+export async function finishRun(
+  db: SqlClient,
+  id: number,
+  status: RunStatus,
+  counts: RunCounts,
+  summary: unknown,
+  error?: string,
+): Promise<void> {
+  await db.execute(
+    `UPDATE ${T.runs} SET status = ?, finished_at = ?, files_loaded = ?, files_skipped = ?, files_failed = ?,
+       rows_inserted = ?, rows_updated = ?, rows_unchanged = ?, rows_rejected = ?, error = ?, summary = ? WHERE id = ?`,
+    [
+      status,
+      now(),
+      counts.filesLoaded,
+      counts.filesSkipped,
+      counts.filesFailed,
+      counts.rowsInserted,
+      counts.rowsUpdated,
+      counts.rowsUnchanged,
+      counts.rowsRejected,
+      error ?? null,
+      JSON.stringify(summary),
+      id,
+    ],
+  );
+}
+
+interface RunRow {
+  id: number;
+  pipeline: string;
+  status: RunStatus;
+  started_at: string;
+  finished_at: string | null;
+  files_loaded: number;
+  files_skipped: number;
+  files_failed: number;
+  rows_inserted: number;
+  rows_updated: number;
+  rows_unchanged: number;
+  rows_rejected: number;
+  error: string | null;
+  summary: string | null;
+}
+
+export async function listRuns(
+  db: SqlClient,
+  pipeline: string,
+  opts: { limit?: number; id?: number } = {},
+): Promise<RunRecord[]> {
+  const rows =
+    opts.id === undefined
+      ? await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? ORDER BY id DESC LIMIT ?`, [
+          pipeline,
+          opts.limit ?? 20,
+        ])
+      : await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? AND id = ?`, [pipeline, opts.id]);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    pipeline: r.pipeline,
+    status: r.status,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    filesLoaded: Number(r.files_loaded),
+    filesSkipped: Number(r.files_skipped),
+    filesFailed: Number(r.files_failed),
+    rowsInserted: Number(r.rows_inserted),
+    rowsUpdated: Number(r.rows_updated),
+    rowsUnchanged: Number(r.rows_unchanged),
+    rowsRejected: Number(r.rows_rejected),
+    error: r.error,
+    summary: r.summary ? JSON.parse(r.summary) : null,
+  }));
+}

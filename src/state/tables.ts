@@ -1,0 +1,85 @@
+import type { SqlClient, SqlDialect } from '../destinations/types.js';
+
+/**
+ * State lives in the destination, beside the data (ARCHITECTURE.md: "State lives in the
+ * destination"): the ledger row of a file commits in the same transaction as its rows.
+ */
+export const T = {
+  runs: '_tributary_runs',
+  files: '_tributary_files',
+  rejects: '_tributary_rejects',
+  history: '_tributary_schema_history',
+} as const;
+
+export async function ensureStateTables(db: SqlClient, d: SqlDialect): Promise<void> {
+  const q = d.quote;
+  const key = d.keyTextSql;
+  const long = d.longTextSql;
+  const int = d.typeSql({ kind: 'integer' }, false);
+  const stmts = [
+    `CREATE TABLE IF NOT EXISTS ${q(T.runs)} (
+      ${d.autoIdSql('id')},
+      pipeline ${key} NOT NULL,
+      status ${key} NOT NULL,
+      started_at ${key} NOT NULL,
+      finished_at ${key},
+      files_loaded ${int} NOT NULL DEFAULT 0,
+      files_skipped ${int} NOT NULL DEFAULT 0,
+      files_failed ${int} NOT NULL DEFAULT 0,
+      rows_inserted ${int} NOT NULL DEFAULT 0,
+      rows_updated ${int} NOT NULL DEFAULT 0,
+      rows_unchanged ${int} NOT NULL DEFAULT 0,
+      rows_rejected ${int} NOT NULL DEFAULT 0,
+      error ${long},
+      summary ${long}
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${q(T.files)} (
+      ${d.autoIdSql('id')},
+      pipeline ${key} NOT NULL,
+      path ${key} NOT NULL,
+      table_name ${key} NOT NULL,
+      size ${int} NOT NULL,
+      mtime_ms ${int} NOT NULL,
+      hash ${key},
+      status ${key} NOT NULL,
+      run_id ${int},
+      rows_loaded ${int} NOT NULL DEFAULT 0,
+      rows_rejected ${int} NOT NULL DEFAULT 0,
+      error ${long},
+      updated_at ${key} NOT NULL,
+      UNIQUE (pipeline, path)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${q(T.rejects)} (
+      ${d.autoIdSql('id')},
+      pipeline ${key} NOT NULL,
+      run_id ${int} NOT NULL,
+      file_id ${int} NOT NULL,
+      file_path ${long} NOT NULL,
+      table_name ${key} NOT NULL,
+      line ${int},
+      record ${int},
+      code ${key} NOT NULL,
+      column_name ${long},
+      message ${long} NOT NULL,
+      raw ${long},
+      resolved_run_id ${int}
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${q(T.history)} (
+      ${d.autoIdSql('id')},
+      pipeline ${key} NOT NULL,
+      run_id ${int} NOT NULL,
+      table_name ${key} NOT NULL,
+      change_kind ${key} NOT NULL,
+      column_name ${long},
+      old_type ${key},
+      new_type ${key},
+      file_path ${long},
+      changed_at ${key} NOT NULL
+    )`,
+  ];
+  for (const sql of stmts) await db.execute(sql);
+}
+
+export function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,219 @@
+import type { Command } from 'commander';
+import { formatType } from '../../schema/types.js';
+import { listSchemaHistory } from '../../state/history.js';
+import { listRejects } from '../../state/rejects.js';
+import { listRuns } from '../../state/runs.js';
+import { ensureStateTables } from '../../state/tables.js';
+import { readConfig, withDestination } from '../context.js';
+import { EXIT } from '../exit.js';
+import { configOption, type Io } from '../main.js';
+import { duration, table } from '../render.js';
+
+interface Flags {
+  config: string;
+  json?: boolean;
+}
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${v}"`);
+  return n;
+};
+
+/** Read-only commands: status, history, rejects, schema. Each has --json. */
+export function registerInspect(program: Command, io: Io, state: { code: number }): void {
+  const print = (flags: Flags, data: unknown, text: () => string) =>
+    io.out(flags.json ? JSON.stringify(data, null, 2) : text());
+
+  program
+    .command('status')
+    .description('Tables with row counts, and the last run.')
+    .addOption(configOption())
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  tributary status -c examples/markets/tributary.yaml --json')
+    .action(async (flags: Flags) => {
+      const config = readConfig(flags.config);
+      await withDestination(config, async (dest) => {
+        await ensureStateTables(dest, dest.dialect);
+        const catalog = await dest.readCatalog();
+        const tables: Array<{ table: string; rows: number; columns: number; primaryKey: string[] }> = [];
+        for (const t of catalog.values()) {
+          const [row] = await dest.query<{ n: number | string }>(
+            `SELECT count(*) AS n FROM ${dest.dialect.quote(t.name)}`,
+          );
+          tables.push({
+            table: t.name,
+            rows: Number(row?.n ?? 0),
+            columns: t.columns.length,
+            primaryKey: t.primaryKey,
+          });
+        }
+        const [last] = await listRuns(dest, config.pipeline, { limit: 1 });
+        const data = {
+          pipeline: config.pipeline,
+          destination: dest.description,
+          tables,
+          lastRun: last ?? null,
+        };
+        print(flags, data, () => {
+          const lines = [`Pipeline ${config.pipeline} → ${dest.description}`, ''];
+          lines.push(
+            tables.length
+              ? table(
+                  ['table', 'rows', 'columns', 'primary key'],
+                  tables.map((t) => [t.table, t.rows, t.columns, t.primaryKey.join(', ')]),
+                )
+              : 'No tables yet: run `tributary run`.',
+          );
+          lines.push(
+            '',
+            last
+              ? `Last run: #${last.id} ${last.status}, started ${last.startedAt}, ${last.filesLoaded} file(s) loaded, ${last.rowsRejected} row(s) rejected`
+              : 'No runs yet.',
+          );
+          return lines.join('\n');
+        });
+      });
+    });
+
+  program
+    .command('history')
+    .description('Past runs with their counts and durations.')
+    .addOption(configOption())
+    .option('--run <id>', 'show one run in full', int)
+    .option('--limit <n>', 'how many runs', int, 20)
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  tributary history\n  tributary history --run 3 --json')
+    .action(async (flags: Flags & { run?: number; limit: number }) => {
+      const config = readConfig(flags.config);
+      await withDestination(config, async (dest) => {
+        await ensureStateTables(dest, dest.dialect);
+        const runs = await listRuns(dest, config.pipeline, { limit: flags.limit, id: flags.run });
+        if (flags.run !== undefined && runs.length === 0) {
+          io.err(`tributary: no run ${flags.run} for pipeline ${config.pipeline}`);
+          state.code = EXIT.usage;
+          return;
+        }
+        print(flags, flags.run !== undefined ? runs[0] : runs, () =>
+          runs.length === 0
+            ? 'No runs yet.'
+            : table(
+                [
+                  'run',
+                  'status',
+                  'started',
+                  'took',
+                  'files',
+                  'skipped',
+                  'failed',
+                  'inserted',
+                  'updated',
+                  'rejected',
+                ],
+                runs.map((r) => [
+                  r.id,
+                  r.status,
+                  r.startedAt,
+                  r.finishedAt ? duration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '',
+                  r.filesLoaded,
+                  r.filesSkipped,
+                  r.filesFailed,
+                  r.rowsInserted,
+                  r.rowsUpdated,
+                  r.rowsRejected,
+                ]),
+              ) + (flags.run !== undefined && runs[0]?.error ? `\n\nError: ${runs[0].error}` : ''),
+        );
+      });
+    });
+
+  program
+    .command('rejects')
+    .description('Rows that did not load, with file, line, reason and the raw record.')
+    .addOption(configOption())
+    .option('--table <name>', 'only this table')
+    .option('--run <id>', 'only rejects of this run', int)
+    .option('--limit <n>', 'at most this many rows', int, 100)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tributary rejects --table orders\n  tributary rejects --run 2 --json',
+    )
+    .action(async (flags: Flags & { table?: string; run?: number; limit: number }) => {
+      const config = readConfig(flags.config);
+      await withDestination(config, async (dest) => {
+        await ensureStateTables(dest, dest.dialect);
+        const rows = await listRejects(dest, config.pipeline, {
+          table: flags.table,
+          runId: flags.run,
+          limit: flags.limit,
+        });
+        print(flags, rows, () =>
+          rows.length === 0
+            ? 'No rejected rows.'
+            : table(
+                ['table', 'file', 'line', 'reason', 'column', 'message'],
+                rows.map((r) => [r.table, r.file, r.line, r.code, r.column ?? '', r.message]),
+              ),
+        );
+      });
+    });
+
+  program
+    .command('schema [table]')
+    .description('Columns and types of the tables (or one table); --history for its changes.')
+    .addOption(configOption())
+    .option('--history', 'the schema changes recorded for the table(s)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  tributary schema\n  tributary schema orders --history')
+    .action(async (name: string | undefined, flags: Flags & { history?: boolean }) => {
+      const config = readConfig(flags.config);
+      await withDestination(config, async (dest) => {
+        await ensureStateTables(dest, dest.dialect);
+        if (flags.history) {
+          const h = await listSchemaHistory(dest, config.pipeline, name);
+          print(flags, h, () =>
+            h.length === 0
+              ? 'No schema changes recorded.'
+              : table(
+                  ['run', 'when', 'table', 'change', 'column', 'from', 'to', 'file'],
+                  h.map((e) => [
+                    e.runId,
+                    e.at,
+                    e.table,
+                    e.change,
+                    e.column ?? '',
+                    e.oldType ?? '',
+                    e.newType ?? '',
+                    e.file ?? '',
+                  ]),
+                ),
+          );
+          return;
+        }
+        const catalog = await dest.readCatalog();
+        const tables = [...catalog.values()].filter((t) => !name || t.name === name);
+        if (name && tables.length === 0) {
+          io.err(`tributary: no table ${name}`);
+          state.code = EXIT.usage;
+          return;
+        }
+        const data = tables.map((t) => ({
+          table: t.name,
+          primaryKey: t.primaryKey,
+          columns: t.columns.map((c) => ({ name: c.name, type: formatType(c.type) })),
+        }));
+        print(flags, data, () =>
+          data
+            .map(
+              (t) =>
+                `${t.table}${t.primaryKey.length ? ` (key: ${t.primaryKey.join(', ')})` : ''}\n${table(
+                  ['column', 'type'],
+                  t.columns.map((c) => [c.name, c.type]),
+                )}`,
+            )
+            .join('\n\n'),
+        );
+      });
+    });
+}

@@ -1,0 +1,27 @@
+import { DEFAULT_CONFIG_FILE, loadConfig, type ResolvedConfig } from '../config/resolve.js';
+import { createDestination } from '../destinations/index.js';
+import type { Destination } from '../destinations/types.js';
+import { normalizeTableName } from '../schema/naming.js';
+import { parseTypeHint } from '../schema/types.js';
+
+/** Load and validate the config the way every command does (type hints and names included). */
+export function readConfig(file: string | undefined): ResolvedConfig {
+  return loadConfig(file ?? DEFAULT_CONFIG_FILE, {
+    parseType: parseTypeHint,
+    normalizeName: normalizeTableName,
+  });
+}
+
+/** Open the config's destination, run `fn`, close it. */
+export async function withDestination<T>(
+  config: ResolvedConfig,
+  fn: (dest: Destination) => Promise<T>,
+): Promise<T> {
+  const dest = await createDestination(config.destination);
+  await dest.open();
+  try {
+    return await fn(dest);
+  } finally {
+    await dest.close();
+  }
+}

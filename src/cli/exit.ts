@@ -1,0 +1,41 @@
+import { TributaryError } from '../core/errors.js';
+
+/** Exit codes, documented in README.md and `tributary --help`. */
+export const EXIT = {
+  ok: 0,
+  /** The run finished but some files failed; they are retried next run. */
+  partial: 1,
+  /** Bad usage or an invalid config: nothing was touched. */
+  usage: 2,
+  /** Another run of the pipeline holds the lock. */
+  locked: 3,
+  /** The run failed: destination unreachable, or an error stopped it. */
+  failed: 4,
+  /** Interrupted by SIGINT/SIGTERM; the current file was rolled back. */
+  interrupted: 130,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof TributaryError)) return EXIT.failed;
+  switch (err.code) {
+    case 'CONFIG_INVALID':
+    case 'CONFIG_NOT_FOUND':
+    case 'CONFIG_ENV_MISSING':
+      return EXIT.usage;
+    case 'LOCK_HELD':
+      return EXIT.locked;
+    case 'INTERRUPTED':
+      return EXIT.interrupted;
+    default:
+      return EXIT.failed;
+  }
+}
+
+export const EXIT_HELP = `
+Exit codes:
+  0    success (rejected rows are reported, not a failure)
+  1    the run finished but some files failed (they are retried next run)
+  2    bad usage or invalid config (nothing was touched)
+  3    another run of this pipeline holds the lock
+  4    the run failed (destination unreachable, or an error stopped it)
+  130  interrupted (SIGINT/SIGTERM); the file in progress was rolled back`;

@@ -1,0 +1,91 @@
+import type { RunEvent, RunSummary } from '../runner/events.js';
+
+/** Plain text table: columns padded, numbers right-aligned. */
+export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+export function duration(ms: number): string {
+  return ms < 1000
+    ? `${ms} ms`
+    : ms < 120_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.round(ms / 60_000)} min`;
+}
+
+export function summaryText(s: RunSummary): string {
+  const out: string[] = [];
+  const f = s.files;
+  out.push(
+    `Run ${s.runId} of ${s.pipeline}: ${s.status} in ${duration(s.durationMs)} — files: ${f.loaded} loaded, ${f.unchanged} unchanged, ${f.failed} failed (of ${f.discovered}).`,
+  );
+  if (f.loaded === 0 && f.failed === 0 && s.status === 'succeeded') out.push('Nothing new to load.');
+  if (s.tables.length > 0) {
+    out.push(
+      '',
+      table(
+        ['table', 'files', 'inserted', 'updated', 'unchanged', 'deleted', 'rejected', 'child rows'],
+        s.tables.map((t) => [
+          t.table,
+          t.files,
+          t.inserted,
+          t.updated,
+          t.unchanged,
+          t.deleted,
+          t.rejected,
+          t.childRows,
+        ]),
+      ),
+    );
+  }
+  if (s.schemaChanges.length > 0) {
+    out.push('', 'Schema changes:');
+    for (const c of s.schemaChanges) {
+      const what =
+        c.kind === 'create_table'
+          ? `created table ${c.table}`
+          : c.kind === 'add_column'
+            ? `added ${c.table}.${c.column} ${c.to}`
+            : `widened ${c.table}.${c.column} ${c.from} → ${c.to}`;
+      out.push(`  ${what}  (${c.file})`);
+    }
+  }
+  if (s.rejectsByReason.length > 0) {
+    out.push('', 'Rejected rows by reason (see `tributary rejects`):');
+    for (const r of s.rejectsByReason) out.push(`  ${r.table}: ${r.code} × ${r.count}`);
+  }
+  if (s.failures.length > 0) {
+    out.push('', 'Failed files (they will be retried next run):');
+    for (const x of s.failures) out.push(`  ${x.file}: ${x.code}: ${x.message}`);
+  }
+  if (s.error) out.push('', `Run error: ${s.error}`);
+  return out.join('\n');
+}
+
+/** One plain line per notable event, for logs and terminals without live progress. */
+export function eventLine(e: RunEvent): string | undefined {
+  switch (e.type) {
+    case 'run_started':
+      return `run ${e.runId} started → ${e.destination}`;
+    case 'files_discovered':
+      return `${e.total} file(s) found: ${e.toLoad} to read, ${e.unchanged} unchanged`;
+    case 'file_loaded':
+      return `loaded ${e.file} → ${e.table}: ${e.rows} rows (${e.stats.inserted} new, ${e.stats.updated} updated), ${e.rejects} rejected, ${duration(e.ms)}`;
+    case 'file_unchanged':
+      return `unchanged ${e.file} (same content)`;
+    case 'file_failed':
+      return `FAILED ${e.file}: ${e.code}: ${e.message}`;
+    case 'warning':
+      return `warning: ${e.message}`;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,57 @@
+import type { SchemaChange } from '../core/types.js';
+import type { WriteStats } from '../destinations/types.js';
+
+/** What a run reports while it goes. Library code never prints; the CLI renders these. */
+export type RunEvent =
+  | { type: 'run_started'; runId: number; pipeline: string; destination: string }
+  | { type: 'files_discovered'; total: number; toLoad: number; unchanged: number }
+  | { type: 'file_started'; file: string; table: string; index: number; total: number; size: number }
+  | { type: 'file_progress'; file: string; bytes: number; rows: number }
+  | { type: 'schema_changed'; file: string; change: SchemaChange }
+  | {
+      type: 'file_loaded';
+      file: string;
+      table: string;
+      rows: number;
+      rejects: number;
+      stats: WriteStats;
+      ms: number;
+    }
+  | { type: 'file_unchanged'; file: string; table: string }
+  | { type: 'file_failed'; file: string; table: string; code: string; message: string; willRetry: boolean }
+  | { type: 'warning'; message: string }
+  | { type: 'run_finished'; summary: RunSummary };
+
+export interface TableSummary {
+  table: string;
+  files: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  rejected: number;
+  childRows: number;
+}
+
+export interface RunSummary {
+  runId: number;
+  pipeline: string;
+  status: 'succeeded' | 'partial' | 'failed' | 'interrupted';
+  startedAt: string;
+  durationMs: number;
+  files: { discovered: number; loaded: number; unchanged: number; failed: number };
+  tables: TableSummary[];
+  schemaChanges: Array<{
+    table: string;
+    kind: string;
+    column?: string;
+    from?: string;
+    to?: string;
+    file: string;
+  }>;
+  failures: Array<{ file: string; code: string; message: string }>;
+  rejectsByReason: Array<{ table: string; code: string; count: number }>;
+  error?: string;
+}
+
+export type EventSink = (event: RunEvent) => void;

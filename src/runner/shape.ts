@@ -1,0 +1,91 @@
+import type { ResolvedSource } from '../config/resolve.js';
+import { type ChildRow, flattenRecord, INDEX_COLUMN } from '../schema/flatten.js';
+import { mapperRegistry, normalizeName } from '../schema/naming.js';
+
+/** A record as rows: its root-table row and, per child table, its child rows. */
+export interface Shaped {
+  root: Map<string, unknown>;
+  children: Map<string, Array<Map<string, unknown>>> | undefined;
+}
+
+/**
+ * Record → rows for one file of one source. Captured path segments become columns (they
+ * win over a file column of the same name, which becomes `name_2`). Child tables go one
+ * level deep and only under a keyed (merge) table, whose key links them: arrays nested
+ * inside child rows, and every array of objects of an unkeyed table, are kept as JSON.
+ */
+export function makeShaper(
+  source: ResolvedSource,
+  captures: Readonly<Record<string, string>>,
+  childTables: boolean,
+): (data: Record<string, unknown>) => Shaped {
+  const table = source.table;
+  const captured = Object.entries(captures).map(([k, v]) => [normalizeName(k), v] as const);
+  const namers = mapperRegistry((t) =>
+    t === table
+      ? { reserved: captured.map(([k]) => k), renames: source.rename }
+      : { reserved: [...source.primaryKey, INDEX_COLUMN] },
+  );
+  return (data) => {
+    const flat = flattenRecord(data, table, namers);
+    const root = flat.row;
+    for (const [k, v] of captured) root.set(k, v);
+    if (flat.children.length === 0) return { root, children: undefined };
+    return { root, children: foldChildren(table, root, flat.children, childTables) };
+  };
+}
+
+function foldChildren(
+  table: string,
+  root: Map<string, unknown>,
+  rows: readonly ChildRow[],
+  childTables: boolean,
+): Shaped['children'] {
+  const byPosition = new Map<string, ChildRow>();
+  for (const r of rows) byPosition.set(`${r.table}|${r.position.join(',')}`, r);
+  const out = new Map<string, Array<Map<string, unknown>>>();
+  // Deepest rows first (reverse document order): a row is folded only once it holds its own.
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i] as ChildRow;
+    const topLevel = r.parentTable === table;
+    if (topLevel && childTables) continue;
+    const parent = topLevel
+      ? undefined
+      : byPosition.get(`${r.parentTable}|${r.position.slice(0, -1).join(',')}`);
+    const target = parent?.values ?? root;
+    const column = r.table.slice(r.parentTable.length + 2);
+    const element: Record<string, unknown> = {};
+    for (const [k, v] of r.values) if (k !== INDEX_COLUMN) element[k] = v;
+    let list = target.get(column) as unknown[] | undefined;
+    if (!Array.isArray(list)) {
+      list = [];
+      target.set(column, list);
+    }
+    list.unshift(element);
+  }
+  if (!childTables) return undefined;
+  for (const r of rows) {
+    if (r.parentTable !== table) continue;
+    let list = out.get(r.table);
+    if (!list) {
+      list = [];
+      out.set(r.table, list);
+    }
+    list.push(r.values);
+  }
+  return out.size > 0 ? out : undefined;
+}
+
+const RAW_LIMIT = 64 * 1024;
+
+/** A record as stored in the rejects table: JSON of the parsed fields, exact numbers kept. */
+export function rawOf(data: Record<string, unknown>): string {
+  const text = JSON.stringify(data, (_k, v) =>
+    v && typeof v === 'object' && (v as { isLosslessNumber?: boolean }).isLosslessNumber
+      ? (v as { value: string }).value // exact digits, as a string
+      : typeof v === 'bigint'
+        ? v.toString()
+        : v,
+  );
+  return text.length > RAW_LIMIT ? text.slice(0, RAW_LIMIT) : text;
+}

@@ -1,0 +1,201 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readConfig } from '../../src/cli/context.js';
+import { main } from '../../src/cli/main.js';
+import { createDestination } from '../../src/destinations/index.js';
+import type { Destination, LiveTable } from '../../src/destinations/types.js';
+
+export type Dialect = 'sqlite' | 'mariadb';
+/** Every end-to-end suite runs once per dialect (ARCHITECTURE.md: one shared suite). */
+export const DIALECTS: Dialect[] = process.env.TRIBUTARY_TEST_DIALECTS
+  ? (process.env.TRIBUTARY_TEST_DIALECTS.split(',') as Dialect[])
+  : ['sqlite', 'mariadb'];
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A pipeline folder in a temp dir with its own fresh destination. */
+export class Workspace {
+  readonly dir: string;
+  readonly destination: string;
+  readonly #drop: () => Promise<void>;
+
+  private constructor(dir: string, destination: string, drop: () => Promise<void>) {
+    this.dir = dir;
+    this.destination = destination;
+    this.#drop = drop;
+  }
+
+  static async create(dialect: Dialect): Promise<Workspace> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-e2e-'));
+    if (dialect === 'sqlite') {
+      return new Workspace(dir, 'sqlite:.tributary/test.db', async () =>
+        fs.rmSync(dir, { recursive: true, force: true }),
+      );
+    }
+    const { freshMysqlDatabase } = await import('./mysql.js');
+    const db = await freshMysqlDatabase();
+    return new Workspace(dir, db.url, async () => {
+      await db.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  }
+
+  /** Write a file (relative path); `.gz` names are gzip-compressed. */
+  write(rel: string, content: string | Buffer): string {
+    const abs = path.join(this.dir, rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    const data = rel.endsWith('.gz') ? gzipSync(content) : content;
+    fs.writeFileSync(abs, data);
+    return abs;
+  }
+
+  remove(rel: string): void {
+    fs.rmSync(path.join(this.dir, rel), { force: true });
+  }
+
+  /** Write tributary.yaml: `body` is the YAML after the destination line. */
+  config(body: string, name = 'tributary.yaml'): string {
+    return this.write(name, `pipeline: test\ndestination: ${this.destination}\n${body}`);
+  }
+
+  /** Run the CLI in-process (same code path as the binary, minus process start-up). */
+  async cli(...args: string[]): Promise<CliResult> {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      out: (t: string) => {
+        stdout += t.endsWith('\n') ? t : `${t}\n`;
+      },
+      err: (t: string) => {
+        stderr += t.endsWith('\n') ? t : `${t}\n`;
+      },
+      isTTY: false,
+    };
+    const withConfig = args.includes('-c') ? args : [...args, '-c', path.join(this.dir, 'tributary.yaml')];
+    const code = await main(['node', 'tributary', ...withConfig], io);
+    return { code, stdout, stderr };
+  }
+
+  async run(...extra: string[]): Promise<CliResult> {
+    const r = await this.cli('run', ...extra);
+    if (r.code !== 0 && !extra.includes('--allow-fail')) {
+      throw new Error(`tributary run exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    }
+    return r;
+  }
+
+  async runJson(): Promise<{
+    code: number;
+    summary: Record<string, unknown> & { tables: Array<Record<string, number | string>> };
+  }> {
+    const r = await this.cli('run', '--json');
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const done = lines.find((l) => l.type === 'run_finished');
+    return { code: r.code, summary: done.summary };
+  }
+
+  /** Open the destination (caller closes). */
+  async open(): Promise<Destination> {
+    const config = readConfig(path.join(this.dir, 'tributary.yaml'));
+    const dest = await createDestination(config.destination);
+    await dest.open();
+    return dest;
+  }
+
+  async drop(): Promise<void> {
+    await this.#drop();
+  }
+}
+
+/**
+ * A table's rows sorted by key, values in one canonical text form per logical type so the
+ * dialects compare equal: decimals at the column's scale, datetimes without trailing zeros,
+ * booleans as true/false. System columns are left out unless asked for.
+ */
+export async function dump(
+  dest: Destination,
+  table: string,
+  opts: { system?: boolean } = {},
+): Promise<Array<Record<string, string | null>>> {
+  const live = (await dest.readCatalog()).get(table);
+  if (!live) return [];
+  const cols = opts.system
+    ? [...live.columns.map((c) => c.name), ...live.systemColumns]
+    : live.columns.map((c) => c.name);
+  const rows = await dest.query<Record<string, unknown>>(
+    `SELECT ${cols.map((c) => dest.dialect.quote(c)).join(', ')} FROM ${dest.dialect.quote(table)}`,
+  );
+  const out = rows.map((r) => canonicalRow(live, r, cols));
+  const key = live.primaryKey.length ? live.primaryKey : cols;
+  return out.sort((a, b) => {
+    for (const k of key) {
+      const x = a[k] ?? '';
+      const y = b[k] ?? '';
+      const nx = Number(x);
+      const ny = Number(y);
+      const c =
+        Number.isFinite(nx) && Number.isFinite(ny) && x !== '' && y !== ''
+          ? nx - ny
+          : x < y
+            ? -1
+            : x > y
+              ? 1
+              : 0;
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+}
+
+function canonicalRow(
+  live: LiveTable,
+  r: Record<string, unknown>,
+  cols: string[],
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const c of cols) {
+    const v = r[c];
+    const type = live.columns.find((x) => x.name === c)?.type ?? { kind: 'integer' as const };
+    if (v === null || v === undefined) {
+      out[c] = null;
+      continue;
+    }
+    switch (type.kind) {
+      case 'decimal':
+        out[c] = fixed(String(v), type.scale);
+        break;
+      case 'bool':
+        out[c] = v === true || v === 1 || v === '1' ? 'true' : 'false';
+        break;
+      case 'datetime':
+        out[c] = String(v)
+          .replace('T', ' ')
+          .replace(/(\.\d*?)0+$/, '$1')
+          .replace(/\.$/, '');
+        break;
+      case 'json':
+        out[c] = JSON.stringify(typeof v === 'string' ? JSON.parse(v) : v);
+        break;
+      default:
+        out[c] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }
+  }
+  return out;
+}
+
+/** Decimal text at a fixed scale, exact (no float arithmetic). */
+export function fixed(text: string, scale: number): string {
+  const neg = text.startsWith('-');
+  const [i = '0', f = ''] = (neg ? text.slice(1) : text).split('.');
+  const frac = scale > 0 ? `.${(f + '0'.repeat(scale)).slice(0, scale)}` : '';
+  return `${neg ? '-' : ''}${i}${frac}`;
+}

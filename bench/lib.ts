@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const DATA = path.join(ROOT, 'bench', 'data');
+
+/** Deterministic PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface OrderRow {
+  order_id: number;
+  user_id: number;
+  amount: string;
+  currency: string;
+  status: string;
+  ordered_at: string;
+  updated_at: string;
+}
+
+const STATUSES = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'];
+
+/** Order i of a generated data set; `version` > 0 makes an update of the same key. */
+export function order(i: number, version = 0, rand = rng(i * 7919 + version)): OrderRow {
+  const day = 1 + (i % 28);
+  const sec = i % 86400;
+  const hh = String(Math.floor(sec / 3600)).padStart(2, '0');
+  const mm = String(Math.floor((sec % 3600) / 60)).padStart(2, '0');
+  const ss = String(sec % 60).padStart(2, '0');
+  const cents = Math.floor(rand() * 100_000);
+  return {
+    order_id: i + 1,
+    user_id: 1 + Math.floor(rand() * 50_000),
+    amount: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
+    currency: 'EUR',
+    status: STATUSES[(i + version) % STATUSES.length] as string,
+    ordered_at: `2024-06-${String(day).padStart(2, '0')} ${hh}:${mm}:${ss}`,
+    updated_at: `2024-0${6 + version}-${String(day).padStart(2, '0')} ${hh}:${mm}:${ss}`,
+  };
+}
+
+export const ORDER_COLUMNS = [
+  'order_id',
+  'user_id',
+  'amount',
+  'currency',
+  'status',
+  'ordered_at',
+  'updated_at',
+] as const;
+
+/** Write an orders CSV of `rows` rows (cached by name); returns its path. */
+export async function ordersCsv(name: string, rows: number, version = 0): Promise<string> {
+  fs.mkdirSync(DATA, { recursive: true });
+  const file = path.join(DATA, name);
+  if (fs.existsSync(file)) return file;
+  const tmp = `${file}.tmp`;
+  const out = fs.createWriteStream(tmp);
+  out.write(`${ORDER_COLUMNS.join(',')}\n`);
+  let buf = '';
+  for (let i = 0; i < rows; i++) {
+    const o = order(i, version);
+    buf += `${o.order_id},${o.user_id},${o.amount},${o.currency},${o.status},${o.ordered_at},${o.updated_at}\n`;
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+export interface ChildResult {
+  ms: number;
+  maxRssMb: number;
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run the built CLI in a child process and report its wall time and peak RSS (read from
+ * `process.resourceUsage()` inside the child as it exits).
+ */
+export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
+  const script = `const m = await import(${JSON.stringify(path.join(ROOT, 'dist/cli/main.js'))});
+const code = await m.main(['node', 'tributary', ...JSON.parse(process.argv[1])]);
+process.stderr.write('\\nBENCH_MAXRSS ' + process.resourceUsage().maxRSS + '\\n');
+process.exitCode = code;`;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], {
+    cwd,
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const [code] = (await once(child, 'exit')) as [number];
+  const ms = performance.now() - t0;
+  const rss = /BENCH_MAXRSS (\d+)/.exec(stderr);
+  return { ms, maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, code, stdout, stderr };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function machine(): Record<string, unknown> {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+export function saveResult(name: string, result: unknown): string {
+  const dir = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(
+    file,
+    `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), ...(result as object) }, null, 2)}\n`,
+  );
+  return file;
+}
+
+export function rate(rows: number, ms: number): number {
+  return Math.round(rows / (ms / 1000));
+}

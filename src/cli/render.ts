@@ -58,6 +58,15 @@ export function summaryText(s: RunSummary): string {
       out.push(`  ${what}  (${c.file})`);
     }
   }
+  const discarded = s.tables.filter((t) => t.discardedRows > 0 || t.discardedValues > 0);
+  if (discarded.length > 0) {
+    out.push('', 'Discarded by schema contract (counted, not stored):');
+    for (const t of discarded) out.push(`  ${t.table}: ${t.discardedRows} row(s), ${t.discardedValues} value(s)`);
+  }
+  if (s.warnings.length > 0) {
+    out.push('', 'Warnings:');
+    for (const w of s.warnings) out.push(`  ${w}`);
+  }
   if (s.rejectsByReason.length > 0) {
     out.push('', 'Rejected rows by reason (see `tributary rejects`):');
     for (const r of s.rejectsByReason) out.push(`  ${r.table}: ${r.code} × ${r.count}`);

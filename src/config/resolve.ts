@@ -3,10 +3,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
-import type { WriteDisposition } from '../core/types.js';
+import type { Contract, WriteDisposition } from '../core/types.js';
 import { type DestinationConfig, parseDestination } from './destination.js';
 import { interpolateEnv } from './env.js';
-import { configSchema, type UserSource } from './schema.js';
+import { configSchema, type UserConfig, type UserSource } from './schema.js';
 
 /** The canonical, frozen config the code reads (what the user wrote is `UserConfig`). */
 export interface ResolvedConfig {
@@ -33,6 +33,19 @@ export interface ResolvedSource {
   /** Type hints as written (validated by the caller's `parseType`). */
   readonly columns: Readonly<Record<string, string>>;
   readonly rename: Readonly<Record<string, string>>;
+  readonly contract: Readonly<Contract>;
+}
+
+type UserContract = NonNullable<UserConfig['contract']>;
+
+function resolveContract(base: Contract, c: UserContract | undefined): Contract {
+  if (c === undefined) return base;
+  if (typeof c === 'string') return { tables: c, columns: c, dataType: c };
+  return {
+    tables: c.tables ?? base.tables,
+    columns: c.columns ?? base.columns,
+    dataType: c.data_type ?? base.dataType,
+  };
 }
 
 export interface ResolveOptions {
@@ -89,7 +102,11 @@ export function resolveConfigText(text: string, file: string, options: ResolveOp
   } catch (err) {
     problems.push(`destination: ${(err as Error).message}`);
   }
-  const sources = user.sources.map((s, i) => resolveSource(s, i, problems, options));
+  const defaults = resolveContract(
+    { tables: 'evolve', columns: 'evolve', dataType: 'evolve' },
+    user.contract,
+  );
+  const sources = user.sources.map((s, i) => resolveSource(s, i, problems, options, defaults));
   checkTables(sources, problems);
   if (problems.length > 0 || !destination) throw configError(file, problems);
   return Object.freeze({
@@ -106,6 +123,7 @@ function resolveSource(
   index: number,
   problems: string[],
   options: ResolveOptions,
+  defaults: Contract,
 ): ResolvedSource {
   const at = `sources[${index}]`;
   const norm = options.normalizeName ?? ((x: string) => x);
@@ -139,6 +157,7 @@ function resolveSource(
     write,
     columns,
     rename: s.rename ?? {},
+    contract: Object.freeze(resolveContract(defaults, s.contract)),
   });
 }
 
@@ -152,9 +171,14 @@ function checkTables(sources: ResolvedSource[], problems: string[]): void {
       continue;
     }
     const same = (a: readonly string[], b: readonly string[]) => a.join(',') === b.join(',');
-    if (f.write !== s.write || !same(f.primaryKey, s.primaryKey) || f.cursor !== s.cursor) {
+    if (
+      f.write !== s.write ||
+      !same(f.primaryKey, s.primaryKey) ||
+      f.cursor !== s.cursor ||
+      JSON.stringify(f.contract) !== JSON.stringify(s.contract)
+    ) {
       problems.push(
-        `sources[${s.index}]: table "${s.table}" is also fed by sources[${f.index}] with a different write/primary_key/cursor; sources of one table must agree`,
+        `sources[${s.index}]: table "${s.table}" is also fed by sources[${f.index}] with a different write/primary_key/cursor/contract; sources of one table must agree`,
       );
     }
   }

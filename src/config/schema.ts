@@ -10,6 +10,23 @@ const nameList = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
   .describe('One column name or a list of column names (after name normalization).');
 
+const contractMode = z.enum(['evolve', 'freeze', 'discard_row', 'discard_value']);
+
+export const contractSchema = z
+  .union([
+    contractMode,
+    z
+      .object({
+        tables: contractMode.optional(),
+        columns: contractMode.optional(),
+        data_type: z.enum(['evolve', 'freeze', 'discard_row', 'discard_value', 'text']).optional(),
+      })
+      .strict(),
+  ])
+  .describe(
+    'What files may change: one mode for all, or `{ tables, columns, data_type }`, each `evolve` (default), `freeze`, `discard_row` or `discard_value`; `data_type` also `text`. See docs/schema-evolution.md.',
+  );
+
 export const sourceSchema = z
   .object({
     table: z.string().min(1).describe('Destination table. Several sources may feed one table.'),
@@ -52,6 +69,9 @@ export const sourceSchema = z
       .record(z.string(), z.string())
       .optional()
       .describe('Header renames `{ "Raw Header": column }`, applied before name normalization.'),
+    contract: contractSchema
+      .optional()
+      .describe('Schema contract of this table; overrides the top-level `contract`.'),
   })
   .strict();
 
@@ -68,6 +88,9 @@ export const configSchema = z
       .describe(
         '`sqlite:PATH` (relative to the config file) or `mysql://user:password@host:3306/db`. Default: `sqlite:.tributary/<pipeline>.db`.',
       ),
+    contract: contractSchema
+      .optional()
+      .describe('Default schema contract of every table. Default: `evolve`.'),
     sources: z.array(sourceSchema).min(1).describe('Where the files come from and which table each feeds.'),
   })
   .strict();

@@ -87,3 +87,16 @@ export interface SystemColumns {
   /** `_tributary_idx`: position of a child row in its parent's array. */
   idx: boolean;
 }
+
+export type ContractMode = 'evolve' | 'freeze' | 'discard_row' | 'discard_value';
+
+/**
+ * Schema contract: what a file may change in a table, per kind of change (after dlt's
+ * schema contracts; the modes are documented in docs/schema-evolution.md).
+ */
+export interface Contract {
+  tables: ContractMode;
+  columns: ContractMode;
+  /** `text`: like `evolve`, and when no lossless type fits, the column becomes text. */
+  dataType: ContractMode | 'text';
+}

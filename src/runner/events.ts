@@ -30,6 +30,9 @@ export interface TableSummary {
   unchanged: number;
   deleted: number;
   rejected: number;
+  /** Rows and values dropped by a `discard_row` / `discard_value` contract (counted, not stored). */
+  discardedRows: number;
+  discardedValues: number;
   childRows: number;
 }
 
@@ -51,6 +54,8 @@ export interface RunSummary {
   }>;
   failures: Array<{ file: string; code: string; message: string }>;
   rejectsByReason: Array<{ table: string; code: string; count: number }>;
+  /** Things worth a look that did not fail anything (e.g. a possible renamed header). */
+  warnings: string[];
   error?: string;
 }
 

@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedSource } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
-import type {
-  ColumnSchema,
-  ColumnType,
-  DbValue,
-  SchemaChange,
-  SourceItem,
-  TableSchema,
-} from '../core/types.js';
+import type { ColumnSchema, ColumnType, SchemaChange, SourceItem, TableSchema } from '../core/types.js';
 import {
   type Destination,
   type LiveTable,
@@ -19,14 +12,15 @@ import {
 } from '../destinations/types.js';
 import { applyChanges, planTable, SchemaConflict } from '../schema/diff.js';
 import { TableObserver } from '../schema/observe.js';
-import { coerce, formatType } from '../schema/types.js';
+import { formatType } from '../schema/types.js';
 import type { DiscoveredFile } from '../sources/discover.js';
 import { readFile } from '../sources/open.js';
 import { recordSchemaChange } from '../state/history.js';
 import { fileId, markLoaded } from '../state/ledger.js';
 import { clearRejects, insertRejects, type Reject } from '../state/rejects.js';
+import { recordEncoder } from './encode.js';
 import type { EventSink } from './events.js';
-import { makeShaper, rawOf, type Shaped } from './shape.js';
+import { makeShaper, rawOf } from './shape.js';
 
 /** Everything a file load needs from the run. */
 export interface FileJob {
@@ -54,6 +48,9 @@ export type FileOutcome =
       rejectCount: number;
       stats: WriteStats;
       changes: SchemaChange[];
+      discardedRows: number;
+      discardedValues: number;
+      warnings: string[];
     };
 
 const BATCH = 2_000;
@@ -71,7 +68,17 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const scan = await scanFile(job, children);
   if (job.knownHash !== null && scan.hash === job.knownHash) return { kind: 'unchanged', hash: scan.hash };
 
+  const live = job.catalog.get(source.table);
+  if (!live && source.contract.tables === 'freeze') {
+    throw new TributaryError(
+      'SCHEMA_CONFLICT',
+      `table ${source.table} does not exist and its contract freezes tables; create it or set contract.tables: evolve`,
+      { context: { file: file.path, table: source.table } },
+    );
+  }
+  if (!live && source.contract.tables !== 'evolve') return discardFile(job, scan);
   const changes = planFile(job, scan.observed);
+  const warnings = renameHints(job, scan.observed);
   const ddlOutside = !dest.capabilities.transactionalDdl;
   if (ddlOutside && changes.length > 0) await applyDdl(job, dest, changes);
 
@@ -98,13 +105,62 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
       rows: result.rows,
       rejects: result.rejectCount,
     });
-    return { kind: 'loaded', ...result, hash: scan.hash, changes };
+    return { kind: 'loaded', ...result, hash: scan.hash, changes, warnings };
   });
+}
+
+/** A file for a table that does not exist, under a `discard_*` tables contract: count, load nothing. */
+async function discardFile(job: FileJob, scan: Scan): Promise<FileOutcome> {
+  return job.dest.transaction(async (tx) => {
+    const id = await fileId(tx, job.pipeline, { ...job.file, table: job.source.table }, job.runId);
+    await markLoaded(tx, id, {
+      table: job.source.table,
+      size: job.file.size,
+      mtimeMs: job.file.mtimeMs,
+      hash: scan.hash,
+      runId: job.runId,
+      rows: 0,
+      rejects: 0,
+    });
+    return {
+      kind: 'loaded',
+      hash: scan.hash,
+      rows: 0,
+      rejects: [],
+      rejectCount: 0,
+      stats: { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 },
+      changes: [],
+      discardedRows: scan.records,
+      discardedValues: 0,
+      warnings: [
+        `${job.file.path}: table ${job.source.table} does not exist; its ${scan.records} row(s) were discarded by contract`,
+      ],
+    };
+  });
+}
+
+/**
+ * A file that brings new columns while established ones go missing may have renamed them:
+ * say so, with the fix. Only for tables that exist and columns that are not keys.
+ */
+function renameHints(job: FileJob, observed: Map<string, TableObserver>): string[] {
+  const live = job.catalog.get(job.source.table);
+  const seen = observed.get(job.source.table)?.types;
+  if (!live || !seen) return [];
+  const added = [...seen.keys()].filter((c) => !live.columns.some((x) => x.name === c));
+  const missing = live.columns
+    .map((c) => c.name)
+    .filter((c) => !seen.has(c) && !job.source.primaryKey.includes(c) && c !== SYS_IDX);
+  if (added.length === 0 || missing.length === 0) return [];
+  return [
+    `${job.file.path}: new column(s) ${added.join(', ')} while ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing — a renamed header? If so, add \`rename: { "<header>": ${missing[0]} }\` to the source`,
+  ];
 }
 
 interface Scan {
   hash: string;
   observed: Map<string, TableObserver>;
+  records: number;
 }
 
 function reader(job: FileJob, hash: ReturnType<typeof createHash>): AsyncGenerator<SourceItem[]> {
@@ -133,10 +189,12 @@ async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
   };
   const shape = makeShaper(job.source, job.file.captures, children);
   const root = observer(job.source.table);
+  let records = 0;
   for await (const batch of reader(job, hash)) {
     checkAbort(job);
     for (const item of batch) {
       if (item.kind !== 'record') continue;
+      records++;
       const shaped = shape(item.data);
       for (const [col, v] of shaped.root) root.observe(col, v);
       if (shaped.children) {
@@ -147,7 +205,7 @@ async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
       }
     }
   }
-  return { hash: hash.digest('hex'), observed };
+  return { hash: hash.digest('hex'), observed, records };
 }
 
 /** The schema changes this file needs, root table first, then its child tables. */
@@ -162,6 +220,8 @@ function planFile(job: FileJob, observed: Map<string, TableObserver>): SchemaCha
       hints: job.hints,
       primaryKey: source.primaryKey,
       system: { fileId: source.write === 'append', idx: false },
+      contract: source.contract,
+      incompatible: observed.get(source.table)?.incompatible,
     });
     changes.push(...rootChanges);
     const root = applyChanges(catalog.get(source.table), rootChanges) as TableSchema;
@@ -181,6 +241,8 @@ function planFile(job: FileJob, observed: Map<string, TableObserver>): SchemaCha
           primaryKey: [...source.primaryKey, SYS_IDX],
           leading: [...keyCols, { name: SYS_IDX, type: { kind: 'integer' } }],
           system: { fileId: false, idx: true },
+          contract: catalog.has(table) ? source.contract : { ...source.contract, columns: 'evolve' },
+          incompatible: obs.incompatible,
         }),
       );
     }
@@ -233,6 +295,8 @@ interface WriteResult {
   rejects: Reject[];
   rejectCount: number;
   stats: WriteStats;
+  discardedRows: number;
+  discardedValues: number;
 }
 
 /** Pass 2: coerce each record to the live types, reject what does not fit, write the rest. */
@@ -254,10 +318,13 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
     fileId: id,
     children: childTables,
   });
-  const encodeRoot = encoder(table);
-  const encodeChild = new Map(childTables.map((t) => [t.name, encoder(t)]));
-  const keyIdx = source.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
-  const cursorIdx = source.cursor ? table.columns.findIndex((c) => c.name === source.cursor) : -1;
+  const encode = recordEncoder({
+    table,
+    childTables,
+    primaryKey: source.primaryKey,
+    cursor: source.cursor,
+    contract: source.contract,
+  });
   const shape = makeShaper(source, file.captures, children);
   const hash = createHash('sha256');
   const rejects: Reject[] = [];
@@ -265,6 +332,8 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
   let rejectCount = 0;
   let rows = 0;
   let bytes = 0;
+  let discardedRows = 0;
+  let discardedValues = 0;
   const reject = async (r: Reject) => {
     rejectCount++;
     if (rejects.length < KEEP_REJECTS) rejects.push(r);
@@ -292,60 +361,15 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
         await reject({ ...base, code: item.code, column: null, message: item.message, raw: item.raw });
         continue;
       }
-      const shaped = shape(item.data);
-      const root = encodeRoot(shaped.root);
-      if (!root.ok) {
-        await reject({
-          ...base,
-          code: 'TYPE_MISMATCH',
-          column: root.column,
-          message: root.reason,
-          raw: rawOf(item.data),
-        });
-        continue;
+      const e = encode(shape(item.data));
+      if (e.kind === 'row') {
+        discardedValues += e.discardedValues;
+        out.push(e.node);
+      } else if (e.kind === 'discard') {
+        discardedRows++;
+      } else {
+        await reject({ ...base, code: e.code, column: e.column, message: e.message, raw: rawOf(item.data) });
       }
-      const missingKey = keyIdx.find((i) => root.values[i] === null || root.values[i] === '');
-      if (missingKey !== undefined) {
-        const col = source.primaryKey[keyIdx.indexOf(missingKey)] as string;
-        await reject({
-          ...base,
-          code: 'MISSING_PRIMARY_KEY',
-          column: col,
-          message: `primary key column ${col} is empty`,
-          raw: rawOf(item.data),
-        });
-        continue;
-      }
-      if (cursorIdx >= 0 && root.values[cursorIdx] === null) {
-        await reject({
-          ...base,
-          code: 'MISSING_CURSOR',
-          column: source.cursor ?? null,
-          message: `cursor column ${source.cursor} is empty`,
-          raw: rawOf(item.data),
-        });
-        continue;
-      }
-      const node: RowNode = { values: root.values };
-      if (shaped.children && childTables.length > 0) {
-        const bad = encodeChildren(
-          shaped,
-          encodeChild,
-          keyIdx.map((i) => root.values[i] as DbValue),
-          node,
-        );
-        if (bad) {
-          await reject({
-            ...base,
-            code: 'TYPE_MISMATCH',
-            column: bad.column,
-            message: bad.reason,
-            raw: rawOf(item.data),
-          });
-          continue;
-        }
-      }
-      out.push(node);
     }
     if (out.length > 0) await writer.write(out);
     rows += out.length;
@@ -353,52 +377,7 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
   }
   if (pending.length > 0) await insertRejects(tx, job.pipeline, { id, path: file.path }, job.runId, pending);
   const stats = await writer.finish();
-  return { hash: hash.digest('hex'), rows, rejects, rejectCount, stats };
-}
-
-type Encoded = { ok: true; values: DbValue[] } | { ok: false; column: string; reason: string };
-
-/** Values of a shaped row in the table's column order, each coerced to its column's type. */
-function encoder(table: LiveTable): (row: ReadonlyMap<string, unknown>) => Encoded {
-  const index = new Map(table.columns.map((c, i) => [c.name, i]));
-  const types = table.columns.map((c) => c.type);
-  const width = table.columns.length;
-  return (row) => {
-    const values: DbValue[] = new Array(width).fill(null);
-    for (const [col, v] of row) {
-      const i = index.get(col);
-      if (i === undefined) {
-        // A column the table does not have was only ever NULL in this file (never created).
-        continue;
-      }
-      const r = coerce(v, types[i] as ColumnType);
-      if (!r.ok) return { ok: false, column: col, reason: `${col}: ${r.reason}` };
-      values[i] = r.value;
-    }
-    return { ok: true, values };
-  };
-}
-
-function encodeChildren(
-  shaped: Shaped,
-  encoders: Map<string, (row: ReadonlyMap<string, unknown>) => Encoded>,
-  key: DbValue[],
-  node: RowNode,
-): { column: string; reason: string } | undefined {
-  node.children = new Map();
-  for (const [table, rows] of shaped.children ?? []) {
-    const enc = encoders.get(table);
-    if (!enc) continue;
-    const out: DbValue[][] = [];
-    for (const row of rows) {
-      const e = enc(row);
-      if (!e.ok) return { column: `${table}.${e.column}`, reason: `${table}: ${e.reason}` };
-      for (let k = 0; k < key.length; k++) e.values[k] = key[k] as DbValue;
-      out.push(e.values);
-    }
-    node.children.set(table, out);
-  }
-  return undefined;
+  return { hash: hash.digest('hex'), rows, rejects, rejectCount, stats, discardedRows, discardedValues };
 }
 
 function checkAbort(job: FileJob): void {

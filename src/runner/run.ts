@@ -4,7 +4,8 @@ import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { ColumnType } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
-import { formatType, parseTypeHint } from '../schema/types.js';
+import { covers } from '../schema/observe.js';
+import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
 import { type DiscoveredFile, discoverFiles } from '../sources/discover.js';
 import { type LedgerEntry, markFailed, readLedger, touch } from '../state/ledger.js';
 import { closeCrashedRuns, finishRun, type RunCounts, startRun } from '../state/runs.js';
@@ -45,15 +46,18 @@ export async function runPipeline(
     const run = await startRun(dest, config.pipeline);
     emit({ type: 'run_started', runId: run.id, pipeline: config.pipeline, destination: dest.description });
     const summary = newSummary(run.id, config.pipeline, run.startedAt);
+    let configError: unknown;
     try {
       await loadAll(config, dest, run.id, summary, options, emit);
     } catch (err) {
       summary.status = err instanceof TributaryError && err.code === 'INTERRUPTED' ? 'interrupted' : 'failed';
       summary.error = messageOf(err);
+      if (err instanceof TributaryError && err.code === 'CONFIG_INVALID') configError = err;
     }
     summary.durationMs = Date.now() - started;
     if (summary.status === 'succeeded' && summary.files.failed > 0) summary.status = 'partial';
     await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
+    if (configError) throw configError; // recorded as a failed run; the CLI exits 2 with its message
     emit({ type: 'run_finished', summary });
     return summary;
   } finally {
@@ -81,6 +85,7 @@ async function loadAll(
     unchanged: summary.files.unchanged,
   });
   let catalog: Map<string, LiveTable> = toLoad.length > 0 ? await dest.readCatalog() : new Map();
+  checkHints(config, hints, catalog);
   for (const [i, p] of toLoad.entries()) {
     if (options.signal?.aborted)
       throw new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
@@ -135,6 +140,12 @@ async function loadAll(
       t.deleted += outcome.stats.deleted;
       t.childRows += outcome.stats.childRows;
       t.rejected += outcome.rejectCount;
+      t.discardedRows += outcome.discardedRows;
+      t.discardedValues += outcome.discardedValues;
+      for (const message of outcome.warnings) {
+        summary.warnings.push(message);
+        emit({ type: 'warning', message });
+      }
       for (const r of outcome.rejects) countReject(summary, r.table, r.code);
       if (outcome.rejectCount > outcome.rejects.length) {
         countReject(summary, source.table, 'MORE', outcome.rejectCount - outcome.rejects.length);
@@ -192,6 +203,32 @@ function unchangedByStat(p: PlannedFile): boolean {
   return l !== undefined && l.status === 'loaded' && l.size === p.file.size && l.mtimeMs === p.file.mtimeMs;
 }
 
+/**
+ * A type hint the live table cannot take without loss is a config error, found before any
+ * file is touched (all of them at once).
+ */
+function checkHints(config: ResolvedConfig, hints: Map<number, Map<string, ColumnType>>, catalog: Map<string, LiveTable>) {
+  const problems: string[] = [];
+  for (const source of config.sources) {
+    const live = catalog.get(source.table);
+    if (!live) continue;
+    for (const [col, hint] of hints.get(source.index) ?? []) {
+      const current = live.columns.find((c) => c.name === col)?.type;
+      if (current && !covers(current, hint) && !isLosslessWidening(current, hint)) {
+        problems.push(
+          `sources[${source.index}].columns.${col}: got "${formatType(hint)}", but ${source.table}.${col} is ${formatType(current)} and cannot become ${formatType(hint)} without loss; change the hint or migrate the column`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `${config.file}: ${problems.length} problem(s); nothing was loaded:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+}
+
 function parseHints(source: ResolvedSource): Map<string, ColumnType> {
   return new Map(Object.entries(source.columns).map(([col, hint]) => [col, parseTypeHint(hint)]));
 }
@@ -229,13 +266,25 @@ function newSummary(runId: number, pipeline: string, startedAt: string): RunSumm
     schemaChanges: [],
     failures: [],
     rejectsByReason: [],
+    warnings: [],
   };
 }
 
 function tableSummary(summary: RunSummary, table: string): TableSummary {
   let t = summary.tables.find((x) => x.table === table);
   if (!t) {
-    t = { table, files: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, childRows: 0 };
+    t = {
+      table,
+      files: 0,
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      deleted: 0,
+      rejected: 0,
+      discardedRows: 0,
+      discardedValues: 0,
+      childRows: 0,
+    };
     summary.tables.push(t);
   }
   return t;

@@ -1,4 +1,11 @@
-import type { ColumnSchema, ColumnType, SchemaChange, SystemColumns, TableSchema } from '../core/types.js';
+import type {
+  ColumnSchema,
+  ColumnType,
+  Contract,
+  SchemaChange,
+  SystemColumns,
+  TableSchema,
+} from '../core/types.js';
 import { covers } from './observe.js';
 import { formatType, isLosslessWidening } from './types.js';
 
@@ -14,6 +21,10 @@ export interface TablePlanInput {
   /** Columns that lead the table (child tables: parent key + position), with their types. */
   leading?: readonly ColumnSchema[];
   system: SystemColumns;
+  /** Default: evolve everything. */
+  contract?: Contract;
+  /** Established columns holding a value no lossless widening fits (see TableObserver). */
+  incompatible?: ReadonlySet<string>;
 }
 
 export class SchemaConflict extends Error {}
@@ -46,6 +57,9 @@ export function planTable(input: TablePlanInput): SchemaChange[] {
     );
   }
   const changes: SchemaChange[] = [];
+  const contract = input.contract ?? { tables: 'evolve', columns: 'evolve', dataType: 'evolve' };
+  const addColumns = contract.columns === 'evolve';
+  const widenTypes = contract.dataType === 'evolve' || contract.dataType === 'text';
   const liveTypes = new Map(live.columns.map((c) => [c.name, c.type]));
   for (const [col, hint] of hints) {
     const current = liveTypes.get(col);
@@ -61,8 +75,16 @@ export function planTable(input: TablePlanInput): SchemaChange[] {
     if (!t) continue;
     const current = liveTypes.get(col);
     if (!current) {
-      changes.push({ kind: 'add_column', table: name, column: { name: col, type: t } });
-    } else if (!covers(current, t) && isLosslessWidening(current, t)) {
+      if (addColumns || hints.has(col))
+        changes.push({ kind: 'add_column', table: name, column: { name: col, type: t } });
+    } else if (
+      contract.dataType === 'text' &&
+      input.incompatible?.has(col) &&
+      !hints.has(col) &&
+      current.kind !== 'text'
+    ) {
+      changes.push({ kind: 'widen_column', table: name, column: col, from: current, to: { kind: 'text' } });
+    } else if ((widenTypes || hints.has(col)) && !covers(current, t) && isLosslessWidening(current, t)) {
       changes.push({ kind: 'widen_column', table: name, column: col, from: current, to: t });
     }
   }

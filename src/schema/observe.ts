@@ -10,6 +10,8 @@ import { classify, coerce, joinTypes, widen } from './types.js';
 export class TableObserver {
   /** Column → type seen so far (null: only NULLs so far). Insertion order = first sight. */
   readonly types = new Map<string, ColumnType | null>();
+  /** Established columns with a value no lossless widening can hold (e.g. `N/A` in a decimal). */
+  readonly incompatible = new Set<string>();
   readonly #established: ReadonlyMap<string, ColumnType>;
   readonly #fixed: ReadonlySet<string>;
 
@@ -38,6 +40,7 @@ export class TableObserver {
       if (coerce(value, current).ok) return;
       const w = widen(current, t);
       if (w) this.types.set(column, w);
+      else this.incompatible.add(column);
       return;
     }
     this.types.set(column, joinTypes(current, t));

@@ -61,7 +61,18 @@ describe('the tributary binary', () => {
     expect(history[0]).toMatchObject({ id: 1, status: 'succeeded', filesLoaded: 1, rowsInserted: 2 });
     const one = JSON.parse((await bin(['history', '--run', '1', '--json'], ws.dir)).stdout);
     expect(one.summary.tables).toEqual([
-      { table: 't', files: 1, inserted: 2, updated: 0, unchanged: 0, deleted: 0, rejected: 0, childRows: 0 },
+      {
+        table: 't',
+        files: 1,
+        inserted: 2,
+        updated: 0,
+        unchanged: 0,
+        deleted: 0,
+        rejected: 0,
+        discardedRows: 0,
+        discardedValues: 0,
+        childRows: 0,
+      },
     ]);
     const schema = JSON.parse((await bin(['schema', 't', '--json'], ws.dir)).stdout);
     expect(schema).toEqual([

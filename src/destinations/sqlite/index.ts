@@ -68,7 +68,7 @@ export class SqliteDestination implements Destination {
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     try {
       const stmt = this.db.prepare(sql);
-      if (stmt.reader) return stmt.all(...params) as T[];
+      if (stmt.reader) return (stmt.safeIntegers(true).all(...params) as Record<string, unknown>[]).map(exactRow) as T[];
       stmt.run(...params);
       return [];
     } catch (err) {
@@ -202,4 +202,16 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Integers come back exact: as numbers when they are safe, as decimal strings beyond 2^53
+ * (the MySQL driver does the same with `supportBigNumbers`).
+ */
+function exactRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'bigint') row[k] = v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString();
+  }
+  return row;
 }

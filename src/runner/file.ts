@@ -19,6 +19,7 @@ import { recordSchemaChange } from '../state/history.js';
 import { fileId, markLoaded } from '../state/ledger.js';
 import { clearRejects, insertRejects, type Reject } from '../state/rejects.js';
 import { recordEncoder } from './encode.js';
+import { crashPoint } from './faults.js';
 import type { EventSink } from './events.js';
 import { makeShaper, rawOf } from './shape.js';
 
@@ -81,6 +82,7 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const warnings = renameHints(job, scan.observed);
   const ddlOutside = !dest.capabilities.transactionalDdl;
   if (ddlOutside && changes.length > 0) await applyDdl(job, dest, changes);
+  if (changes.length > 0) crashPoint('after_ddl');
 
   return dest.transaction(async (tx) => {
     if (!ddlOutside && changes.length > 0) await applyDdl(job, tx, changes);
@@ -192,6 +194,7 @@ async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
   let records = 0;
   for await (const batch of reader(job, hash)) {
     checkAbort(job);
+    crashPoint('scan');
     for (const item of batch) {
       if (item.kind !== 'record') continue;
       records++;
@@ -372,6 +375,7 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
       }
     }
     if (out.length > 0) await writer.write(out);
+    crashPoint('load');
     rows += out.length;
     job.emit({ type: 'file_progress', file: file.path, bytes, rows });
   }

@@ -11,6 +11,7 @@ import { type LedgerEntry, markFailed, readLedger, touch } from '../state/ledger
 import { closeCrashedRuns, finishRun, type RunCounts, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import type { EventSink, RunSummary, TableSummary } from './events.js';
+import { crashPoint } from './faults.js';
 import { loadFile } from './file.js';
 
 export interface RunOptions {
@@ -54,6 +55,7 @@ export async function runPipeline(
       summary.error = messageOf(err);
       if (err instanceof TributaryError && err.code === 'CONFIG_INVALID') configError = err;
     }
+    crashPoint('before_finish');
     summary.durationMs = Date.now() - started;
     if (summary.status === 'succeeded' && summary.files.failed > 0) summary.status = 'partial';
     await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
@@ -125,6 +127,7 @@ async function loadAll(
           },
         },
       );
+      crashPoint('after_commit');
       if (outcome.kind === 'unchanged') {
         if (p.ledger) await touch(dest, p.ledger.id, file.size, file.mtimeMs);
         summary.files.unchanged++;

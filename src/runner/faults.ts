@@ -1,0 +1,22 @@
+/**
+ * Crash points for the fault-injection tests (test/faults/, bench/crash.ts): with
+ * `TRIBUTARY_CRASH_AT=point:n` in the environment, the process kills itself with SIGKILL
+ * the n-th time it reaches `point` — a `kill -9` at an exact instant, replayable. Unset, a
+ * crash point costs one comparison.
+ *
+ * Points: `scan` (each batch of the first pass), `load` (each batch written in the file's
+ * transaction), `after_ddl` (schema applied, data not yet), `after_commit` (a file
+ * committed, the run record not yet updated), `before_finish` (all files done, run record
+ * not yet closed), `transform` (each model, once transforms run).
+ */
+export type CrashPoint = 'scan' | 'load' | 'after_ddl' | 'after_commit' | 'before_finish' | 'transform';
+
+const spec = process.env.TRIBUTARY_CRASH_AT;
+const [target, nth] = spec ? spec.split(':') : [];
+let hits = 0;
+
+export function crashPoint(point: CrashPoint): void {
+  if (point !== target) return;
+  hits++;
+  if (hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+}

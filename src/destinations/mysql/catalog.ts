@@ -1,0 +1,78 @@
+import { isSystemColumn } from '../sql.js';
+import type { LiveTable, SqlClient } from '../types.js';
+import { parseMysqlType } from './dialect.js';
+
+interface ColumnRow {
+  table_name: string;
+  column_name: string;
+  data_type: string;
+  column_type: string;
+  numeric_precision: number | string | null;
+  numeric_scale: number | string | null;
+  column_comment: string;
+}
+
+interface KeyRow {
+  table_name: string;
+  column_name: string;
+}
+
+// `_` is a LIKE wildcard: escaped (with `!`, which no sql_mode treats specially), so a user
+// table such as `xtributaryx_t` is not taken for a state table.
+const NOT_STATE = `NOT LIKE '!_tributary!_%' ESCAPE '!'`;
+
+/**
+ * User tables and their columns, read from information_schema of the current database
+ * (never from a cache): base tables only (no views, no temporary staging tables), state
+ * tables (`_tributary_*`) excluded, columns in ordinal order, the primary key in index order.
+ */
+export async function readMysqlCatalog(db: SqlClient, table?: string): Promise<Map<string, LiveTable>> {
+  const only = (alias: string) => (table === undefined ? '' : ` AND ${alias}.TABLE_NAME = ?`);
+  const params = table === undefined ? [] : [table];
+  const columns = await db.query<ColumnRow>(
+    `SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, c.DATA_TYPE AS data_type,
+            c.COLUMN_TYPE AS column_type, c.NUMERIC_PRECISION AS numeric_precision,
+            c.NUMERIC_SCALE AS numeric_scale, c.COLUMN_COMMENT AS column_comment
+       FROM information_schema.COLUMNS c
+       JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+      WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_NAME ${NOT_STATE}${only('c')}
+      ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`,
+    params,
+  );
+  const keys = await db.query<KeyRow>(
+    `SELECT s.TABLE_NAME AS table_name, s.COLUMN_NAME AS column_name
+       FROM information_schema.STATISTICS s
+      WHERE s.TABLE_SCHEMA = DATABASE() AND s.INDEX_NAME = 'PRIMARY' AND s.TABLE_NAME ${NOT_STATE}${only('s')}
+      ORDER BY s.TABLE_NAME, s.SEQ_IN_INDEX`,
+    params,
+  );
+  const out = new Map<string, LiveTable>();
+  for (const c of columns) {
+    let t = out.get(c.table_name);
+    if (!t) {
+      t = { name: c.table_name, columns: [], primaryKey: [], systemColumns: [] };
+      out.set(c.table_name, t);
+    }
+    if (isSystemColumn(c.column_name)) {
+      t.systemColumns.push(c.column_name);
+      continue;
+    }
+    t.columns.push({
+      name: c.column_name,
+      type: parseMysqlType({
+        dataType: c.data_type,
+        columnType: c.column_type,
+        precision: c.numeric_precision === null ? null : Number(c.numeric_precision),
+        scale: c.numeric_scale === null ? null : Number(c.numeric_scale),
+        comment: c.column_comment,
+      }),
+    });
+  }
+  for (const k of keys) out.get(k.table_name)?.primaryKey.push(k.column_name);
+  return out;
+}
+
+/** One user table from the live catalog, or undefined when it does not exist. */
+export async function readMysqlTable(db: SqlClient, name: string): Promise<LiveTable | undefined> {
+  return (await readMysqlCatalog(db, name)).get(name);
+}

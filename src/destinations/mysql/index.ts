@@ -1,0 +1,431 @@
+import { Readable } from 'node:stream';
+import mysql, {
+  type Connection,
+  type ConnectionOptions,
+  type Pool,
+  type PoolConnection,
+} from 'mysql2/promise';
+import { type DestinationConfig, describeDestination } from '../../config/destination.js';
+import { TributaryError } from '../../core/errors.js';
+import type {
+  Capabilities,
+  Destination,
+  ExecResult,
+  LiveTable,
+  LockInfo,
+  SchemaChange,
+  SqlDialect,
+  Transaction,
+} from '../types.js';
+import { readMysqlCatalog, readMysqlTable } from './catalog.js';
+import { BINARY_COLLATIONS, columnDefSql, createTableDdl, keyTextChars, mysqlDialect } from './dialect.js';
+import { translateMysqlError } from './errors.js';
+import { RunLocks } from './lock.js';
+import { Session } from './session.js';
+import { mysqlWriter } from './writer.js';
+
+/** A parsed `mysql://` / `mariadb://` destination (see config/destination.ts). */
+export type MysqlConfig = Extract<DestinationConfig, { kind: 'mysql' }>;
+
+/**
+ * Session settings on every connection. STRICT_ALL_TABLES: a bad value is an error, never a
+ * silently truncated or zeroed one; NO_BACKSLASH_ESCAPES stays off, which the driver's
+ * string escaping relies on. UTC so DATETIME values are stored as given.
+ */
+const SQL_MODE =
+  'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SQL_MODE}'`;
+
+/** Options accepted after `?` in a mysql:// URL. */
+const OPTIONS = {
+  connectionLimit: 'concurrent file loads, 1 to 32 (default 4); the pool holds one more connection',
+  ssl: 'true | skip-verify | false (default false)',
+  localInfile: 'false to never use LOAD DATA LOCAL INFILE (default: when the server allows it)',
+  createDatabase: 'false to never create the database (default true)',
+  connectTimeout: 'milliseconds (default 10000)',
+} as const;
+
+interface Settings {
+  loads: number;
+  ssl: ConnectionOptions['ssl'];
+  localInfile: boolean;
+  createDatabase: boolean;
+  connectTimeout: number;
+}
+
+function settings(options: Record<string, string>): Settings {
+  for (const key of Object.keys(options)) {
+    if (!(key in OPTIONS)) {
+      const known = Object.entries(OPTIONS)
+        .map(([k, v]) => `${k} (${v})`)
+        .join('; ');
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `destination option "${key}" is unknown; known options: ${known}`,
+      );
+    }
+  }
+  const int = (key: keyof typeof OPTIONS, def: number, min: number, max: number) => {
+    const raw = options[key];
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `destination option ${key}=${raw}: expected ${OPTIONS[key]}`,
+      );
+    }
+    return n;
+  };
+  const bool = (key: keyof typeof OPTIONS, def: boolean) => {
+    const raw = options[key];
+    if (raw === undefined) return def;
+    if (raw !== 'true' && raw !== 'false') {
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `destination option ${key}=${raw}: expected ${OPTIONS[key]}`,
+      );
+    }
+    return raw === 'true';
+  };
+  const ssl = options.ssl;
+  if (ssl !== undefined && !['true', 'false', 'skip-verify'].includes(ssl)) {
+    throw new TributaryError('CONFIG_INVALID', `destination option ssl=${ssl}: expected ${OPTIONS.ssl}`);
+  }
+  return {
+    loads: int('connectionLimit', 4, 1, 32),
+    ssl:
+      ssl === 'true'
+        ? { rejectUnauthorized: true }
+        : ssl === 'skip-verify'
+          ? { rejectUnauthorized: false }
+          : undefined,
+    localInfile: bool('localInfile', true),
+    createDatabase: bool('createDatabase', true),
+    connectTimeout: int('connectTimeout', 10_000, 100, 600_000),
+  };
+}
+
+/** A LOAD DATA the writer did not start asks for a file: refuse (never read local files). */
+function refuseInfile(path: string): Readable {
+  return new Readable({
+    read() {
+      this.destroy(new Error(`refused the server's request for local file ${JSON.stringify(path)}`));
+    },
+  });
+}
+
+/**
+ * MySQL 8 / MariaDB 10.11 destination: a mysql2 pool for file transactions, DDL outside
+ * them (MySQL DDL commits implicitly), rows through LOAD DATA LOCAL INFILE into per-file
+ * staging tables, and run locks with GET_LOCK on dedicated connections.
+ *
+ * Values come back exact: BIGINT as a number when it is a safe integer and as a string
+ * otherwise, DECIMAL as a string, DATE/DATETIME as text in UTC, JSON as its text.
+ */
+export class MysqlDestination implements Destination {
+  readonly description: string;
+  /** Things an operator should know, each said once (e.g. the slower path without LOAD DATA). */
+  readonly warnings: string[] = [];
+  readonly #config: MysqlConfig;
+  readonly #settings: Settings;
+  readonly #secrets: readonly string[];
+  #pool: Pool | undefined;
+  #collation: string = BINARY_COLLATIONS[2];
+  #dialect: SqlDialect = mysqlDialect();
+  #bulk = false;
+  readonly #ready = new WeakSet<object>();
+  #locks: RunLocks | undefined;
+
+  constructor(config: MysqlConfig) {
+    this.#config = config;
+    this.#settings = settings(config.options);
+    this.#secrets = config.password ? [config.password] : [];
+    this.description = describeDestination(config);
+  }
+
+  get capabilities(): Capabilities {
+    return {
+      transactionalDdl: false,
+      maxIdentifierLength: 64,
+      bulkLoad: this.#bulk,
+      maxConcurrentLoads: this.#settings.loads,
+    };
+  }
+
+  get dialect(): SqlDialect {
+    return this.#dialect;
+  }
+
+  #options(database: string | undefined): ConnectionOptions {
+    const c = this.#config;
+    return {
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      password: c.password,
+      database,
+      ssl: this.#settings.ssl,
+      connectTimeout: this.#settings.connectTimeout,
+      charset: 'utf8mb4',
+      multipleStatements: false,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      decimalNumbers: false,
+      dateStrings: true,
+      jsonStrings: true,
+      timezone: '+00:00',
+      // Affected rows count changed rows (1 insert, 2 update, 0 unchanged): the writer's counts rely on it.
+      flags: ['-FOUND_ROWS'],
+      enableKeepAlive: true,
+      infileStreamFactory: refuseInfile,
+    };
+  }
+
+  #fail(err: unknown, what: string, connecting = false): unknown {
+    return translateMysqlError(err, what, { secrets: this.#secrets, connecting });
+  }
+
+  async open(): Promise<void> {
+    if (this.#pool) return;
+    const { database } = this.#config;
+    let probe: Connection;
+    try {
+      probe = await mysql.createConnection(this.#options(undefined));
+    } catch (err) {
+      throw this.#fail(err, `connecting to ${this.description}`, true);
+    }
+    try {
+      const [rows] = await probe.query(
+        `SELECT @@local_infile AS local_infile, (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${probe.escape(database)}) AS has_db`,
+      );
+      const info = (rows as Array<{ local_infile: number | string; has_db: number | string }>)[0];
+      const [colls] = await probe.query(
+        `SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (${BINARY_COLLATIONS.map((n) => `'${n}'`).join(', ')})`,
+      );
+      const names = new Set((colls as Array<{ name: string }>).map((r) => r.name));
+      this.#collation = BINARY_COLLATIONS.find((n) => names.has(n)) ?? BINARY_COLLATIONS[2];
+      this.#dialect = mysqlDialect(this.#collation);
+      if (Number(info?.has_db) === 0) {
+        if (!this.#settings.createDatabase) {
+          throw new TributaryError(
+            'DEST_CONNECT',
+            `database ${database} does not exist on ${this.description} (createDatabase=false)`,
+          );
+        }
+        const sql = `CREATE DATABASE IF NOT EXISTS ${this.#dialect.quote(database)} CHARACTER SET utf8mb4 COLLATE ${this.#collation}`;
+        try {
+          await probe.query(sql);
+        } catch (err) {
+          const e = this.#fail(err, sql, true) as Error;
+          throw new TributaryError(
+            'DEST_CONNECT',
+            `database ${database} does not exist and could not be created: ${e.message}`,
+            {
+              cause: e,
+            },
+          );
+        }
+      }
+      this.#bulk = this.#settings.localInfile && Number(info?.local_infile) === 1;
+      if (!this.#bulk) {
+        this.warnings.push(
+          this.#settings.localInfile
+            ? `${this.description}: local_infile is OFF on the server, so rows load with multi-row INSERTs (about half the speed of LOAD DATA); SET GLOBAL local_infile = 1 to enable the bulk path`
+            : `${this.description}: localInfile=false, so rows load with multi-row INSERTs (about half the speed of LOAD DATA)`,
+        );
+      }
+    } catch (err) {
+      throw this.#fail(err, 'opening the destination', true);
+    } finally {
+      await probe.end().catch(() => probe.destroy());
+    }
+    this.#pool = mysql.createPool({
+      ...this.#options(database),
+      connectionLimit: this.#settings.loads + 1, // one beyond the loads for catalog and state queries
+      waitForConnections: true,
+      queueLimit: 0,
+      maxIdle: this.#settings.loads + 1,
+    });
+    this.#locks = new RunLocks(
+      async () => {
+        try {
+          return await mysql.createConnection(this.#options(database));
+        } catch (err) {
+          throw this.#fail(err, `connecting to ${this.description}`, true);
+        }
+      },
+      database,
+      this.#dialect.keyTextSql,
+      this.#secrets,
+      (pipeline) =>
+        this.warnings.push(`the run lock of pipeline ${pipeline} was lost: its connection closed`),
+    );
+    // Fail here, not at the first query, when the user may not use the database.
+    try {
+      (await this.#acquire()).release();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#locks?.unlockAll();
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
+  }
+
+  /** A pooled connection with the session settings applied (once per physical connection). */
+  async #acquire(): Promise<PoolConnection> {
+    if (!this.#pool) throw new Error('MySQL destination is not open');
+    let conn: PoolConnection;
+    try {
+      conn = await this.#pool.getConnection();
+    } catch (err) {
+      throw this.#fail(err, `connecting to ${this.description}`, true);
+    }
+    const core = (conn as unknown as { connection: object }).connection;
+    if (!this.#ready.has(core)) {
+      try {
+        await conn.query(SESSION_INIT);
+      } catch (err) {
+        conn.destroy();
+        throw this.#fail(err, SESSION_INIT);
+      }
+      this.#ready.add(core);
+    }
+    return conn;
+  }
+
+  async #withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+    const conn = await this.#acquire();
+    const session = new Session(conn, this.#secrets);
+    try {
+      return await fn(session);
+    } finally {
+      if (session.broken) conn.destroy();
+      else conn.release();
+    }
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.#withSession((s) => s.query<T>(sql, params));
+  }
+
+  execute(sql: string, params?: readonly unknown[]): Promise<ExecResult> {
+    return this.#withSession((s) => s.execute(sql, params));
+  }
+
+  readCatalog(): Promise<Map<string, LiveTable>> {
+    return this.#withSession((s) => readMysqlCatalog(s));
+  }
+
+  /**
+   * Each change is one DDL statement that commits on its own, so a crash between two leaves
+   * a state the next run reads from the catalog and completes: CREATE TABLE IF NOT EXISTS,
+   * ADD COLUMN only when the catalog lacks it, MODIFY COLUMN only when the type differs.
+   */
+  async applySchemaChanges(changes: readonly SchemaChange[], tx?: Transaction): Promise<void> {
+    if (tx) throw new Error('MySQL DDL commits implicitly: apply schema changes outside the transaction');
+    await this.#withSession(async (s) => {
+      for (const change of changes) await this.#apply(s, change);
+    });
+  }
+
+  async #apply(s: Session, change: SchemaChange): Promise<void> {
+    const q = this.#dialect.quote;
+    switch (change.kind) {
+      case 'create_table':
+        await s.execute(createTableDdl({ ...change.table, system: change.system }, this.#collation));
+        return;
+      case 'add_column': {
+        const live = await readMysqlTable(s, change.table);
+        if (!live)
+          throw new TributaryError(
+            'SCHEMA_CONFLICT',
+            `cannot add ${change.table}.${change.column.name}: no such table`,
+          );
+        if (live.columns.some((c) => c.name === change.column.name)) return;
+        await s.execute(
+          `ALTER TABLE ${q(change.table)} ADD COLUMN ${columnDefSql(change.column.name, change.column.type, false)}`,
+        );
+        return;
+      }
+      case 'widen_column': {
+        const live = await readMysqlTable(s, change.table);
+        const from = live?.columns.find((c) => c.name === change.column);
+        if (!live || !from) {
+          throw new TributaryError(
+            'SCHEMA_CONFLICT',
+            `cannot widen ${change.table}.${change.column}: no such column`,
+          );
+        }
+        if (JSON.stringify(from.type) === JSON.stringify(change.to)) return;
+        const key = live.primaryKey.includes(change.column);
+        const columns = live.columns.map((c) =>
+          c.name === change.column ? { name: c.name, type: change.to } : c,
+        );
+        // MODIFY converts the stored values (DATE → DATETIME gets 00:00:00) in one statement.
+        await s.execute(
+          `ALTER TABLE ${q(change.table)} MODIFY COLUMN ${columnDefSql(change.column, change.to, key, keyTextChars(columns, live.primaryKey))}`,
+        );
+        return;
+      }
+    }
+  }
+
+  /**
+   * One pooled connection, BEGIN … COMMIT. On failure an open LOAD DATA is ended first (it
+   * holds the connection), then ROLLBACK; a connection that failed fatally is destroyed.
+   * Staging tables are temporary tables of this connection, dropped before it is reused.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const conn = await this.#acquire();
+    const session = new Session(conn, this.#secrets);
+    try {
+      await session.execute('START TRANSACTION');
+    } catch (err) {
+      if (session.broken) conn.destroy();
+      else conn.release();
+      throw err;
+    }
+    const bulk = this.#bulk;
+    const tx: Transaction = {
+      query: (sql, params) => session.query(sql, params),
+      execute: (sql, params) => session.execute(sql, params),
+      writer: (plan) => mysqlWriter(session, plan, bulk),
+    };
+    try {
+      const result = await fn(tx);
+      await session.flush();
+      await session.execute('COMMIT');
+      return result;
+    } catch (err) {
+      await session.abort();
+      await session.execute('ROLLBACK').catch(() => {
+        session.broken = true;
+      });
+      throw this.#fail(err, 'transaction');
+    } finally {
+      for (const name of session.temps) {
+        if (session.broken) break;
+        await session.execute(`DROP TEMPORARY TABLE IF EXISTS ${this.#dialect.quote(name)}`).catch(() => {
+          session.broken = true;
+        });
+      }
+      if (session.broken) conn.destroy();
+      else conn.release();
+    }
+  }
+
+  async tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined> {
+    if (!this.#locks) throw new Error('MySQL destination is not open');
+    return this.#locks.tryLock(pipeline, holder);
+  }
+
+  async unlock(pipeline: string): Promise<void> {
+    await this.#locks?.unlock(pipeline);
+  }
+}

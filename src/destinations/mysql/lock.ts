@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type { Connection } from 'mysql2/promise';
+import type { LockInfo } from '../types.js';
+import { translateMysqlError } from './errors.js';
+
+const LOCKS = '_tributary_locks';
+/** MySQL refuses user-lock names longer than 64 characters. */
+const MAX_LOCK_NAME = 64;
+/** A held lock's connection is pinged so `wait_timeout` never closes it (and frees the lock) mid-run. */
+const KEEPALIVE_MS = 60_000;
+
+interface Held {
+  conn: Connection;
+  name: string;
+  timer: NodeJS.Timeout;
+}
+
+/** The server-side name of a pipeline's lock: `tributary:<db>:<pipeline>`, hashed when too long. */
+export function lockName(database: string, pipeline: string): string {
+  const plain = `tributary:${database}:${pipeline}`;
+  if (plain.length <= MAX_LOCK_NAME) return plain;
+  return `tributary:${createHash('sha256').update(`${database}\0${pipeline}`).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * Pipeline run locks with `GET_LOCK`, each on a dedicated connection (not the pool) held
+ * for the run: the server frees the lock when that connection ends, so a killed process
+ * never leaves a stale lock. The holder and the time it took the lock are written to
+ * `_tributary_locks` so a second caller can say who runs the pipeline and since when.
+ */
+export class RunLocks {
+  readonly #held = new Map<string, Held>();
+  #tableReady = false;
+
+  constructor(
+    private readonly connect: () => Promise<Connection>,
+    private readonly database: string,
+    private readonly keyTextSql: string,
+    private readonly secrets: readonly string[],
+    private readonly onLost: (pipeline: string) => void,
+  ) {}
+
+  async tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined> {
+    if (this.#held.has(pipeline)) return undefined; // this destination already holds it
+    const name = lockName(this.database, pipeline);
+    const conn = await this.connect();
+    let sql = '';
+    const run = async <T>(text: string, params?: unknown[]): Promise<T[]> => {
+      sql = text;
+      const [rows] = params ? await conn.execute(text, params as never[]) : await conn.query(text);
+      return rows as T[];
+    };
+    try {
+      // Created once per destination; a waiting run polls tryLock every half second.
+      if (!this.#tableReady) {
+        await run(
+          `CREATE TABLE IF NOT EXISTS ${LOCKS} (pipeline ${this.keyTextSql} NOT NULL PRIMARY KEY, holder ${this.keyTextSql} NOT NULL, since VARCHAR(40) NOT NULL, connection_id BIGINT NOT NULL) ENGINE=InnoDB`,
+        );
+        this.#tableReady = true;
+      }
+      const [got] = await run<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [name]);
+      if (got?.got === 1) {
+        await run(
+          `REPLACE INTO ${LOCKS} (pipeline, holder, since, connection_id) VALUES (?, ?, ?, CONNECTION_ID())`,
+          [pipeline, holder, new Date().toISOString()],
+        );
+        const timer = setInterval(() => {
+          conn.query('SELECT 1').catch(() => {
+            clearInterval(timer);
+            this.onLost(pipeline);
+          });
+        }, KEEPALIVE_MS);
+        timer.unref();
+        this.#held.set(pipeline, { conn, name, timer });
+        return undefined;
+      }
+      if (got?.got !== 0) throw new Error(`GET_LOCK(${name}) failed`);
+      const [row] = await run<{
+        holder: string | null;
+        since: string | null;
+        connection_id: number | null;
+        owner: number | null;
+      }>(
+        `SELECT l.holder, l.since, l.connection_id, IS_USED_LOCK(?) AS owner FROM (SELECT 1 AS one) x LEFT JOIN ${LOCKS} l ON l.pipeline = ?`,
+        [name, pipeline],
+      );
+      await conn.end();
+      // The row is only trusted when its connection still owns the lock (a holder that died
+      // leaves its row behind, and the next holder may not have written its own yet).
+      if (row?.holder && row.owner !== null && Number(row.owner) === Number(row.connection_id)) {
+        return { pipeline, holder: row.holder, since: row.since ?? 'unknown' };
+      }
+      return {
+        pipeline,
+        holder: row?.owner ? `MySQL connection ${row.owner}` : 'another session',
+        since: 'unknown',
+      };
+    } catch (err) {
+      conn.destroy();
+      throw translateMysqlError(err, sql, { secrets: this.secrets });
+    }
+  }
+
+  async unlock(pipeline: string): Promise<void> {
+    const held = this.#held.get(pipeline);
+    if (!held) return;
+    this.#held.delete(pipeline);
+    clearInterval(held.timer);
+    try {
+      await held.conn.execute(`DELETE FROM ${LOCKS} WHERE pipeline = ? AND connection_id = CONNECTION_ID()`, [
+        pipeline,
+      ]);
+      await held.conn.execute('SELECT RELEASE_LOCK(?)', [held.name]);
+      await held.conn.end();
+    } catch {
+      // Closing the connection frees the lock on the server whatever failed above.
+      held.conn.destroy();
+    }
+  }
+
+  async unlockAll(): Promise<void> {
+    for (const pipeline of [...this.#held.keys()]) await this.unlock(pipeline);
+  }
+}

@@ -1,0 +1,1071 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDestination } from '../../src/config/destination.js';
+import { TributaryError } from '../../src/core/errors.js';
+import type { ColumnSchema, ColumnType, DbValue, SchemaChange } from '../../src/core/types.js';
+import { MysqlDestination } from '../../src/destinations/mysql/index.js';
+import { tsvRow } from '../../src/destinations/mysql/writer.js';
+import { SqliteDestination } from '../../src/destinations/sqlite/index.js';
+import type {
+  Destination,
+  LiveTable,
+  RowNode,
+  TableWritePlan,
+  WriteStats,
+} from '../../src/destinations/types.js';
+import { freshMysqlDatabase, MYSQL_TEST_URL, mysqlAdmin, mysqlAvailable } from '../helpers/mysql.js';
+
+/**
+ * The MySQL destination against the real server (MariaDB 10.11 here), in a database of its
+ * own. Merge semantics are checked both case by case and against the SQLite writer, the
+ * reference implementation, on random batches.
+ */
+
+const available = await mysqlAvailable();
+
+const INT: ColumnType = { kind: 'integer' };
+const TEXT: ColumnType = { kind: 'text' };
+const DT: ColumnType = { kind: 'datetime' };
+
+function openMysql(url: string): Promise<MysqlDestination> {
+  const config = parseDestination(url, os.tmpdir(), {});
+  if (config.kind !== 'mysql') throw new Error('not a mysql url');
+  const dest = new MysqlDestination(config);
+  return dest.open().then(() => dest);
+}
+
+function createTable(
+  name: string,
+  columns: ColumnSchema[],
+  primaryKey: string[],
+  system = { fileId: false, idx: false },
+): SchemaChange {
+  return { kind: 'create_table', table: { name, columns, primaryKey }, system };
+}
+
+async function table(dest: Destination, name: string): Promise<LiveTable> {
+  const t = (await dest.readCatalog()).get(name);
+  if (!t) throw new Error(`no table ${name}`);
+  return t;
+}
+
+interface Plan {
+  write: TableWritePlan['write'];
+  primaryKey?: string[];
+  cursor?: string;
+  runId: number;
+  fileId?: number;
+  children?: string[];
+}
+
+/** Write `rows` to `name` in one transaction, in batches of `batch`. */
+async function load(
+  dest: Destination,
+  name: string,
+  p: Plan,
+  rows: RowNode[],
+  batch = 1000,
+): Promise<WriteStats> {
+  const catalog = await dest.readCatalog();
+  const live = catalog.get(name);
+  if (!live) throw new Error(`no table ${name}`);
+  return dest.transaction(async (tx) => {
+    const w = await tx.writer({
+      table: live,
+      write: p.write,
+      primaryKey: p.primaryKey ?? [],
+      cursor: p.cursor,
+      runId: p.runId,
+      fileId: p.fileId ?? 1,
+      children: (p.children ?? []).map((c) => catalog.get(c) as LiveTable),
+    });
+    for (let i = 0; i < rows.length; i += batch) await w.write(rows.slice(i, i + batch));
+    return w.finish();
+  });
+}
+
+const rowsOf = (values: DbValue[][]): RowNode[] => values.map((v) => ({ values: v }));
+
+async function select(dest: Destination, sql: string): Promise<Array<Record<string, unknown>>> {
+  return dest.query(sql);
+}
+
+/** Rows as comparable text (exact: numbers and strings alike become their text). */
+async function dumpText(dest: Destination, name: string, order: string): Promise<string[][]> {
+  const live = await table(dest, name);
+  const cols = [
+    ...live.columns.map((c) => c.name),
+    ...live.systemColumns.filter((c) => c === '_tributary_run_id'),
+  ];
+  const rows = await dest.query<Record<string, unknown>>(
+    `SELECT ${cols.map((c) => dest.dialect.quote(c)).join(', ')} FROM ${dest.dialect.quote(name)} ORDER BY ${order}`,
+  );
+  return rows.map((r) =>
+    cols.map((c) => {
+      const v = r[c];
+      if (v === null || v === undefined) return '∅';
+      const s = String(v);
+      // DATETIME(6) reads back with six fractional digits; SQLite keeps the text as written.
+      return /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+$/.test(s) ? s.replace(/\.?0+$/, '') : s;
+    }),
+  );
+}
+
+describe.skipIf(!available)('MySQL destination', () => {
+  let db: Awaited<ReturnType<typeof freshMysqlDatabase>>;
+  let dest: MysqlDestination;
+
+  beforeAll(async () => {
+    db = await freshMysqlDatabase();
+    dest = await openMysql(db.url);
+  });
+  afterAll(async () => {
+    await dest?.close();
+    await db?.drop();
+  });
+
+  describe('open', () => {
+    it('creates a missing database with a binary collation and reports its capabilities', async () => {
+      const name = `${db.name}_new`;
+      const d = await openMysql(`${MYSQL_TEST_URL}/${name}`);
+      const admin = await mysqlAdmin();
+      try {
+        const [rows] = await admin.query(
+          'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+          [name],
+        );
+        expect(rows).toEqual([
+          { cs: 'utf8mb4', coll: expect.stringMatching(/^utf8mb4_(nopad_bin|0900_bin|bin)$/) },
+        ]);
+        expect(d.capabilities).toEqual({
+          transactionalDdl: false,
+          maxIdentifierLength: 64,
+          bulkLoad: true,
+          maxConcurrentLoads: 4,
+        });
+        expect(d.warnings).toEqual([]);
+      } finally {
+        await d.close();
+        await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await admin.end();
+      }
+    });
+
+    it('names an unknown URL option and lists the known ones', () => {
+      const config = parseDestination(`${MYSQL_TEST_URL}/x?poolSize=3`, os.tmpdir(), {});
+      expect(() => new MysqlDestination(config as never)).toThrow(
+        /option "poolSize" is unknown.*connectionLimit/,
+      );
+    });
+  });
+
+  describe('schema changes and catalog', () => {
+    const all: ColumnSchema[] = [
+      { name: 'code', type: TEXT },
+      { name: 'n', type: INT },
+      { name: 'flag', type: { kind: 'bool' } },
+      { name: 'amount', type: { kind: 'decimal', precision: 12, scale: 2 } },
+      { name: 'day', type: { kind: 'date' } },
+      { name: 'at', type: DT },
+      { name: 'note', type: TEXT },
+      { name: 'payload', type: { kind: 'json' } },
+    ];
+
+    it('creates, adds and widens idempotently, and reads every logical type back', async () => {
+      const changes: SchemaChange[] = [
+        createTable('ddl', all, ['code', 'n'], { fileId: true, idx: false }),
+        { kind: 'add_column', table: 'ddl', column: { name: 'extra', type: { kind: 'json' } } },
+        { kind: 'add_column', table: 'ddl', column: { name: 'score', type: { kind: 'bool' } } },
+      ];
+      await dest.applySchemaChanges(changes);
+      await dest.applySchemaChanges(changes); // a crashed run's DDL applied again changes nothing
+      await dest.execute(
+        "INSERT INTO ddl (code, n, flag, amount, day, at, note, payload, score, _tributary_run_id) VALUES ('a', 1, 1, 1.50, '2024-01-02', '2024-01-02 03:04:05.123456', 'x', '[1]', 1, 1)",
+      );
+      const widen: SchemaChange[] = [
+        { kind: 'widen_column', table: 'ddl', column: 'day', from: { kind: 'date' }, to: DT },
+        { kind: 'widen_column', table: 'ddl', column: 'score', from: { kind: 'bool' }, to: INT },
+        {
+          kind: 'widen_column',
+          table: 'ddl',
+          column: 'n',
+          from: INT,
+          to: { kind: 'decimal', precision: 25, scale: 2 },
+        },
+      ];
+      await dest.applySchemaChanges(widen);
+      await dest.applySchemaChanges(widen);
+      const live = await table(dest, 'ddl');
+      expect(live).toEqual({
+        name: 'ddl',
+        columns: [
+          { name: 'code', type: TEXT },
+          { name: 'n', type: { kind: 'decimal', precision: 25, scale: 2 } },
+          { name: 'flag', type: { kind: 'bool' } },
+          { name: 'amount', type: { kind: 'decimal', precision: 12, scale: 2 } },
+          { name: 'day', type: DT },
+          { name: 'at', type: DT },
+          { name: 'note', type: TEXT },
+          { name: 'payload', type: { kind: 'json' } },
+          { name: 'extra', type: { kind: 'json' } },
+          { name: 'score', type: INT },
+        ],
+        primaryKey: ['code', 'n'],
+        systemColumns: ['_tributary_run_id', '_tributary_file_id'],
+      });
+      const [row] = await select(dest, 'SELECT n, day, score, at FROM ddl');
+      expect(row).toEqual({
+        n: '1.00',
+        day: '2024-01-02 00:00:00.000000',
+        score: 1,
+        at: '2024-01-02 03:04:05.123456',
+      });
+      // The widened key column stays NOT NULL; json keeps its tag through ADD COLUMN.
+      const cols = await select(
+        dest,
+        "SELECT COLUMN_NAME AS c, IS_NULLABLE AS nul, COLUMN_COMMENT AS tag, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ddl' AND COLUMN_NAME IN ('n', 'extra', 'code')",
+      );
+      expect(cols).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ c: 'n', nul: 'NO' }),
+          expect.objectContaining({ c: 'extra', tag: 'tributary:json' }),
+          // One text key column and one other: VARCHAR sized to keep the key within 3,072 bytes.
+          expect.objectContaining({ c: 'code', t: 'varchar(752)' }),
+        ]),
+      );
+      const idx = await select(
+        dest,
+        "SELECT INDEX_NAME AS i FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ddl' AND COLUMN_NAME = '_tributary_file_id'",
+      );
+      expect(idx).toHaveLength(1);
+    });
+
+    it('sizes text keys so a child table (parent key + _tributary_idx) fits as well', async () => {
+      const key: ColumnSchema[] = [
+        { name: 'a', type: TEXT },
+        { name: 'b', type: TEXT },
+      ];
+      await dest.applySchemaChanges([
+        createTable('kp', [...key, { name: 'v', type: INT }], ['a', 'b']),
+        createTable(
+          'kp__items',
+          [...key, { name: '_tributary_idx', type: INT }, { name: 'x', type: TEXT }],
+          ['a', 'b', '_tributary_idx'],
+          { fileId: false, idx: true },
+        ),
+      ]);
+      const types = await select(
+        dest,
+        "SELECT TABLE_NAME AS t, COLUMN_NAME AS c, COLUMN_TYPE AS ty FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('kp', 'kp__items') AND COLUMN_NAME IN ('a', 'b') ORDER BY t, c",
+      );
+      expect(types.map((r) => r.ty)).toEqual([
+        'varchar(380)',
+        'varchar(380)',
+        'varchar(380)',
+        'varchar(380)',
+      ]);
+      const long = 'é'.repeat(380);
+      await load(dest, 'kp', { write: 'merge', primaryKey: ['a', 'b'], runId: 1, children: ['kp__items'] }, [
+        { values: [long, long, 1], children: new Map([['kp__items', [[long, long, 0, 'x']]]]) },
+      ]);
+      expect(await select(dest, 'SELECT CHAR_LENGTH(a) AS n FROM kp__items')).toEqual([{ n: 380 }]);
+    });
+
+    it('lists user tables only: not state tables, views or temporary tables; `_` is not a wildcard', async () => {
+      await dest.execute('CREATE TABLE `_tributary_scratch` (id INT)');
+      await dest.execute('CREATE TABLE `atributaryb_c` (id INT)'); // matches an unescaped _tributary_%
+      await dest.execute('CREATE OR REPLACE VIEW `v_ddl` AS SELECT 1 AS one');
+      const names = [...(await dest.readCatalog()).keys()];
+      expect(names).toContain('atributaryb_c');
+      expect(names).not.toContain('_tributary_scratch');
+      expect(names).not.toContain('v_ddl');
+      expect(names.some((n) => n.startsWith('_tributary'))).toBe(false);
+    });
+
+    it('refuses to run DDL inside a data transaction', async () => {
+      await expect(
+        dest.transaction((tx) =>
+          dest.applySchemaChanges([createTable('never', [{ name: 'a', type: INT }], [])], tx),
+        ),
+      ).rejects.toThrow(/commits implicitly/);
+      expect((await dest.readCatalog()).has('never')).toBe(false);
+    });
+  });
+
+  describe('merge', () => {
+    const cols: ColumnSchema[] = [
+      { name: 'id', type: INT },
+      { name: 'v', type: TEXT },
+      { name: 'cur', type: DT },
+    ];
+    const plan = (runId: number): Plan => ({ write: 'merge', primaryKey: ['id'], cursor: 'cur', runId });
+
+    beforeAll(async () => {
+      await dest.applySchemaChanges([createTable('m', cols, ['id']), createTable('nc', cols, ['id'])]);
+    });
+
+    it('keeps the newest cursor, ignores older rows, gives ties to the later row, leaves identical rows alone', async () => {
+      const t1 = '2024-01-01 00:00:00';
+      const t2 = '2024-01-02 00:00:00';
+      const t0 = '2023-12-31 00:00:00';
+      expect(
+        await load(
+          dest,
+          'm',
+          plan(1),
+          rowsOf([
+            [1, 'a', t1],
+            [2, 'b', t1],
+            [3, 'c', t1],
+          ]),
+        ),
+      ).toEqual({ inserted: 3, updated: 0, unchanged: 0, deleted: 0, childRows: 0 });
+
+      const stats = await load(
+        dest,
+        'm',
+        plan(2),
+        rowsOf([
+          [1, 'a2', t2], // newer: wins
+          [2, 'b-old', t0], // older: ignored
+          [3, 'c', t1], // identical: nothing changes, run id stays 1
+          [4, 'd1', t1], // new key, then within-batch duplicates:
+          [4, 'd2', t1], // tie: the later row wins
+          [4, 'd-old', t0], // older than the row before it: ignored
+          [4, 'd2', t1], // identical to the row standing: unchanged
+        ]),
+      );
+      expect(stats).toEqual({ inserted: 1, updated: 2, unchanged: 4, deleted: 0, childRows: 0 });
+      expect(await dumpText(dest, 'm', 'id')).toEqual([
+        ['1', 'a2', '2024-01-02 00:00:00', '2'],
+        ['2', 'b', t1, '1'],
+        ['3', 'c', t1, '1'],
+        ['4', 'd2', t1, '2'],
+      ]);
+    });
+
+    it('without a cursor the later row wins and identical rows count as unchanged', async () => {
+      const p: Plan = { write: 'merge', primaryKey: ['id'], runId: 1 };
+      await load(dest, 'nc', p, rowsOf([[1, 'a', null]]));
+      const stats = await load(
+        dest,
+        'nc',
+        { ...p, runId: 2 },
+        rowsOf([
+          [1, 'a', null],
+          [1, 'b', null],
+          [2, 'x', null],
+          [2, 'y', null],
+        ]),
+      );
+      expect(stats).toEqual({ inserted: 1, updated: 2, unchanged: 1, deleted: 0, childRows: 0 });
+      expect(await dumpText(dest, 'nc', 'id')).toEqual([
+        ['1', 'b', '∅', '2'],
+        ['2', 'y', '∅', '2'],
+      ]);
+    });
+
+    it('accepts any cursor over a stored NULL cursor, never a NULL cursor over a stored one', async () => {
+      await dest.execute('DELETE FROM m');
+      await dest.execute(
+        "INSERT INTO m (id, v, cur, _tributary_run_id) VALUES (1, 'x', NULL, 1), (2, 'y', '2024-01-01', 1)",
+      );
+      const stats = await load(
+        dest,
+        'm',
+        plan(3),
+        rowsOf([
+          [1, 'x2', '2000-01-01 00:00:00'],
+          [2, 'y2', null],
+        ]),
+      );
+      expect(stats).toEqual({ inserted: 0, updated: 1, unchanged: 1, deleted: 0, childRows: 0 });
+    });
+
+    it('keeps keys that differ only by case, accents or trailing spaces apart (binary collation)', async () => {
+      await dest.applySchemaChanges([
+        createTable(
+          'ci',
+          [
+            { name: 'k', type: TEXT },
+            { name: 'v', type: INT },
+          ],
+          ['k'],
+        ),
+      ]);
+      const keys = ['a', 'A', 'á', 'a ', 'ß', 'ss'];
+      const stats = await load(
+        dest,
+        'ci',
+        { write: 'merge', primaryKey: ['k'], runId: 1 },
+        rowsOf(keys.map((k, i) => [k, i])),
+      );
+      expect(stats.inserted).toBe(keys.length);
+      const back = await select(dest, 'SELECT k FROM ci');
+      expect(back.map((r) => r.k).sort()).toEqual([...keys].sort());
+    });
+
+    it('replaces the children of accepted parents and keeps those of stale parents', async () => {
+      await dest.applySchemaChanges([
+        createTable('o', cols, ['id']),
+        createTable(
+          'o__items',
+          [
+            { name: 'id', type: INT },
+            { name: '_tributary_idx', type: INT },
+            { name: 'sku', type: TEXT },
+          ],
+          ['id', '_tributary_idx'],
+          { fileId: false, idx: true },
+        ),
+      ]);
+      const node = (id: number, v: string, cur: string, skus: string[]): RowNode => ({
+        values: [id, v, cur],
+        children: new Map([['o__items', skus.map((s, i) => [id, i, s])]]),
+      });
+      const p = (runId: number): Plan => ({ ...plan(runId), children: ['o__items'] });
+      const t1 = '2024-01-01 00:00:00';
+      const t2 = '2024-01-02 00:00:00';
+      expect(await load(dest, 'o', p(1), [node(1, 'a', t1, ['x', 'y']), node(2, 'b', t1, ['z'])])).toEqual({
+        inserted: 2,
+        updated: 0,
+        unchanged: 0,
+        deleted: 0,
+        childRows: 3,
+      });
+      const stats = await load(dest, 'o', p(2), [
+        node(1, 'a', t2, ['n1']), // accepted: children replaced
+        node(2, 'b-old', '2023-01-01 00:00:00', ['stale']), // stale: children kept
+        node(3, 'c', t1, ['p', 'q']), // new, then replaced within the batch by its tie
+        node(3, 'c', t1, ['r']),
+      ]);
+      // As the SQLite writer: every accepted row's children count, identical rows with children are accepted.
+      expect(stats).toEqual({ inserted: 1, updated: 2, unchanged: 1, deleted: 0, childRows: 4 });
+      expect(await dumpText(dest, 'o__items', 'id, _tributary_idx')).toEqual([
+        ['1', '0', 'n1', '2'],
+        ['2', '0', 'z', '1'],
+        ['3', '0', 'r', '2'],
+      ]);
+    });
+  });
+
+  describe('against the SQLite writer', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-mysql-diff-'));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** Deterministic pseudo-random numbers (a test that fails can be replayed). */
+    function rng(seed: number): (n: number) => number {
+      let s = seed;
+      return (n) => {
+        s = (s * 1103515245 + 12345) % 2147483648;
+        return s % n;
+      };
+    }
+
+    const cases = [
+      { name: 'cursor', cursor: true, children: false, bulk: true },
+      { name: 'no cursor', cursor: false, children: false, bulk: true },
+      { name: 'cursor with children', cursor: true, children: true, bulk: true },
+      { name: 'no cursor with children', cursor: false, children: true, bulk: true },
+      { name: 'cursor, INSERT path', cursor: true, children: true, bulk: false },
+    ];
+
+    it.each(cases)(
+      'same stats and tables on random files: $name',
+      async ({ name, cursor, children, bulk }) => {
+        const tableName = `d_${name.replace(/\W+/g, '_')}`;
+        const child = `${tableName}__items`;
+        const changes: SchemaChange[] = [
+          createTable(
+            tableName,
+            [
+              { name: 'k', type: INT },
+              { name: 'v', type: TEXT },
+              { name: 'c', type: INT },
+            ],
+            ['k'],
+          ),
+          createTable(
+            child,
+            [
+              { name: 'k', type: INT },
+              { name: '_tributary_idx', type: INT },
+              { name: 'x', type: TEXT },
+            ],
+            ['k', '_tributary_idx'],
+            { fileId: false, idx: true },
+          ),
+        ];
+        const lite = new SqliteDestination(path.join(dir, `${tableName}.db`));
+        await lite.open();
+        const my = bulk ? dest : await openMysql(`${db.url}?localInfile=false`);
+        try {
+          await lite.applySchemaChanges(changes);
+          await my.applySchemaChanges(changes);
+          const r = rng(name.length * 7919);
+          for (let file = 1; file <= 12; file++) {
+            const rows: RowNode[] = [];
+            const n = 1 + r(40);
+            for (let i = 0; i < n; i++) {
+              const k = 1 + r(8);
+              const node: RowNode = { values: [k, ['a', 'b', 'c'][r(3)] as string, 1 + r(4)] };
+              if (children)
+                node.children = new Map([
+                  [child, Array.from({ length: r(3) }, (_, j) => [k, j, `x${r(3)}`])],
+                ]);
+              rows.push(node);
+            }
+            const p: Plan = {
+              write: 'merge',
+              primaryKey: ['k'],
+              cursor: cursor ? 'c' : undefined,
+              runId: file,
+              children: children ? [child] : [],
+            };
+            const expected = await load(lite, tableName, p, rows);
+            const got = await load(my, tableName, p, rows, 7);
+            expect(got, `file ${file}`).toEqual(expected);
+          }
+          expect(await dumpText(my, tableName, 'k')).toEqual(await dumpText(lite, tableName, 'k'));
+          if (children) {
+            expect(await dumpText(my, child, 'k, _tributary_idx')).toEqual(
+              await dumpText(lite, child, 'k, _tributary_idx'),
+            );
+          }
+        } finally {
+          await lite.close();
+          if (my !== dest) await my.close();
+        }
+      },
+    );
+  });
+
+  describe('append and replace', () => {
+    beforeAll(async () => {
+      await dest.applySchemaChanges([
+        createTable(
+          'ap',
+          [
+            { name: 'a', type: INT },
+            { name: 'b', type: TEXT },
+          ],
+          [],
+          { fileId: true, idx: false },
+        ),
+        createTable('rp', [{ name: 'a', type: INT }], []),
+      ]);
+    });
+
+    it('append replaces the rows of a re-sent file only', async () => {
+      const p = (fileId: number): Plan => ({ write: 'append', runId: 1, fileId });
+      await load(
+        dest,
+        'ap',
+        p(1),
+        rowsOf([
+          [1, 'f1'],
+          [2, 'f1'],
+        ]),
+      );
+      await load(dest, 'ap', p(2), rowsOf([[3, 'f2']]));
+      const again = await load(
+        dest,
+        'ap',
+        { ...p(1), runId: 2 },
+        rowsOf([
+          [4, 'f1 again'],
+          [4, 'f1 again'],
+        ]),
+      );
+      expect(again).toEqual({ inserted: 2, updated: 0, unchanged: 0, deleted: 2, childRows: 0 });
+      expect(await dumpText(dest, 'ap', 'a')).toEqual([
+        ['3', 'f2', '1'],
+        ['4', 'f1 again', '2'],
+        ['4', 'f1 again', '2'],
+      ]);
+      const files = await select(
+        dest,
+        'SELECT _tributary_file_id AS f, COUNT(*) AS n FROM ap GROUP BY f ORDER BY f',
+      );
+      expect(files).toEqual([
+        { f: 1, n: 2 },
+        { f: 2, n: 1 },
+      ]);
+    });
+
+    it('replace empties the table first', async () => {
+      await load(dest, 'rp', { write: 'replace', runId: 1 }, rowsOf([[1], [2], [3]]));
+      const stats = await load(dest, 'rp', { write: 'replace', runId: 2 }, rowsOf([[9]]));
+      expect(stats).toEqual({ inserted: 1, updated: 0, unchanged: 0, deleted: 3, childRows: 0 });
+      expect(await dumpText(dest, 'rp', 'a')).toEqual([['9', '2']]);
+    });
+  });
+
+  describe('values', () => {
+    const texts = [
+      '',
+      ' ',
+      'tab\there',
+      'line\nbreak',
+      'cr\rlf\r\n',
+      'back\\slash',
+      '\\',
+      '\\N',
+      'N',
+      'NULL',
+      '\\t not a tab',
+      'nul\0byte',
+      '\u001a ctrl-z',
+      '😀 emoji',
+      '𝄞 clef outside the BMP',
+      '漢字かなカナ',
+      'trailing backslash\\',
+      '"quoted" \'single\'',
+      'x'.repeat(70_000),
+    ];
+
+    it('escapes TSV fields exactly', () => {
+      expect(
+        tsvRow([null, '', '\\N', 'a\tb', 'a\nb', 'a\rb', 'a\\b', 'a\0b', true, false, 12n, -3, '1.50']),
+      ).toBe('\\N\t\t\\\\N\ta\\tb\ta\\nb\ta\\rb\ta\\\\b\ta\\0b\t1\t0\t12\t-3\t1.50');
+    });
+
+    it.each([true, false])(
+      'text round-trips byte for byte through LOAD DATA and merge (bulk=%s)',
+      async (bulk) => {
+        const name = bulk ? 'txt_bulk' : 'txt_insert';
+        const d = bulk ? dest : await openMysql(`${db.url}?localInfile=false`);
+        try {
+          await d.applySchemaChanges([
+            createTable(
+              name,
+              [
+                { name: 'i', type: INT },
+                { name: 's', type: TEXT },
+                { name: 'k', type: TEXT },
+              ],
+              ['i'],
+            ),
+          ]);
+          const rows = texts.map((s, i) => [i, s, i % 2 ? null : s] as DbValue[]);
+          const stats = await load(d, name, { write: 'merge', primaryKey: ['i'], runId: 1 }, rowsOf(rows), 5);
+          expect(stats.inserted).toBe(texts.length);
+          const back = await d.query<{ i: number; s: string | null; k: string | null; hex: string }>(
+            `SELECT i, s, k, HEX(s) AS hex FROM ${name} ORDER BY i`,
+          );
+          expect(back.map((r) => r.s)).toEqual(texts);
+          expect(back.map((r) => r.k)).toEqual(texts.map((s, i) => (i % 2 ? null : s)));
+          expect(back.map((r) => r.hex)).toEqual(
+            texts.map((s) => Buffer.from(s, 'utf8').toString('hex').toUpperCase()),
+          );
+          // Re-sending the same rows changes nothing: the stored text compares equal byte for byte.
+          const again = await load(d, name, { write: 'merge', primaryKey: ['i'], runId: 2 }, rowsOf(rows));
+          expect(again).toEqual({
+            inserted: 0,
+            updated: 0,
+            unchanged: texts.length,
+            deleted: 0,
+            childRows: 0,
+          });
+        } finally {
+          if (d !== dest) await d.close();
+        }
+      },
+    );
+
+    it('keeps 64-bit integers and decimals exact', async () => {
+      await dest.applySchemaChanges([
+        createTable(
+          'num',
+          [
+            { name: 'i', type: INT },
+            { name: 'big', type: INT },
+            { name: 'dec', type: { kind: 'decimal', precision: 65, scale: 30 } },
+            { name: 'money', type: { kind: 'decimal', precision: 18, scale: 2 } },
+            { name: 'flag', type: { kind: 'bool' } },
+            { name: 'doc', type: { kind: 'json' } },
+          ],
+          ['i'],
+        ),
+      ]);
+      const values: DbValue[][] = [
+        [
+          1,
+          9007199254740993n,
+          '12345678901234567890123456789012345.123456789012345678901234567890',
+          '0.10',
+          true,
+          '{"a":[1,2]}',
+        ],
+        [2, 9223372036854775807n, '-0.000000000000000000000000000001', '0.20', false, '"😀"'],
+        [3, -9223372036854775808n, '0', '0.70', null, '12345678901234567890'],
+        [4, 42, null, '1000000000000000.01', true, null],
+      ];
+      await load(dest, 'num', { write: 'merge', primaryKey: ['i'], runId: 1 }, rowsOf(values));
+      const back = await select(dest, 'SELECT big, `dec`, money, flag, doc FROM num ORDER BY i');
+      expect(back).toEqual([
+        {
+          big: '9007199254740993',
+          dec: '12345678901234567890123456789012345.123456789012345678901234567890',
+          money: '0.10',
+          flag: 1,
+          doc: '{"a":[1,2]}',
+        },
+        {
+          big: '9223372036854775807',
+          dec: '-0.000000000000000000000000000001',
+          money: '0.20',
+          flag: 0,
+          doc: '"😀"',
+        },
+        {
+          big: '-9223372036854775808',
+          dec: '0.000000000000000000000000000000',
+          money: '0.70',
+          flag: null,
+          doc: '12345678901234567890',
+        },
+        { big: 42, dec: null, money: '1000000000000000.01', flag: 1, doc: null },
+      ]);
+      expect(await select(dest, 'SELECT SUM(money) AS s FROM num')).toEqual([{ s: '1000000000000001.01' }]);
+    });
+
+    it('fails the load, naming the column, when the server would have to alter a value', async () => {
+      await dest.applySchemaChanges([
+        createTable(
+          'narrow',
+          [
+            { name: 'k', type: TEXT },
+            { name: 'v', type: INT },
+          ],
+          ['k'],
+        ),
+      ]);
+      const tooLong = 'k'.repeat(1000); // the key column is VARCHAR(760)
+      const err = await load(
+        dest,
+        'narrow',
+        { write: 'merge', primaryKey: ['k'], runId: 1 },
+        rowsOf([
+          ['ok', 1],
+          [tooLong, 2],
+        ]),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TributaryError);
+      expect((err as TributaryError).message).toMatch(/column 'k'|k.*row 2/);
+      expect((err as TributaryError).message).not.toContain('kkkkkkkk');
+      expect(await select(dest, 'SELECT COUNT(*) AS n FROM narrow')).toEqual([{ n: 0 }]);
+    });
+  });
+
+  describe('transactions', () => {
+    beforeAll(async () => {
+      await dest.applySchemaChanges([
+        createTable(
+          'tx',
+          [
+            { name: 'id', type: INT },
+            { name: 'v', type: TEXT },
+          ],
+          ['id'],
+        ),
+        createTable('tx_log', [{ name: 'msg', type: TEXT }], []),
+      ]);
+    });
+
+    it('rolls back everything, staging tables included, when the work fails', async () => {
+      const live = await table(dest, 'tx');
+      const failure = dest.transaction(async (tx) => {
+        await tx.execute("INSERT INTO tx_log (msg, _tributary_run_id) VALUES ('before', 1)");
+        const w = await tx.writer({
+          table: live,
+          write: 'merge',
+          primaryKey: ['id'],
+          cursor: undefined,
+          runId: 1,
+          fileId: 1,
+          children: [],
+        });
+        await w.write(
+          rowsOf([
+            [1, 'a'],
+            [2, 'b'],
+          ]),
+        );
+        // A statement between two batches ends the open LOAD DATA and opens a new one after.
+        await tx.execute("INSERT INTO tx_log (msg, _tributary_run_id) VALUES ('between', 1)");
+        await w.write(rowsOf([[3, 'c']]));
+        await w.finish();
+        expect(await tx.query('SELECT COUNT(*) AS n FROM tx')).toEqual([{ n: 3 }]);
+        throw new Error('boom');
+      });
+      await expect(failure).rejects.toThrow('boom');
+      expect(await select(dest, 'SELECT COUNT(*) AS n FROM tx')).toEqual([{ n: 0 }]);
+      expect(await select(dest, 'SELECT COUNT(*) AS n FROM tx_log')).toEqual([{ n: 0 }]);
+    });
+
+    it('rolls back a merge with child tables (temporary tables do not commit implicitly)', async () => {
+      await dest.applySchemaChanges([
+        createTable(
+          'txc',
+          [
+            { name: 'id', type: INT },
+            { name: 'v', type: TEXT },
+          ],
+          ['id'],
+        ),
+        createTable(
+          'txc__items',
+          [
+            { name: 'id', type: INT },
+            { name: '_tributary_idx', type: INT },
+            { name: 'x', type: TEXT },
+          ],
+          ['id', '_tributary_idx'],
+          { fileId: false, idx: true },
+        ),
+      ]);
+      const catalog = await dest.readCatalog();
+      const failure = dest.transaction(async (tx) => {
+        await tx.execute("INSERT INTO tx_log (msg, _tributary_run_id) VALUES ('before', 1)");
+        const w = await tx.writer({
+          table: catalog.get('txc') as LiveTable,
+          write: 'merge',
+          primaryKey: ['id'],
+          cursor: undefined,
+          runId: 1,
+          fileId: 1,
+          children: [catalog.get('txc__items') as LiveTable],
+        });
+        await w.write([{ values: [1, 'a'], children: new Map([['txc__items', [[1, 0, 'x']]]]) }]);
+        expect(await w.finish()).toEqual({ inserted: 1, updated: 0, unchanged: 0, deleted: 0, childRows: 1 });
+        throw new Error('after finish');
+      });
+      await expect(failure).rejects.toThrow('after finish');
+      for (const t of ['txc', 'txc__items', 'tx_log']) {
+        expect(await select(dest, `SELECT COUNT(*) AS n FROM ${t}`)).toEqual([{ n: 0 }]);
+      }
+    });
+
+    it('rolls back a transaction that fails in the middle of a LOAD DATA', async () => {
+      const live = await table(dest, 'tx');
+      const failure = dest.transaction(async (tx) => {
+        const w = await tx.writer({
+          table: live,
+          write: 'merge',
+          primaryKey: ['id'],
+          cursor: undefined,
+          runId: 1,
+          fileId: 1,
+          children: [],
+        });
+        await w.write(rowsOf(Array.from({ length: 5000 }, (_, i) => [i, 'x'])));
+        throw new Error('reader failed');
+      });
+      await expect(failure).rejects.toThrow('reader failed');
+      // Every pooled connection still works and holds no staging table.
+      for (let i = 0; i < 6; i++) {
+        await load(dest, 'tx', { write: 'merge', primaryKey: ['id'], runId: 1 }, rowsOf([[i, 'ok']]));
+      }
+      expect(await select(dest, 'SELECT COUNT(*) AS n FROM tx')).toEqual([{ n: 6 }]);
+      await dest.execute('DELETE FROM tx');
+    });
+
+    it('streams many rows with bounded batches and keeps file order', async () => {
+      const n = 60_000;
+      const rows = rowsOf(Array.from({ length: n }, (_, i) => [i % 1000, `v${i}`]));
+      const stats = await load(dest, 'tx', { write: 'merge', primaryKey: ['id'], runId: 1 }, rows, 2000);
+      expect(stats).toEqual({ inserted: 1000, updated: n - 1000, unchanged: 0, deleted: 0, childRows: 0 });
+      const last = await select(dest, 'SELECT v FROM tx WHERE id = 999');
+      expect(last).toEqual([{ v: `v${n - 1}` }]);
+      await dest.execute('DELETE FROM tx');
+    });
+  });
+
+  describe('locks', () => {
+    it('a second destination sees who holds the lock and since when, and gets it once released', async () => {
+      const other = await openMysql(db.url);
+      try {
+        expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined();
+        expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined(); // already ours
+        const held = await other.tryLock('pipe', 'host-b:2');
+        expect(held).toEqual({
+          pipeline: 'pipe',
+          holder: 'host-a:1',
+          since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        });
+        expect(await other.tryLock('other-pipe', 'host-b:2')).toBeUndefined();
+        await dest.unlock('pipe');
+        expect(await other.tryLock('pipe', 'host-b:2')).toBeUndefined();
+        expect(await dest.tryLock('pipe', 'host-a:1')).toEqual(
+          expect.objectContaining({ holder: 'host-b:2' }),
+        );
+      } finally {
+        await other.close();
+      }
+      // Closing the holder released its locks.
+      expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined();
+      await dest.unlock('pipe');
+    });
+
+    it('the server frees the lock when the holder connection dies', async () => {
+      const other = await openMysql(db.url);
+      const admin = await mysqlAdmin(db.name);
+      try {
+        expect(await other.tryLock('crash', 'dying:1')).toBeUndefined();
+        const [rows] = await admin.query(
+          "SELECT connection_id AS id FROM _tributary_locks WHERE pipeline = 'crash'",
+        );
+        await admin.query(`KILL CONNECTION ${(rows as Array<{ id: string }>)[0]?.id}`);
+        // The stale row names the dead holder; the lock itself is free.
+        expect(await dest.tryLock('crash', 'alive:2')).toBeUndefined();
+        await dest.unlock('crash');
+      } finally {
+        await admin.end();
+        await other.close();
+      }
+    });
+  });
+
+  describe('errors', () => {
+    it('a killed connection is a transient error and the pool recovers', async () => {
+      const admin = await mysqlAdmin();
+      try {
+        const failure = dest.transaction(async (tx) => {
+          const [me] = await tx.query<{ id: number }>('SELECT CONNECTION_ID() AS id');
+          await admin.query(`KILL CONNECTION ${me?.id}`);
+          await tx.query('SELECT 1');
+        });
+        const err = (await failure.catch((e: unknown) => e)) as TributaryError;
+        expect(err).toBeInstanceOf(TributaryError);
+        expect(err.transient).toBe(true);
+        expect(err.code).toBe('DEST_QUERY');
+        expect(await select(dest, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      } finally {
+        await admin.end();
+      }
+    });
+
+    it('a lock wait timeout is transient', async () => {
+      await dest.applySchemaChanges([createTable('lw', [{ name: 'id', type: INT }], ['id'])]);
+      await dest.execute('INSERT INTO lw (id) VALUES (1)');
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let locked: () => void = () => {};
+      const isLocked = new Promise<void>((r) => {
+        locked = r;
+      });
+      const holder = dest.transaction(async (tx) => {
+        await tx.execute('UPDATE lw SET _tributary_run_id = 1 WHERE id = 1');
+        locked();
+        await held;
+      });
+      await isLocked;
+      const err = await dest
+        .transaction(async (tx) => {
+          await tx.execute('SET SESSION innodb_lock_wait_timeout = 1');
+          await tx.execute('UPDATE lw SET _tributary_run_id = 2 WHERE id = 1');
+        })
+        .catch((e: unknown) => e);
+      release();
+      await holder;
+      expect(err).toMatchObject({ code: 'DEST_QUERY', transient: true });
+      expect((err as Error).message).toMatch(/1205/);
+    });
+
+    it('a bad statement is terminal and keeps its SQL, a duplicate key does not show the value', async () => {
+      const bad = (await dest
+        .query('SELEKT nonsense FROM nowhere')
+        .catch((e: unknown) => e)) as TributaryError;
+      expect(bad).toMatchObject({ code: 'DEST_QUERY', transient: false });
+      expect(bad.message).toContain('SELEKT nonsense FROM nowhere');
+      await dest.applySchemaChanges([createTable('uk', [{ name: 'k', type: TEXT }], ['k'])]);
+      await dest.execute("INSERT INTO uk (k) VALUES ('secret-value-123')");
+      const dup = (await dest
+        .execute('INSERT INTO uk (k) VALUES (?)', ['secret-value-123'])
+        .catch((e: unknown) => e)) as TributaryError;
+      expect(dup.message).toMatch(/Duplicate entry/);
+      expect(dup.message).not.toContain('secret-value-123');
+      expect(String((dup.cause as Error).message)).not.toContain('secret-value-123');
+    });
+
+    it('a refused connection is a transient DEST_CONNECT error', async () => {
+      const config = parseDestination('mysql://root:pw-not-shown@127.0.0.1:1/x', os.tmpdir(), {});
+      const d = new MysqlDestination(config as never);
+      const err = (await d.open().catch((e: unknown) => e)) as TributaryError;
+      expect(err).toMatchObject({ code: 'DEST_CONNECT', transient: true });
+      expect(err.message).not.toContain('pw-not-shown');
+    });
+  });
+
+  describe('secrets', () => {
+    const user = `trib_${Math.random().toString(36).slice(2, 10)}`;
+    const password = 'Pa55-w0rd!with:@/chars';
+    const admin = () => mysqlAdmin();
+
+    beforeAll(async () => {
+      const a = await admin();
+      await a.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
+      await a.query(`GRANT ALL ON \`${db.name}\`.* TO '${user}'@'%'`);
+      await a.end();
+    });
+    afterAll(async () => {
+      const a = await admin();
+      await a.query(`DROP USER IF EXISTS '${user}'@'%'`);
+      await a.end();
+    });
+
+    const url = (pw: string) => {
+      const base = new URL(`${MYSQL_TEST_URL}/${db.name}`);
+      base.username = user;
+      base.password = encodeURIComponent(pw);
+      return base.toString();
+    };
+
+    it('never shows the password in the description or in errors', async () => {
+      const d = await openMysql(url(password));
+      try {
+        expect(d.description).toBe(`mysql://${user}:***@127.0.0.1:3306/${db.name}`);
+        expect(d.description).not.toContain(password);
+        const err = (await d
+          .query(`SELECT '${password}' FROM no_such_table`)
+          .catch((e: unknown) => e)) as Error;
+        expect(err.message).toContain('no_such_table');
+        expect(err.message).not.toContain(password);
+      } finally {
+        await d.close();
+      }
+      const wrong = `${password}-wrong`;
+      const err = (await openMysql(url(wrong)).catch((e: unknown) => e)) as TributaryError;
+      expect(err).toMatchObject({ code: 'DEST_CONNECT', transient: false });
+      expect(err.message).toMatch(/Access denied/);
+      expect(err.message).not.toContain(wrong);
+      expect(JSON.stringify(err.cause)).not.toContain(wrong);
+    });
+
+    it('cannot create a database the user may not create, and says so', async () => {
+      const err = (await openMysql(url(password).replace(db.name, `${db.name}_forbidden`)).catch(
+        (e: unknown) => e,
+      )) as TributaryError;
+      expect(err).toMatchObject({ code: 'DEST_CONNECT' });
+      expect(err.message).toMatch(/does not exist and could not be created/);
+    });
+  });
+
+  describe('without LOAD DATA', () => {
+    it('says once that it falls back to INSERTs', async () => {
+      const d = await openMysql(`${db.url}?localInfile=false`);
+      try {
+        expect(d.capabilities.bulkLoad).toBe(false);
+        expect(d.warnings).toHaveLength(1);
+        expect(d.warnings[0]).toMatch(/multi-row INSERTs/);
+      } finally {
+        await d.close();
+      }
+    });
+  });
+});

@@ -1,11 +1,17 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
+import { benchNoop } from './noop.js';
+import { benchParse } from './parse.js';
 import { benchSqlite } from './sqlite.js';
 
 const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');
 const rows = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 1_000_000;
-const names = args.filter((a, i) => !a.startsWith('--') && i !== rowsArg + 1);
-const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = { sqlite: benchSqlite };
+const names = args.filter((a, i) => !a.startsWith('--') && (rowsArg < 0 || i !== rowsArg + 1));
+const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = {
+  sqlite: benchSqlite,
+  noop: () => benchNoop(),
+  parse: () => benchParse(),
+};
 for (const name of names.length ? names : Object.keys(all)) {
   const fn = all[name];
   if (!fn) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(all).join(', ')}`);

@@ -24,6 +24,7 @@ export interface Capabilities {
 }
 
 export interface ExecResult {
+  /** Rows changed. (MySQL counts an UPDATE that sets the same values as 0; SQLite counts matched rows.) */
   affectedRows: number;
   insertId: number;
 }
@@ -74,7 +75,7 @@ export interface TableWritePlan {
 /** One row of the root table with its child rows (values in the tables' column order). */
 export interface RowNode {
   values: DbValue[];
-  /** Per child table name: rows in that child table's column order, without key/idx columns. */
+  /** Per child table name: whole rows in that child table's column order (parent key and `_tributary_idx` filled in). */
   children?: Map<string, DbValue[][]>;
 }
 
@@ -110,6 +111,8 @@ export interface Destination extends SqlClient {
   readonly dialect: SqlDialect;
   /** Printable description, never containing a password. */
   readonly description: string;
+  /** Things the run should tell the user once (e.g. a bulk path that is not available). */
+  readonly warnings?: readonly string[];
   /** Connect; create the database when missing and allowed. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -26,6 +26,12 @@ export interface ReadOptions {
   onRawChunk?: (chunk: Buffer) => void;
   /** Bytes read from disk at a time; default 64 KiB. Small values are for tests. */
   chunkSize?: number;
+  /**
+   * Read only this part of an uncompressed file (from `splitFile`): bytes `[start, end)`;
+   * a CSV part after the first is read after `header`; `line` and `record` of its items
+   * count from `firstLine` and `recordOffset + 1`.
+   */
+  range?: { start: number; end: number; firstLine: number; header?: Buffer; recordOffset: number };
 }
 
 const SUPPORTED = '.csv, .tsv, .txt, .json, .jsonl, .ndjson (optionally gzipped)';
@@ -58,8 +64,16 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
           ? parseNdjson(text)
           : parseJsonArray(text);
     let batch: SourceItem[] = [];
+    const range = options.range;
+    // Items of a part count lines from the part's start: 1 (NDJSON) or 2 (CSV, after its header).
+    const lineShift = range && range.start > 0 ? range.firstLine - (format === 'csv' ? 2 : 1) : 0;
+    const recordShift = range?.recordOffset ?? 0;
     for await (const chunkItems of items) {
       for (const item of chunkItems) {
+        if (lineShift !== 0 || recordShift !== 0) {
+          item.line += lineShift;
+          item.record += recordShift;
+        }
         batch.push(item);
         if (batch.length >= batchSize) {
           yield batch;
@@ -138,7 +152,13 @@ async function* fileBytes(path: string, options: ReadOptions): AsyncGenerator<Bu
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
     const gzip = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
     // The stream closes the handle when it ends or is destroyed (autoClose).
-    raw = handle.createReadStream({ start: 0, highWaterMark: options.chunkSize ?? 64 * 1024 });
+    const range = options.range;
+    if (range && range.start > 0 && range.header) yield range.header;
+    raw = handle.createReadStream({
+      start: range?.start ?? 0,
+      ...(range ? { end: range.end - 1 } : {}),
+      highWaterMark: options.chunkSize ?? 64 * 1024,
+    });
     let stream = raw;
     const { onRawChunk } = options;
     if (onRawChunk) {

@@ -1,0 +1,112 @@
+/**
+ * Splitting one big CSV or NDJSON file into byte ranges that start and end on record
+ * boundaries, so the ranges can be parsed concurrently (the way MySQL Shell's parallel
+ * import splits a file). Gzip files cannot be split.
+ */
+import { open } from 'node:fs/promises';
+
+export interface FileChunk {
+  /** First byte of the chunk (inclusive). */
+  start: number;
+  /** End of the chunk (exclusive). */
+  end: number;
+  /** 1-based line of the file where the chunk starts. */
+  firstLine: number;
+}
+
+export interface FileSplit {
+  chunks: FileChunk[];
+  /** CSV only: the header line's bytes (BOM excluded, line break included), to prefix every chunk after the first. */
+  header?: Buffer;
+}
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const BLOCK = 1 << 20;
+const DELIMITERS = new Set([0x2c, 0x3b, 0x09, 0x7c]); // , ; tab |
+
+/**
+ * Record boundaries near `parts` equal slices of the file, or undefined when the file is
+ * too small to be worth it (`minChunkBytes` per chunk), is gzip-compressed, or — CSV — has
+ * a quote that RFC 4180 does not allow where it stands (a quote inside an unquoted field):
+ * such a file is read in one piece, so splitting can never change how it parses.
+ *
+ * CSV: a line break is a boundary when the quotes before it are balanced; NDJSON: every
+ * line break is. One sequential pass over the bytes (no parsing), ~1 GB/s.
+ */
+export async function splitFile(
+  path: string,
+  format: 'csv' | 'ndjson',
+  parts: number,
+  minChunkBytes = 8 << 20,
+): Promise<FileSplit | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const count = Math.min(parts, Math.floor(size / minChunkBytes));
+    if (count < 2) return undefined;
+    const magic = Buffer.alloc(2);
+    await handle.read(magic, 0, 2, 0);
+    if (magic[0] === 0x1f && magic[1] === 0x8b) return undefined;
+
+    const targets = Array.from({ length: count - 1 }, (_, i) => Math.floor(((i + 1) * size) / count));
+    const chunks: FileChunk[] = [];
+    let header: Buffer | undefined;
+    let chunkStart = 0;
+    let chunkLine = 1;
+    let line = 1;
+    let inQuotes = false;
+    let prev = LF; // byte before the current one (a file starts like a fresh line)
+    let headerEnd = format === 'csv' ? -1 : 0;
+    let bomEnd = 0;
+    const buf = Buffer.alloc(BLOCK);
+    let pos = 0;
+    while (pos < size) {
+      const { bytesRead } = await handle.read(buf, 0, BLOCK, pos);
+      if (bytesRead === 0) break;
+      if (pos === 0 && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) bomEnd = 3;
+      for (let i = pos === 0 ? bomEnd : 0; i < bytesRead; i++) {
+        const b = buf[i] as number;
+        if (format === 'csv' && b === QUOTE) {
+          const next = i + 1 < bytesRead ? (buf[i + 1] as number) : -1;
+          if (!inQuotes) {
+            // An opening quote must start a field.
+            if (!(prev === LF || prev === CR || DELIMITERS.has(prev) || (pos + i === bomEnd))) return undefined;
+            inQuotes = true;
+          } else if (next === QUOTE) {
+            i++; // an escaped quote ""
+            prev = QUOTE;
+            continue;
+          } else {
+            // A closing quote must end a field (next block boundary: trust the next byte check loosely).
+            if (next !== -1 && !(next === LF || next === CR || DELIMITERS.has(next))) return undefined;
+            inQuotes = false;
+          }
+        } else if (b === LF) {
+          line++;
+          const at = pos + i + 1;
+          if (!inQuotes) {
+            if (headerEnd < 0) {
+              headerEnd = at;
+              header = Buffer.alloc(at - bomEnd);
+              await handle.read(header, 0, at - bomEnd, bomEnd);
+            } else if (targets.length > 0 && at >= (targets[0] as number) && at < size) {
+              chunks.push({ start: chunkStart, end: at, firstLine: chunkLine });
+              chunkStart = at;
+              chunkLine = line;
+              while (targets.length > 0 && at >= (targets[0] as number)) targets.shift();
+            }
+          }
+        }
+        prev = b;
+      }
+      pos += bytesRead;
+    }
+    if (inQuotes || chunks.length === 0) return undefined;
+    chunks.push({ start: chunkStart, end: size, firstLine: chunkLine });
+    return header ? { chunks, header } : { chunks };
+  } finally {
+    await handle.close();
+  }
+}

@@ -14,11 +14,14 @@ export interface Shaped {
  * level deep and only under a keyed (merge) table, whose key links them: arrays nested
  * inside child rows, and every array of objects of an unkeyed table, are kept as JSON.
  */
+/** Shapes records; `orderSensitive()` says whether a column name depended on first-seen order. */
+export type Shaper = ((data: Record<string, unknown>) => Shaped) & { orderSensitive(): boolean };
+
 export function makeShaper(
   source: ResolvedSource,
   captures: Readonly<Record<string, string>>,
   childTables: boolean,
-): (data: Record<string, unknown>) => Shaped {
+): Shaper {
   const table = source.table;
   const captured = Object.entries(captures).map(([k, v]) => [normalizeName(k), v] as const);
   const namers = mapperRegistry((t) =>
@@ -26,13 +29,16 @@ export function makeShaper(
       ? { reserved: captured.map(([k]) => k), renames: source.rename }
       : { reserved: [...source.primaryKey, INDEX_COLUMN] },
   );
-  return (data) => {
+  const shape = (data: Record<string, unknown>): Shaped => {
     const flat = flattenRecord(data, table, namers);
     const root = flat.row;
     for (const [k, v] of captured) root.set(k, v);
     if (flat.children.length === 0) return { root, children: undefined };
     return { root, children: foldChildren(table, root, flat.children, childTables) };
   };
+  return Object.assign(shape, {
+    orderSensitive: () => [...namers.mappers.values()].some((m) => m.orderSensitive),
+  });
 }
 
 function foldChildren(

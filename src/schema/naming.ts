@@ -87,6 +87,12 @@ export class NameMapper {
   /** Rename target → the raw key it is held for. */
   private readonly held = new Map<string, string>();
   private seen = 0;
+  /**
+   * True once a name depended on the order keys were first seen (a `_2` suffix or a
+   * `col_N`): then reading a file in parts could name columns differently than reading it
+   * whole, so the caller reads it whole.
+   */
+  orderSensitive = false;
 
   constructor(options: NameMapperOptions = {}) {
     for (const name of options.reserved ?? []) this.taken.add(name);
@@ -130,7 +136,11 @@ export class NameMapper {
       this.seen++;
       let joined = '';
       for (let i = 0; i < path.length; i++) {
-        const part = normalizeName(path[i]!) || `col_${this.seen}`;
+        let part = normalizeName(path[i]!);
+        if (part === '') {
+          part = `col_${this.seen}`;
+          this.orderSensitive = true;
+        }
         joined = i === 0 ? part : joined + PATH_SEPARATOR + part;
       }
       leaf.name = this.claim(fitName(joined));
@@ -145,7 +155,12 @@ export class NameMapper {
     if (target !== undefined && this.held.get(target) === rawKey) {
       name = target; // already in `taken`, held for this key
     } else {
-      name = this.claim(normalizeName(target ?? rawKey) || `col_${this.seen}`);
+      let wanted = normalizeName(target ?? rawKey);
+      if (wanted === '') {
+        wanted = `col_${this.seen}`;
+        this.orderSensitive = true;
+      }
+      name = this.claim(wanted);
     }
     this.byKey.set(rawKey, name);
     return name;
@@ -156,6 +171,7 @@ export class NameMapper {
     // normalization cannot let user data shadow a system column.
     let name = wanted.startsWith(SYSTEM_PREFIX) ? fitName('x' + wanted) : wanted;
     if (this.taken.has(name)) {
+      this.orderSensitive = true;
       const base = name;
       for (let n = 2; ; n++) {
         const suffix = '_' + n;
@@ -177,9 +193,9 @@ export class NameMapper {
  */
 export function mapperRegistry(
   optionsFor: (table: string) => NameMapperOptions | undefined = () => undefined,
-): (table: string) => NameMapper {
+): ((table: string) => NameMapper) & { mappers: ReadonlyMap<string, NameMapper> } {
   const mappers = new Map<string, NameMapper>();
-  return (table) => {
+  const registry = (table: string) => {
     let mapper = mappers.get(table);
     if (mapper === undefined) {
       mapper = new NameMapper(optionsFor(table));
@@ -187,6 +203,7 @@ export function mapperRegistry(
     }
     return mapper;
   };
+  return Object.assign(registry, { mappers: mappers as ReadonlyMap<string, NameMapper> });
 }
 
 /** True when `name` is already `[a-z0-9]+(_[a-z0-9]+)*` and at most 64 long. */

@@ -47,6 +47,39 @@ export class TableObserver {
   }
 }
 
+/** What a TableObserver learned, as plain data (it crosses worker threads). */
+export interface Observation {
+  types: Map<string, ColumnType | null>;
+  incompatible: Set<string>;
+}
+
+/**
+ * Fold what another part of the same file showed into `into` (parts in file order): the
+ * result equals observing both parts one after the other.
+ */
+export function mergeObservation(
+  into: TableObserver,
+  part: Observation,
+  established: ReadonlyMap<string, ColumnType>,
+): void {
+  for (const [col, t] of part.types) {
+    const cur = into.types.get(col);
+    if (cur === undefined || cur === null) {
+      into.types.set(col, cur === undefined ? t : (t ?? null));
+      continue;
+    }
+    if (t === null || covers(cur, t)) continue;
+    if (established.has(col)) {
+      const w = widen(cur, t);
+      if (w) into.types.set(col, w);
+      else into.incompatible.add(col);
+    } else {
+      into.types.set(col, joinTypes(cur, t));
+    }
+  }
+  for (const col of part.incompatible) into.incompatible.add(col);
+}
+
 /** `a` holds every value of type `b` as it is. */
 export function covers(a: ColumnType, b: ColumnType): boolean {
   if (a.kind !== b.kind) return false;

@@ -57,7 +57,7 @@ export async function splitFile(
     let chunkLine = 1;
     let line = 1;
     let inQuotes = false;
-    let prev = LF; // byte before the current one (a file starts like a fresh line)
+    let last = LF; // last byte of the previous block (a file starts like a fresh line)
     let headerEnd = format === 'csv' ? -1 : 0;
     let bomEnd = 0;
     const buf = Buffer.alloc(BLOCK);
@@ -65,42 +65,52 @@ export async function splitFile(
     while (pos < size) {
       const { bytesRead } = await handle.read(buf, 0, BLOCK, pos);
       if (bytesRead === 0) break;
+      const block = bytesRead < BLOCK ? buf.subarray(0, bytesRead) : buf;
       if (pos === 0 && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) bomEnd = 3;
-      for (let i = pos === 0 ? bomEnd : 0; i < bytesRead; i++) {
-        const b = buf[i] as number;
-        if (format === 'csv' && b === QUOTE) {
-          const next = i + 1 < bytesRead ? (buf[i + 1] as number) : -1;
+      // Jump from one quote or line feed to the next with indexOf (memchr): ~10x a byte loop.
+      let i = pos === 0 ? bomEnd : 0;
+      let nextQ = format === 'csv' ? block.indexOf(QUOTE, i) : -1;
+      let nextLF = block.indexOf(LF, i);
+      while (i < bytesRead) {
+        if (nextQ !== -1 && nextQ < i) nextQ = block.indexOf(QUOTE, i);
+        if (nextLF !== -1 && nextLF < i) nextLF = block.indexOf(LF, i);
+        if (nextQ !== -1 && (nextLF === -1 || nextQ < nextLF)) {
+          const q = nextQ;
+          const prev = q > 0 ? (block[q - 1] as number) : last;
+          const next = q + 1 < bytesRead ? (block[q + 1] as number) : -1;
           if (!inQuotes) {
             // An opening quote must start a field.
-            if (!(prev === LF || prev === CR || DELIMITERS.has(prev) || (pos + i === bomEnd))) return undefined;
+            if (!(prev === LF || prev === CR || DELIMITERS.has(prev) || pos + q === bomEnd)) return undefined;
             inQuotes = true;
+            i = q + 1;
           } else if (next === QUOTE) {
-            i++; // an escaped quote ""
-            prev = QUOTE;
-            continue;
+            i = q + 2; // an escaped quote ""
           } else {
-            // A closing quote must end a field (next block boundary: trust the next byte check loosely).
+            // A closing quote must end a field (at a block's end the next byte is not checked).
             if (next !== -1 && !(next === LF || next === CR || DELIMITERS.has(next))) return undefined;
             inQuotes = false;
+            i = q + 1;
           }
-        } else if (b === LF) {
-          line++;
-          const at = pos + i + 1;
-          if (!inQuotes) {
-            if (headerEnd < 0) {
-              headerEnd = at;
-              header = Buffer.alloc(at - bomEnd);
-              await handle.read(header, 0, at - bomEnd, bomEnd);
-            } else if (targets.length > 0 && at >= (targets[0] as number) && at < size) {
-              chunks.push({ start: chunkStart, end: at, firstLine: chunkLine });
-              chunkStart = at;
-              chunkLine = line;
-              while (targets.length > 0 && at >= (targets[0] as number)) targets.shift();
-            }
+          continue;
+        }
+        if (nextLF === -1) break;
+        line++;
+        const at = pos + nextLF + 1;
+        if (!inQuotes) {
+          if (headerEnd < 0) {
+            headerEnd = at;
+            header = Buffer.alloc(at - bomEnd);
+            await handle.read(header, 0, at - bomEnd, bomEnd);
+          } else if (targets.length > 0 && at >= (targets[0] as number) && at < size) {
+            chunks.push({ start: chunkStart, end: at, firstLine: chunkLine });
+            chunkStart = at;
+            chunkLine = line;
+            while (targets.length > 0 && at >= (targets[0] as number)) targets.shift();
           }
         }
-        prev = b;
+        i = nextLF + 1;
       }
+      last = block[bytesRead - 1] as number;
       pos += bytesRead;
     }
     if (inQuotes || chunks.length === 0) return undefined;

@@ -24,7 +24,13 @@ async function viaParts(file: string, format: 'csv' | 'ndjson', parts: number, m
   for (const c of split.chunks) {
     const items = await all(file, {
       format,
-      range: { start: c.start, end: c.end, firstLine: c.firstLine, header: split.header, recordOffset: out.length },
+      range: {
+        start: c.start,
+        end: c.end,
+        firstLine: c.firstLine,
+        header: split.header,
+        recordOffset: out.length,
+      },
     });
     out.push(...items);
   }
@@ -51,7 +57,9 @@ describe('splitting a file at record boundaries', () => {
   it('NDJSON with blank and malformed lines: parts read as the whole', async () => {
     const lines: string[] = [];
     for (let i = 1; i <= 40_000; i++) {
-      lines.push(i % 500 === 0 ? '{"broken": ' : i % 777 === 0 ? '' : JSON.stringify({ id: i, s: `ü${i}\n` }));
+      lines.push(
+        i % 500 === 0 ? '{"broken": ' : i % 777 === 0 ? '' : JSON.stringify({ id: i, s: `ü${i}\n` }),
+      );
     }
     const file = path.join(dir, 'a.ndjson');
     fs.writeFileSync(file, `${lines.join('\n')}\n`);

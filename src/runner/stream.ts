@@ -1,0 +1,125 @@
+import type { ResolvedSource } from '../config/resolve.js';
+import type { DbValue, SourceItem } from '../core/types.js';
+import type { LiveTable, RowNode } from '../destinations/types.js';
+import type { Reject } from '../state/rejects.js';
+import { recordEncoder } from './encode.js';
+import { makeShaper, rawOf } from './shape.js';
+
+/** What the second pass needs: the source and the live tables its rows go to. */
+export interface EncodeInput {
+  source: ResolvedSource;
+  captures: Readonly<Record<string, string>>;
+  children: boolean;
+  table: LiveTable;
+  childTables: readonly LiveTable[];
+}
+
+/** Rows ready for the writer, with the rejects and discards of the same source batch. */
+export interface EncodedBatch {
+  rows: RowNode[];
+  rejects: Reject[];
+  discardedRows: number;
+  discardedValues: number;
+}
+
+/**
+ * The second pass over a stream of items (a whole file or a part of it): shape, coerce,
+ * reject or discard each record. Pure apart from consuming the stream; runs on the main
+ * thread or in a worker.
+ */
+export async function* encodeBatches(
+  batches: AsyncIterable<SourceItem[]>,
+  input: EncodeInput,
+): AsyncGenerator<EncodedBatch> {
+  const { source } = input;
+  const encode = recordEncoder({
+    table: input.table,
+    childTables: input.childTables,
+    primaryKey: source.primaryKey,
+    cursor: source.cursor,
+    contract: source.contract,
+  });
+  const shape = makeShaper(source, input.captures, input.children);
+  for await (const batch of batches) {
+    const out: EncodedBatch = { rows: [], rejects: [], discardedRows: 0, discardedValues: 0 };
+    for (const item of batch) {
+      const base = { table: source.table, line: item.line, record: item.record };
+      if (item.kind === 'problem') {
+        out.rejects.push({ ...base, code: item.code, column: null, message: item.message, raw: item.raw });
+        continue;
+      }
+      const e = encode(shape(item.data));
+      if (e.kind === 'row') {
+        out.discardedValues += e.discardedValues;
+        out.rows.push(e.node);
+      } else if (e.kind === 'discard') {
+        out.discardedRows++;
+      } else {
+        out.rejects.push({
+          ...base,
+          code: e.code,
+          column: e.column,
+          message: e.message,
+          raw: rawOf(item.data),
+        });
+      }
+    }
+    yield out;
+  }
+}
+
+/**
+ * An encoded batch as it crosses from a worker to the writer: the row values as one JSON
+ * text. JSON.parse of a flat array is ~4x faster than structured clone of row objects here
+ * (0.36 vs 1.5 ms per 2,000 rows), and the main thread is the writer's.
+ */
+export interface WireBatch {
+  width: number;
+  /** JSON of all rows' values, row after row; bigints as digit strings (the writers bind those exactly). */
+  values: string;
+  /** JSON of `[rowIndex, childTable, rows][]`, when rows have child rows. */
+  children?: string;
+  rejects: Reject[];
+  discardedRows: number;
+  discardedValues: number;
+}
+
+export function toWire(batch: EncodedBatch, width: number): WireBatch {
+  const flat: unknown[] = [];
+  const children: Array<[number, string, unknown[][]]> = [];
+  for (const [i, row] of batch.rows.entries()) {
+    for (const v of row.values) flat.push(typeof v === 'bigint' ? v.toString() : v);
+    if (row.children) for (const [t, rows] of row.children) children.push([i, t, rows.map(wireRow)]);
+  }
+  return {
+    width,
+    values: JSON.stringify(flat),
+    ...(children.length > 0 ? { children: JSON.stringify(children) } : {}),
+    rejects: batch.rejects,
+    discardedRows: batch.discardedRows,
+    discardedValues: batch.discardedValues,
+  };
+}
+
+function wireRow(values: readonly unknown[]): unknown[] {
+  return values.map((v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export function fromWire(wire: WireBatch): EncodedBatch {
+  const flat = JSON.parse(wire.values) as DbValue[];
+  const rows: RowNode[] = [];
+  for (let i = 0; i < flat.length; i += wire.width) rows.push({ values: flat.slice(i, i + wire.width) });
+  if (wire.children) {
+    for (const [i, table, childRows] of JSON.parse(wire.children) as Array<[number, string, DbValue[][]]>) {
+      const row = rows[i] as RowNode;
+      row.children ??= new Map();
+      row.children.set(table, childRows);
+    }
+  }
+  return {
+    rows,
+    rejects: wire.rejects,
+    discardedRows: wire.discardedRows,
+    discardedValues: wire.discardedValues,
+  };
+}

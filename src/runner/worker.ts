@@ -1,0 +1,101 @@
+/**
+ * Worker-thread side of the parallel first and second passes (src/runner/parallel.ts):
+ * read a file or one part of it, and scan it or encode it. Encoded batches stream back
+ * over a MessagePort with a credit window, so a worker never runs more than `window`
+ * batches ahead of the writer: memory stays bounded whatever the file size.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { TributaryError } from '../core/errors.js';
+import { type ReadOptions, readFile } from '../sources/open.js';
+import { type ScanInput, type ScanResult, scanItems } from './scan.js';
+import { type EncodeInput, encodeBatches, toWire, type WireBatch } from './stream.js';
+
+export interface ReadSpec {
+  abs: string;
+  options: ReadOptions;
+}
+
+export type WorkerTask =
+  | { kind: 'scan'; read: ReadSpec; input: ScanInput }
+  | { kind: 'encode'; read: ReadSpec; input: EncodeInput; port: MessagePort; window: number };
+
+export type WorkerMessage =
+  | { batch: WireBatch; bytes: number }
+  | { done: true; bytes: number }
+  | { error: SerializedError };
+
+/** An error as it crosses threads (structured clone keeps only message and name). */
+export interface SerializedError {
+  message: string;
+  code?: string;
+  transient?: boolean;
+  context?: Record<string, unknown>;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  const e = err as Partial<TributaryError> & { message?: string };
+  return {
+    message: e?.message ?? String(err),
+    ...(e instanceof TributaryError
+      ? { code: e.code, transient: e.transient, context: { ...e.context } }
+      : {}),
+  };
+}
+
+export default async function run(
+  task: WorkerTask,
+): Promise<{ ok: ScanResult } | { error: SerializedError } | undefined> {
+  if (task.kind === 'scan') {
+    try {
+      return { ok: await scanItems(readFile(task.read.abs, task.read.options), task.input) };
+    } catch (err) {
+      return { error: serializeError(err) };
+    }
+  }
+  await encode(task);
+  return undefined;
+}
+
+async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<void> {
+  const { port, window } = task;
+  let bytes = 0;
+  let sent = 0;
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  let closed = false;
+  port.on('message', (n: number) => {
+    acked = n;
+    wake?.();
+  });
+  port.on('close', () => {
+    closed = true; // the reader gave up (its file failed): stop
+    wake?.();
+  });
+  const items = readFile(task.read.abs, {
+    ...task.read.options,
+    onRawChunk: (chunk) => {
+      bytes += chunk.length;
+    },
+  });
+  try {
+    for await (const batch of encodeBatches(items, task.input)) {
+      port.postMessage({
+        batch: toWire(batch, task.input.table.columns.length),
+        bytes,
+      } satisfies WorkerMessage);
+      sent++;
+      while (sent - acked >= window && !closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+      if (closed) return;
+    }
+    port.postMessage({ done: true, bytes } satisfies WorkerMessage);
+  } catch (err) {
+    if (!closed) port.postMessage({ error: serializeError(err) } satisfies WorkerMessage);
+  } finally {
+    port.close();
+  }
+}

@@ -3,13 +3,16 @@ import { createDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { normalizeTableName } from '../schema/naming.js';
 import { parseTypeHint } from '../schema/types.js';
+import { rememberSecret } from './secrets.js';
 
 /** Load and validate the config the way every command does (type hints and names included). */
 export function readConfig(file: string | undefined): ResolvedConfig {
-  return loadConfig(file ?? DEFAULT_CONFIG_FILE, {
+  const config = loadConfig(file ?? DEFAULT_CONFIG_FILE, {
     parseType: parseTypeHint,
     normalizeName: normalizeTableName,
   });
+  if (config.destination.kind === 'mysql') rememberSecret(config.destination.password);
+  return config;
 }
 
 /** Open the config's destination, run `fn`, close it. */

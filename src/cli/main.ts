@@ -1,21 +1,34 @@
 import { Command, CommanderError, Option } from 'commander';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRejects } from './commands/rejects.js';
+import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
+import { registerTransform } from './commands/transform.js';
+import { askOnTerminal } from './confirm.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit.js';
+import { type CliLog, globalLogOptions, logFromOptions } from './log.js';
+import { redact, rememberSecret } from './secrets.js';
 
 /** Output streams, injectable for tests. */
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   isTTY: boolean;
+  /** Set before each command runs, from `--log-level` / `--log-format`. */
+  log?: CliLog;
+  /** Ask a question on the terminal; absent when there is none to ask on (then `--yes` is needed). */
+  prompt?: (question: string) => Promise<string>;
 }
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
   isTTY: Boolean(process.stderr.isTTY),
+  ...(process.stdin.isTTY && process.stderr.isTTY ? { prompt: askOnTerminal } : {}),
 };
 
 export const configOption = () =>
@@ -29,25 +42,40 @@ export function buildProgram(io: Io, state: { code: number }): Command {
     )
     .version('0.1.0')
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride()
     .addHelpText(
       'after',
       `
 Examples:
+  tributary init landing                             propose a tributary.yaml for the files in landing/
+  tributary doctor                                   check config, files, destination, disk
   tributary run -c examples/markets/tributary.yaml    load new and changed files
   tributary status                                   tables, row counts, last run
   tributary rejects --table orders                   rows that did not load, and why
   npm start                                          the demo pipeline
 ${EXIT_HELP}`,
     );
+  for (const option of globalLogOptions()) program.addOption(option);
+  program.hook('preAction', () => {
+    io.log = logFromOptions(program, io.err);
+  });
+  registerInit(program, io, state);
   registerRun(program, io, state);
+  registerTransform(program, io, state);
   registerInspect(program, io, state);
+  registerRejects(program, io, state);
+  registerReset(program, io, state);
+  registerDoctor(program, io, state);
   registerDemo(program, io, state);
   return program;
 }
 
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], raw: Io = defaultIo): Promise<number> {
+  rememberSecret(process.env.TRIBUTARY_DB_PASSWORD);
+  // Everything printed or logged passes through `redact` (src/cli/secrets.ts).
+  const io: Io = { ...raw, out: (t) => raw.out(redact(t)), err: (t) => raw.err(redact(t)) };
   const state = { code: EXIT.ok as number };
   const program = buildProgram(io, state);
   try {
@@ -57,7 +85,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    io.err(`tributary: ${err instanceof TributaryError ? err.message : messageOf(err)}`);
+    const message = err instanceof TributaryError ? err.message : messageOf(err);
+    if (io.log?.format === 'json' && io.log.logger.isLevelEnabled('error')) {
+      io.log.logger.error(
+        { code: err instanceof TributaryError ? err.code : 'INTERNAL', exit: exitCodeFor(err) },
+        message,
+      );
+    } else {
+      io.err(`tributary: ${message}`);
+    }
     return exitCodeFor(err);
   }
 }

@@ -1,4 +1,4 @@
-import type { RunEvent, RunSummary } from '../runner/events.js';
+import type { ModelResult, RunEvent, RunSummary } from '../runner/events.js';
 
 /** Plain text table: columns padded, numbers right-aligned. */
 export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
@@ -25,9 +25,10 @@ export function summaryText(s: RunSummary): string {
   const out: string[] = [];
   const f = s.files;
   out.push(
-    `Run ${s.runId} of ${s.pipeline}: ${s.status} in ${duration(s.durationMs)} — files: ${f.loaded} loaded, ${f.unchanged} unchanged, ${f.failed} failed (of ${f.discovered}).`,
+    `Run ${s.runId} of ${s.pipeline}${s.trigger ? ` (${s.trigger})` : ''}: ${s.status} in ${duration(s.durationMs)} — files: ${f.loaded} loaded, ${f.unchanged} unchanged, ${f.failed} failed (of ${f.discovered}).`,
   );
-  if (f.loaded === 0 && f.failed === 0 && s.status === 'succeeded') out.push('Nothing new to load.');
+  if (f.discovered > 0 && f.loaded === 0 && f.failed === 0 && s.status === 'succeeded')
+    out.push('Nothing new to load.');
   if (s.tables.length > 0) {
     out.push(
       '',
@@ -61,7 +62,8 @@ export function summaryText(s: RunSummary): string {
   const discarded = s.tables.filter((t) => t.discardedRows > 0 || t.discardedValues > 0);
   if (discarded.length > 0) {
     out.push('', 'Discarded by schema contract (counted, not stored):');
-    for (const t of discarded) out.push(`  ${t.table}: ${t.discardedRows} row(s), ${t.discardedValues} value(s)`);
+    for (const t of discarded)
+      out.push(`  ${t.table}: ${t.discardedRows} row(s), ${t.discardedValues} value(s)`);
   }
   if (s.warnings.length > 0) {
     out.push('', 'Warnings:');
@@ -74,6 +76,10 @@ export function summaryText(s: RunSummary): string {
   if (s.failures.length > 0) {
     out.push('', 'Failed files (they will be retried next run):');
     for (const x of s.failures) out.push(`  ${x.file}: ${x.code}: ${x.message}`);
+  }
+  if (s.models && s.models.length > 0) {
+    out.push('', 'Models:', modelsTable(s.models));
+    for (const m of s.models) if (m.error) out.push(`  ${m.name}: ${m.error}`);
   }
   if (s.error) out.push('', `Run error: ${s.error}`);
   return out.join('\n');
@@ -92,9 +98,43 @@ export function eventLine(e: RunEvent): string | undefined {
       return `unchanged ${e.file} (same content)`;
     case 'file_failed':
       return `FAILED ${e.file}: ${e.code}: ${e.message}`;
+    case 'file_retry':
+      return `retrying ${e.file} (attempt ${e.attempt} failed, ${e.retriesLeft} retr${e.retriesLeft === 1 ? 'y' : 'ies'} left): ${e.code}: ${e.message}`;
     case 'warning':
       return `warning: ${e.message}`;
+    case 'model_finished': {
+      const m = e.result;
+      const what = `model ${m.name} (${m.materialized}): ${m.status}, ${refreshText(m)}, ${duration(m.durationMs)}`;
+      return m.error ? `${what}: ${m.error}` : what;
+    }
     default:
       return undefined;
   }
+}
+
+/** What each model did in a run: refresh, rows, time (run report, `history --run`, `transform`). */
+export function modelsTable(models: readonly ModelResult[]): string {
+  return table(
+    ['model', 'materialized', 'status', 'refresh', 'rows', 'took'],
+    models.map((m) => [
+      m.name,
+      m.materialized,
+      m.status,
+      refreshText(m),
+      m.rows ?? '',
+      duration(m.durationMs),
+    ]),
+  );
+}
+
+/** `3 ok, 1 failed`: a run's model results in one cell of `tributary history`. */
+export function modelCounts(models: readonly ModelResult[]): string {
+  const n = (status: ModelResult['status']) => models.filter((m) => m.status === status).length;
+  const parts = [`${n('succeeded')} ok`, `${n('failed')} failed`, `${n('skipped')} skipped`];
+  return models.length === 0 ? '' : parts.filter((p) => !p.startsWith('0 ')).join(', ');
+}
+
+function refreshText(m: ModelResult): string {
+  if (m.refresh === 'incremental') return `incremental: ${m.keys} key(s), -${m.deleted} +${m.inserted} rows`;
+  return m.refresh === 'full' ? `full${m.reason ? `: ${m.reason}` : ''}` : (m.reason ?? '');
 }

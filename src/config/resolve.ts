@@ -16,6 +16,8 @@ export interface ResolvedConfig {
   /** Folder the config file is in; globs and sqlite paths are relative to it. */
   readonly baseDir: string;
   readonly destination: DestinationConfig;
+  /** Absolute path of the SQL models folder (`models:`; default `models` beside the config file). */
+  readonly models: string;
   readonly sources: readonly ResolvedSource[];
 }
 
@@ -34,7 +36,14 @@ export interface ResolvedSource {
   readonly columns: Readonly<Record<string, string>>;
   readonly rename: Readonly<Record<string, string>>;
   readonly contract: Readonly<Contract>;
+  /** `max_rejects`: more rejects than this fail the file instead of loading it. Absent: no limit. */
+  readonly maxRejects?: MaxRejects;
 }
+
+/** A count of rejected records, or a share (0–1) of the file's records. */
+export type MaxRejects =
+  | { readonly kind: 'count'; readonly max: number }
+  | { readonly kind: 'ratio'; readonly max: number };
 
 type UserContract = NonNullable<UserConfig['contract']>;
 
@@ -114,6 +123,7 @@ export function resolveConfigText(text: string, file: string, options: ResolveOp
     file,
     baseDir,
     destination,
+    models: path.resolve(baseDir, user.models ?? 'models'),
     sources: Object.freeze(sources),
   });
 }
@@ -158,7 +168,15 @@ function resolveSource(
     columns,
     rename: s.rename ?? {},
     contract: Object.freeze(resolveContract(defaults, s.contract)),
+    ...(s.max_rejects === undefined ? {} : { maxRejects: resolveMaxRejects(s.max_rejects, at, problems) }),
   });
+}
+
+function resolveMaxRejects(v: number | string, at: string, problems: string[]): MaxRejects {
+  if (typeof v === 'number') return Object.freeze({ kind: 'count', max: v });
+  const percent = Number(v.slice(0, -1));
+  if (percent > 100) problems.push(`${at}.max_rejects: got "${v}"; a percentage is at most 100%`);
+  return Object.freeze({ kind: 'ratio', max: percent / 100 });
 }
 
 /** Sources that feed one table must agree on how it is written. */

@@ -72,6 +72,15 @@ export const sourceSchema = z
     contract: contractSchema
       .optional()
       .describe('Schema contract of this table; overrides the top-level `contract`.'),
+    max_rejects: z
+      .union([
+        z.number().int().min(0),
+        z.string().regex(/^\d+(\.\d+)?%$/, 'a whole number of rows, or a percentage such as "5%"'),
+      ])
+      .optional()
+      .describe(
+        'Fail a file instead of loading it when more of its records are rejected than this: a count (`0`: any reject fails the file) or a percentage of its records (`"5%"`). The failed file loads nothing, is marked failed with the reason, and is retried next run. Default: no limit.',
+      ),
   })
   .strict();
 
@@ -92,6 +101,13 @@ export const configSchema = z
       .optional()
       .describe('Default schema contract of every table. Default: `evolve`.'),
     sources: z.array(sourceSchema).min(1).describe('Where the files come from and which table each feeds.'),
+    models: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Folder of SQL models run after each load (docs/transformations.md), relative to the config file. Default: `models`.',
+      ),
   })
   .strict();
 

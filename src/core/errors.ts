@@ -8,9 +8,11 @@ export type ErrorCode =
   | 'SOURCE_FORMAT'
   | 'SCHEMA_CONFLICT'
   | 'LOAD_FAILED'
+  | 'LOAD_TOO_MANY_REJECTS'
   | 'DEST_CONNECT'
   | 'DEST_QUERY'
   | 'LOCK_HELD'
+  | 'LOCK_LOST'
   | 'TRANSFORM_FAILED'
   | 'INTERRUPTED';
 

@@ -81,9 +81,9 @@ export function captureRegex(pattern: string): RegExp {
       if (end !== -1 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(body)) {
         re += `(?<${body}>[^/]+)`;
       } else if (end !== -1) {
-        re += `(?:${body.split(',').map(escape).join('|')})`;
+        re += `(?:${body.split(',').map(escapeRegex).join('|')})`;
       } else {
-        re += escape(ch);
+        re += escapeRegex(ch);
       }
       if (end !== -1) {
         i = end + 1;
@@ -98,13 +98,13 @@ export function captureRegex(pattern: string): RegExp {
       }
       re += '\\[';
     } else {
-      re += escape(ch);
+      re += escapeRegex(ch);
     }
     i++;
   }
   return new RegExp(`^${re}$`);
 }
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

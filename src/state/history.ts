@@ -13,11 +13,21 @@ export interface SchemaHistoryEntry {
   at: string;
 }
 
+/**
+ * Record a schema change, unless the latest entry for the same table and column already
+ * records it: where DDL is not transactional the entry is written before the DDL runs, and
+ * when that DDL failed or the process died the next attempt plans the same change again.
+ */
 export async function recordSchemaChange(
   db: SqlClient,
   pipeline: string,
   e: Omit<SchemaHistoryEntry, 'id' | 'at'>,
 ): Promise<void> {
+  const [last] = await db.query<{ change_kind: string; new_type: string | null }>(
+    `SELECT change_kind, new_type FROM ${T.history} WHERE pipeline = ? AND table_name = ? AND ${e.column === null ? 'column_name IS NULL' : 'column_name = ?'} ORDER BY id DESC LIMIT 1`,
+    e.column === null ? [pipeline, e.table] : [pipeline, e.table, e.column],
+  );
+  if (last && last.change_kind === e.change && last.new_type === e.newType) return;
   await db.execute(
     `INSERT INTO ${T.history} (pipeline, run_id, table_name, change_kind, column_name, old_type, new_type, file_path, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [pipeline, e.runId, e.table, e.change, e.column, e.oldType, e.newType, e.file, now()],

@@ -123,3 +123,15 @@ export async function forgetFiles(db: SqlClient, pipeline: string, table?: strin
     : await db.execute(`DELETE FROM ${T.files} WHERE pipeline = ?`, [pipeline]);
   return r.affectedRows;
 }
+
+/**
+ * A rejects retry loaded `resolved` more rows of a file (inside its transaction): the file's
+ * counts move, and its run becomes the retry's, so what reads the ledger to know when a
+ * table last changed (incremental models) sees the change.
+ */
+export async function recordRetry(db: SqlClient, id: number, runId: number, resolved: number): Promise<void> {
+  await db.execute(
+    `UPDATE ${T.files} SET run_id = ?, rows_loaded = rows_loaded + ?, rows_rejected = rows_rejected - ?, updated_at = ? WHERE id = ?`,
+    [runId, resolved, resolved, now(), id],
+  );
+}

@@ -78,11 +78,14 @@ interface RejectRow {
   resolved_run_id: number | null;
 }
 
-export async function listRejects(
-  db: SqlClient,
-  pipeline: string,
-  filter: { table?: string; runId?: number; includeResolved?: boolean; limit?: number } = {},
-): Promise<StoredReject[]> {
+/** Which stored rejects a listing covers. Default: the unresolved ones of every table and run. */
+export interface RejectFilter {
+  table?: string;
+  runId?: number;
+  includeResolved?: boolean;
+}
+
+function rejectWhere(pipeline: string, filter: RejectFilter): { where: string[]; params: unknown[] } {
   const where = ['pipeline = ?'];
   const params: unknown[] = [pipeline];
   if (filter.table) {
@@ -94,23 +97,143 @@ export async function listRejects(
     params.push(filter.runId);
   }
   if (!filter.includeResolved) where.push('resolved_run_id IS NULL');
+  return { where, params };
+}
+
+export async function listRejects(
+  db: SqlClient,
+  pipeline: string,
+  filter: RejectFilter & { limit?: number } = {},
+): Promise<StoredReject[]> {
+  const { where, params } = rejectWhere(pipeline, filter);
   params.push(filter.limit ?? 1_000_000);
   const rows = await db.query<RejectRow>(
     `SELECT * FROM ${T.rejects} WHERE ${where.join(' AND ')} ORDER BY file_path, record, id LIMIT ?`,
     params,
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    runId: Number(r.run_id),
-    fileId: Number(r.file_id),
-    file: r.file_path,
-    table: r.table_name,
-    line: Number(r.line),
-    record: Number(r.record),
-    code: r.code,
-    column: r.column_name,
-    message: r.message,
-    raw: r.raw ?? '',
-    resolvedRunId: r.resolved_run_id === null ? null : Number(r.resolved_run_id),
-  }));
+  return rows.map(toStored);
+}
+
+const toStored = (r: RejectRow): StoredReject => ({
+  id: Number(r.id),
+  runId: Number(r.run_id),
+  fileId: Number(r.file_id),
+  file: r.file_path,
+  table: r.table_name,
+  line: Number(r.line),
+  record: Number(r.record),
+  code: r.code,
+  column: r.column_name,
+  message: r.message,
+  raw: r.raw ?? '',
+  resolvedRunId: r.resolved_run_id === null ? null : Number(r.resolved_run_id),
+});
+
+/** Rejects with the same table, reason and column: how many, and the first few as examples. */
+export interface RejectGroup {
+  table: string;
+  code: RejectCode;
+  column: string | null;
+  count: number;
+  files: number;
+  examples: StoredReject[];
+}
+
+/** Rejects grouped by table, reason code and column (largest group first), with examples. */
+export async function groupRejects(
+  db: SqlClient,
+  pipeline: string,
+  filter: RejectFilter & { examples?: number } = {},
+): Promise<RejectGroup[]> {
+  const { where, params } = rejectWhere(pipeline, filter);
+  const groups = await db.query<{
+    table_name: string;
+    code: RejectCode;
+    column_name: string | null;
+    n: number;
+    files: number;
+  }>(
+    `SELECT table_name, code, column_name, count(*) AS n, count(DISTINCT file_id) AS files FROM ${T.rejects}
+     WHERE ${where.join(' AND ')} GROUP BY table_name, code, column_name ORDER BY n DESC, table_name, code, column_name`,
+    params,
+  );
+  const out: RejectGroup[] = [];
+  for (const g of groups) {
+    const column = g.column_name === null ? 'column_name IS NULL' : 'column_name = ?';
+    const rows = await db.query<RejectRow>(
+      `SELECT * FROM ${T.rejects} WHERE ${where.join(' AND ')} AND table_name = ? AND code = ? AND ${column}
+       ORDER BY file_path, record, id LIMIT ?`,
+      [
+        ...params,
+        g.table_name,
+        g.code,
+        ...(g.column_name === null ? [] : [g.column_name]),
+        filter.examples ?? 3,
+      ],
+    );
+    out.push({
+      table: g.table_name,
+      code: g.code,
+      column: g.column_name,
+      count: Number(g.n),
+      files: Number(g.files),
+      examples: rows.map(toStored),
+    });
+  }
+  return out;
+}
+
+/** Every matching reject in id order, a page at a time (for exports of any size). */
+export async function* rejectPages(
+  db: SqlClient,
+  pipeline: string,
+  filter: RejectFilter = {},
+  pageSize = 1_000,
+): AsyncGenerator<StoredReject[]> {
+  let after = 0;
+  for (;;) {
+    const { where, params } = rejectWhere(pipeline, filter);
+    const rows = await db.query<RejectRow>(
+      `SELECT * FROM ${T.rejects} WHERE ${where.join(' AND ')} AND id > ? ORDER BY id LIMIT ?`,
+      [...params, after, pageSize],
+    );
+    if (rows.length === 0) return;
+    const page = rows.map(toStored);
+    yield page;
+    after = (page[page.length - 1] as StoredReject).id;
+  }
+}
+
+/** Mark rejects resolved by a run (a retry loaded their rows), in the caller's transaction. */
+export async function resolveRejects(db: SqlClient, ids: readonly number[], runId: number): Promise<void> {
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const part = ids.slice(i, i + CHUNK);
+    await db.execute(
+      `UPDATE ${T.rejects} SET resolved_run_id = ? WHERE id IN (${part.map(() => '?').join(', ')})`,
+      [runId, ...part],
+    );
+  }
+}
+
+/** A reject that still fails after a retry: keep it, with the reason it fails for now. */
+export async function reviseReject(
+  db: SqlClient,
+  id: number,
+  r: Pick<Reject, 'code' | 'column' | 'message'>,
+): Promise<void> {
+  await db.execute(`UPDATE ${T.rejects} SET code = ?, column_name = ?, message = ? WHERE id = ?`, [
+    r.code,
+    r.column,
+    r.message,
+    id,
+  ]);
+}
+
+/** Forget a table's rejects, resolved or not (reset: its files load again from scratch). */
+export async function deleteTableRejects(db: SqlClient, pipeline: string, table: string): Promise<number> {
+  const r = await db.execute(`DELETE FROM ${T.rejects} WHERE pipeline = ? AND table_name = ?`, [
+    pipeline,
+    table,
+  ]);
+  return r.affectedRows;
 }

@@ -32,6 +32,15 @@ export async function closeCrashedRuns(db: SqlClient, pipeline: string): Promise
   return r.affectedRows;
 }
 
+/** How many runs of the pipeline were started after run `id`. */
+export async function runsAfter(db: SqlClient, pipeline: string, id: number): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM ${T.runs} WHERE pipeline = ? AND id > ?`,
+    [pipeline, id],
+  );
+  return Number(row?.n ?? 0);
+}
+
 export async function startRun(db: SqlClient, pipeline: string): Promise<{ id: number; startedAt: string }> {
   const startedAt = now();
   const r = await db.execute(

@@ -1,4 +1,4 @@
-import type { SqlClient, SqlDialect } from '../destinations/types.js';
+import { type SqlClient, type SqlDialect, TOMBSTONES } from '../destinations/types.js';
 
 /**
  * State lives in the destination, beside the data (ARCHITECTURE.md: "State lives in the
@@ -9,6 +9,8 @@ export const T = {
   files: '_tributary_files',
   rejects: '_tributary_rejects',
   history: '_tributary_schema_history',
+  /** Before-images of deleted or overwritten rows, for incremental models (docs/transformations.md). */
+  tombstones: TOMBSTONES,
 } as const;
 
 export async function ensureStateTables(db: SqlClient, d: SqlDialect): Promise<void> {
@@ -75,6 +77,13 @@ export async function ensureStateTables(db: SqlClient, d: SqlDialect): Promise<v
       new_type ${key},
       file_path ${long},
       changed_at ${key} NOT NULL
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${q(T.tombstones)} (
+      ${d.autoIdSql('id')},
+      table_name ${key} NOT NULL,
+      run_id ${int} NOT NULL,
+      image ${long},
+      UNIQUE (table_name, run_id, id)
     )`,
   ];
   for (const sql of stmts) await db.execute(sql);

@@ -7,6 +7,7 @@ import { readConfig, withDestination } from '../context.js';
 import type { Io } from '../main.js';
 import { table } from '../render.js';
 import { codeFor, runCommand } from './run.js';
+import { topUsersText } from './transform.js';
 
 /** examples/markets in the installed package (dist/cli/commands → ../../../examples). */
 export const DEMO_DIR = path.resolve(
@@ -49,6 +50,11 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
               ['file', 'line', 'reason', 'message'],
               rejects.map((r) => [r.file, r.line, r.code, r.message]),
             )}`,
+          );
+        }
+        if (catalog.has('user_totals')) {
+          io.out(
+            `\nTop users by total (model user_totals, kept up to date incrementally):\n${await topUsersText(dest, dest.dialect)}`,
           );
         }
       });

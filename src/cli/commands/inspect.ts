@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
+import type { RunSummary } from '../../runner/events.js';
 import { formatType } from '../../schema/types.js';
 import { listSchemaHistory } from '../../state/history.js';
-import { listRejects } from '../../state/rejects.js';
 import { listRuns } from '../../state/runs.js';
 import { ensureStateTables } from '../../state/tables.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io } from '../main.js';
-import { duration, table } from '../render.js';
+import { duration, modelCounts, table } from '../render.js';
+import { runReport } from '../run-report.js';
 
 interface Flags {
   config: string;
@@ -20,7 +21,7 @@ const int = (v: string) => {
   return n;
 };
 
-/** Read-only commands: status, history, rejects, schema. Each has --json. */
+/** Read-only commands: status, history, schema (rejects: ./rejects.ts). Each has --json. */
 export function registerInspect(program: Command, io: Io, state: { code: number }): void {
   const print = (flags: Flags, data: unknown, text: () => string) =>
     io.out(flags.json ? JSON.stringify(data, null, 2) : text());
@@ -95,66 +96,38 @@ export function registerInspect(program: Command, io: Io, state: { code: number 
           return;
         }
         print(flags, flags.run !== undefined ? runs[0] : runs, () =>
-          runs.length === 0
-            ? 'No runs yet.'
-            : table(
-                [
-                  'run',
-                  'status',
-                  'started',
-                  'took',
-                  'files',
-                  'skipped',
-                  'failed',
-                  'inserted',
-                  'updated',
-                  'rejected',
-                ],
-                runs.map((r) => [
-                  r.id,
-                  r.status,
-                  r.startedAt,
-                  r.finishedAt ? duration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '',
-                  r.filesLoaded,
-                  r.filesSkipped,
-                  r.filesFailed,
-                  r.rowsInserted,
-                  r.rowsUpdated,
-                  r.rowsRejected,
-                ]),
-              ) + (flags.run !== undefined && runs[0]?.error ? `\n\nError: ${runs[0].error}` : ''),
-        );
-      });
-    });
-
-  program
-    .command('rejects')
-    .description('Rows that did not load, with file, line, reason and the raw record.')
-    .addOption(configOption())
-    .option('--table <name>', 'only this table')
-    .option('--run <id>', 'only rejects of this run', int)
-    .option('--limit <n>', 'at most this many rows', int, 100)
-    .option('--json', 'machine-readable output')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  tributary rejects --table orders\n  tributary rejects --run 2 --json',
-    )
-    .action(async (flags: Flags & { table?: string; run?: number; limit: number }) => {
-      const config = readConfig(flags.config);
-      await withDestination(config, async (dest) => {
-        await ensureStateTables(dest, dest.dialect);
-        const rows = await listRejects(dest, config.pipeline, {
-          table: flags.table,
-          runId: flags.run,
-          limit: flags.limit,
-        });
-        print(flags, rows, () =>
-          rows.length === 0
-            ? 'No rejected rows.'
-            : table(
-                ['table', 'file', 'line', 'reason', 'column', 'message'],
-                rows.map((r) => [r.table, r.file, r.line, r.code, r.column ?? '', r.message]),
-              ),
+          flags.run !== undefined && runs[0]
+            ? runReport(runs[0])
+            : runs.length === 0
+              ? 'No runs yet.'
+              : table(
+                  [
+                    'run',
+                    'status',
+                    'started',
+                    'took',
+                    'files',
+                    'skipped',
+                    'failed',
+                    'inserted',
+                    'updated',
+                    'rejected',
+                    'models',
+                  ],
+                  runs.map((r) => [
+                    r.id,
+                    r.status,
+                    r.startedAt,
+                    r.finishedAt ? duration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '',
+                    r.filesLoaded,
+                    r.filesSkipped,
+                    r.filesFailed,
+                    r.rowsInserted,
+                    r.rowsUpdated,
+                    r.rowsRejected,
+                    modelCounts(modelsOf(r.summary)),
+                  ]),
+                ) + (flags.run !== undefined && runs[0]?.error ? `\n\nError: ${runs[0].error}` : ''),
         );
       });
     });
@@ -216,4 +189,9 @@ export function registerInspect(program: Command, io: Io, state: { code: number 
         );
       });
     });
+}
+
+/** The model results stored in a run's summary (none for runs from before models existed). */
+function modelsOf(summary: unknown): NonNullable<RunSummary['models']> {
+  return (summary as RunSummary | null)?.models ?? [];
 }

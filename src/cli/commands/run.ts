@@ -1,17 +1,26 @@
 import type { Command } from 'commander';
+import { TributaryError } from '../../core/errors.js';
+import { planReset, resetTables } from '../../ops/reset.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
+import { logEvent } from '../log.js';
 import { configOption, type Io } from '../main.js';
 import { Progress } from '../progress.js';
-import { eventLine, summaryText } from '../render.js';
+import { summaryText } from '../render.js';
+import { confirmReset, tablesToRefresh } from './reset.js';
 
 export interface RunFlags {
   config: string;
   wait?: string;
+  workers?: string;
+  retries?: string;
   json?: boolean;
   quiet?: boolean;
+  fullRefresh?: boolean;
+  table?: string;
+  yes?: boolean;
 }
 
 export function registerRun(program: Command, io: Io, state: { code: number }): void {
@@ -20,8 +29,22 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
     .description('Load new and changed files, evolve the tables, record the run.')
     .addOption(configOption())
     .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', '0')
+    .option(
+      '--workers <n>',
+      'worker threads that parse files beside the writer (default: one per core; 0: none)',
+    )
+    .option(
+      '--retries <n>',
+      "retries of a file's transaction after a transient database error (lost connection, deadlock, lock wait timeout), with exponential backoff and jitter (default: 5)",
+    )
     .option('--json', 'print events and the summary as JSON lines on stdout')
     .option('-q, --quiet', 'print only the summary')
+    .option(
+      '--full-refresh',
+      "reload from all files: delete the tables' rows and forget their files first (asks)",
+    )
+    .option('--table <name>', 'with --full-refresh: only this table')
+    .option('-y, --yes', 'with --full-refresh: do not ask for confirmation (needed without a terminal)')
     .addHelpText(
       'after',
       `
@@ -31,7 +54,8 @@ unchanged file (same size and mtime, or same content hash) is skipped without re
 Examples:
   tributary run                              uses ./tributary.yaml
   tributary run -c pipelines/shop.yaml --wait 600
-  tributary run --json | jq 'select(.type == "file_loaded")'`,
+  tributary run --json | jq 'select(.type == "file_loaded")'
+  tributary run --full-refresh --table orders --yes   rebuild one table from its files`,
     )
     .action(async (flags: RunFlags) => {
       const summary = await runCommand(flags, io);
@@ -64,7 +88,9 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = !flags.json && !flags.quiet && io.isTTY ? new Progress(io) : undefined;
+  // The live progress line replaces the event logs on a terminal, unless logs were asked for.
+  const progress =
+    !flags.json && !flags.quiet && io.isTTY && !io.log?.explicit ? new Progress(io) : undefined;
   const emit = (e: RunEvent) => {
     if (flags.json) {
       io.out(JSON.stringify(e));
@@ -74,19 +100,39 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       progress.update(e);
       return;
     }
-    if (!flags.quiet) {
-      const line = eventLine(e);
-      if (line) io.err(line);
-    }
+    if (!flags.quiet && io.log) logEvent(io.log, e);
   };
+  if (flags.table !== undefined && !flags.fullRefresh) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      '--table goes with --full-refresh (to reset a table alone: `tributary reset`)',
+    );
+  }
+  const refresh = flags.fullRefresh ? tablesToRefresh(config, flags.table) : undefined;
   try {
-    const summary = await withDestination(config, (dest) =>
-      runPipeline(config, dest, {
+    const summary = await withDestination(config, async (dest) => {
+      if (
+        refresh &&
+        !(await confirmReset(io, await planReset(config, dest, refresh), flags.yes, 'full refresh of'))
+      ) {
+        throw new TributaryError('CONFIG_INVALID', 'full refresh not confirmed; nothing was changed');
+      }
+      return runPipeline(config, dest, {
         waitSeconds: Number.isFinite(wait) ? wait : 0,
+        ...(flags.workers !== undefined ? { workers: workerCount(flags.workers) } : {}),
+        ...(flags.retries !== undefined ? { retries: retryCount(flags.retries) } : {}),
         signal: controller.signal,
         emit,
-      }),
-    );
+        // Under the run lock, before any file: one transaction empties the tables and forgets
+        // their files, so a crash after it just leaves files to load (docs/operations.md).
+        ...(refresh
+          ? {
+              prepare: (d, runId) => resetTables(d, config.pipeline, refresh, runId),
+              trigger: `full refresh of ${refresh.join(', ')}`,
+            }
+          : {}),
+      });
+    });
     progress?.stop();
     if (!flags.json) io.out(summaryText(summary));
     return summary;
@@ -95,4 +141,26 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function retryCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `--retries: got "${text}"; expected a whole number from 0 to 100`,
+    );
+  }
+  return n;
+}
+
+function workerCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `--workers: got "${text}"; expected a whole number from 0 to 64`,
+    );
+  }
+  return n;
 }

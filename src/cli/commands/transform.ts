@@ -1,0 +1,162 @@
+import type { Command } from 'commander';
+import type { SqlClient, SqlDialect } from '../../destinations/types.js';
+import type { RunEvent, RunSummary } from '../../runner/events.js';
+import { runPipeline } from '../../runner/run.js';
+import { ensureStateTables } from '../../state/tables.js';
+import { loadModels, tableNames } from '../../transforms/discover.js';
+import { baseTables, modelRefs, tableRefs } from '../../transforms/graph.js';
+import { ensureModelTable, readModelStates } from '../../transforms/state.js';
+import { readConfig, withDestination } from '../context.js';
+import { configOption, type Io } from '../main.js';
+import { duration, eventLine, modelsTable, table } from '../render.js';
+import { codeFor } from './run.js';
+
+interface Flags {
+  config: string;
+  json?: boolean;
+  quiet?: boolean;
+  fullRefresh?: boolean;
+  wait?: string;
+}
+
+/** `tributary transform [MODEL…]` and `tributary models`. */
+export function registerTransform(program: Command, io: Io, state: { code: number }): void {
+  program
+    .command('transform [models...]')
+    .description('Run the SQL models (models/*.sql) without loading files; recorded as a run.')
+    .addOption(configOption())
+    .option('--full-refresh', 'rebuild the named models (all when none is named) from scratch')
+    .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', '0')
+    .option('--json', 'print events and the summary as JSON lines on stdout')
+    .option('-q, --quiet', 'print only the summary')
+    .addHelpText(
+      'after',
+      `
+Named models run with the models upstream of them; each model runs only if a table it
+reads changed since its last build (or its SQL did), unless --full-refresh. A failing
+model stops the models downstream of it, not the others. See docs/transformations.md.
+
+Examples:
+  tributary transform                          bring every model up to date
+  tributary transform user_totals --full-refresh
+  tributary transform --json | jq 'select(.type == "model_finished")'`,
+    )
+    .action(async (names: string[], flags: Flags) => {
+      const summary = await transformCommand(names, flags, io);
+      state.code = codeFor(summary);
+    });
+
+  program
+    .command('models')
+    .description('List the SQL models as a graph: materialization, key, what each reads, last build.')
+    .addOption(configOption())
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  tributary models\n  tributary models --json')
+    .action(async (flags: { config: string; json?: boolean }) => {
+      const config = readConfig(flags.config);
+      await withDestination(config, async (dest) => {
+        await ensureStateTables(dest, dest.dialect);
+        await ensureModelTable(dest, dest.dialect);
+        const graph = loadModels(config, tableNames(config, (await dest.readCatalog()).keys()));
+        const states = await readModelStates(dest, config.pipeline);
+        const data = graph.order.map((name) => {
+          const m = graph.models.get(name);
+          const s = states.get(name);
+          return {
+            name,
+            file: m?.file,
+            materialized: m?.materialized,
+            uniqueKey: m?.uniqueKey,
+            dependsOn: { models: modelRefs(graph, name), tables: tableRefs(graph, name) },
+            baseTables: baseTables(graph, name),
+            lastBuild: s?.hash ? { runId: s.builtRunId, rows: s.rows } : null,
+          };
+        });
+        if (flags.json) {
+          io.out(JSON.stringify(data, null, 2));
+          return;
+        }
+        if (data.length === 0) {
+          io.out(`No models in ${config.models}.`);
+          return;
+        }
+        io.out(
+          table(
+            ['model', 'materialized', 'unique key', 'depends on', 'last built', 'rows'],
+            data.map((d) => [
+              d.name,
+              d.materialized,
+              d.uniqueKey?.join(', '),
+              [...d.dependsOn.models, ...d.dependsOn.tables].join(', '),
+              d.lastBuild ? `run ${d.lastBuild.runId}` : 'never',
+              d.lastBuild?.rows ?? '',
+            ]),
+          ),
+        );
+      });
+    });
+}
+
+/** Run the models as a run of their own (lock, run record, history), with Ctrl-C handling. */
+async function transformCommand(names: string[], flags: Flags, io: Io): Promise<RunSummary> {
+  const config = readConfig(flags.config);
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    io.err(`tributary: ${sig}: finishing the current model, then stopping`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const emit = (e: RunEvent) => {
+    if (flags.json) io.out(JSON.stringify(e));
+    else if (!flags.quiet) {
+      const line = eventLine(e);
+      if (line) io.err(line);
+    }
+  };
+  try {
+    const wait = Number(flags.wait ?? 0);
+    const summary = await withDestination(config, (dest) =>
+      runPipeline(config, dest, {
+        load: false,
+        transform: { select: names, fullRefresh: flags.fullRefresh ?? false },
+        trigger: `transform${names.length ? ` ${names.join(' ')}` : ''}${flags.fullRefresh ? ' --full-refresh' : ''}`,
+        waitSeconds: Number.isFinite(wait) ? wait : 0,
+        signal: controller.signal,
+        emit,
+      }),
+    );
+    if (!flags.json) io.out(transformText(summary));
+    return summary;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function transformText(s: RunSummary): string {
+  const head = `Run ${s.runId} of ${s.pipeline} (${s.trigger}): ${s.status} in ${duration(s.durationMs)}.`;
+  const models = s.models ?? [];
+  const lines = [head, '', models.length > 0 ? modelsTable(models) : 'Every model is up to date.'];
+  for (const m of models) if (m.error) lines.push(`  ${m.name}: ${m.error}`);
+  if (s.error) lines.push('', `Run error: ${s.error}`);
+  return lines.join('\n');
+}
+
+/** The demo's closing table: the top users by total, from the `user_totals` model. */
+export async function topUsersText(db: SqlClient, d: SqlDialect, limit = 5): Promise<string> {
+  const q = d.quote;
+  const rows = await db.query<Record<string, string | number | null>>(
+    `SELECT ${['market', 'user_id', 'user_name', 'order_count', 'total_amount'].map(q).join(', ')} FROM ${q('user_totals')} ORDER BY ${q('total_amount')} DESC, ${q('market')}, ${q('user_id')} LIMIT ${limit}`,
+  );
+  return table(
+    ['market', 'user', 'name', 'orders', 'total'],
+    rows.map((r) => [
+      r.market,
+      Number(r.user_id),
+      r.user_name ?? '(unknown user)',
+      Number(r.order_count),
+      Number(r.total_amount).toFixed(2),
+    ]),
+  );
+}

@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import { EXIT } from './exit.js';
+import { buildProgram } from './main.js';
+
+/**
+ * Exit codes per command, beyond the common ones (2: bad usage or config, 4: destination
+ * unreachable or an error stopped the command). A command missing here gets only those.
+ */
+const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
+  init: [
+    [EXIT.ok, 'the config was written (or printed with `--dry-run`)'],
+    [EXIT.usage, 'the config file exists (pass `--force`), or no CSV/JSON file with records was found'],
+  ],
+  run: [
+    [EXIT.ok, 'success — rejected rows are reported, not a failure'],
+    [EXIT.partial, 'the run finished but some files or models failed; they are retried on the next run'],
+    [EXIT.usage, 'bad usage or invalid config, or `--full-refresh` not confirmed; nothing was touched'],
+    [EXIT.locked, 'another run of the same pipeline holds the lock'],
+    [EXIT.failed, 'the run failed (destination unreachable, or an error stopped it)'],
+    [EXIT.interrupted, 'interrupted (SIGINT/SIGTERM); the file in progress was rolled back'],
+  ],
+  rejects: [[EXIT.ok, 'listed or exported (rejected rows are not a failure)']],
+  'rejects retry': [
+    [EXIT.ok, 'done; some rows may still be rejected (see the report)'],
+    [EXIT.partial, "some files' retries failed (e.g. a schema conflict); their rejects are unchanged"],
+    [EXIT.locked, 'a run of the pipeline holds the lock'],
+    [EXIT.interrupted, 'interrupted; the file in progress was rolled back'],
+  ],
+  reset: [
+    [EXIT.ok, 'the table was reset; the next run reloads it'],
+    [
+      EXIT.usage,
+      'unknown table, not confirmed, or no terminal to ask on and no `--yes`; nothing was changed',
+    ],
+    [EXIT.locked, 'a run of the pipeline holds the lock'],
+  ],
+  doctor: [
+    [EXIT.ok, 'no check failed (warnings allowed)'],
+    [EXIT.partial, 'at least one check failed; each FAIL line says how to fix it'],
+  ],
+  transform: [
+    [EXIT.ok, 'every model that needed it ran (or none needed to)'],
+    [EXIT.partial, 'some models failed; the models downstream of them were skipped; retried next time'],
+    [EXIT.usage, 'no model of that name, or the models have problems (all listed); nothing was run'],
+    [EXIT.locked, 'a run of the pipeline holds the lock'],
+    [EXIT.interrupted, 'interrupted between two models'],
+  ],
+  models: [[EXIT.usage, 'the models have problems (cycles, references to nothing…), all listed']],
+  history: [[EXIT.usage, '`--run N`: no such run']],
+  schema: [[EXIT.usage, 'no such table']],
+  demo: [
+    [EXIT.ok, 'the demo loaded'],
+    [EXIT.partial, 'some demo files failed'],
+  ],
+};
+
+const COMMON: ReadonlyArray<readonly [number, string]> = [
+  [EXIT.usage, 'bad usage or invalid config; nothing was touched'],
+  [EXIT.failed, 'the destination is unreachable, or an error stopped the command'],
+];
+
+/**
+ * docs/cli.md, generated from the commander program itself (every command, option and
+ * help text as `--help` prints it), so the reference cannot drift from the CLI: a test
+ * compares the file with this output (`npm run docs:cli` rewrites it).
+ */
+export function cliReference(): string {
+  let captured = '';
+  const io = {
+    out: (t: string) => {
+      captured += `${t}\n`;
+    },
+    err: () => {},
+    isTTY: false,
+  };
+  const program = buildProgram(io, { code: 0 });
+  const help = (cmd: Command) => {
+    captured = '';
+    cmd.configureHelp({ showGlobalOptions: true, helpWidth: 100 });
+    cmd.outputHelp();
+    return captured.trimEnd();
+  };
+  const out = [
+    '# CLI reference',
+    '',
+    '<!-- Generated from the commander program (src/cli/) by `npm run docs:cli`; do not edit by hand. -->',
+    '',
+    'Every command takes `-c/--config FILE` (default `./tributary.yaml`; `init` writes it) and',
+    '`--help`. `--log-level` (`trace` … `silent`, default `info`) and `--log-format` (`pretty` or',
+    '`json`) go before or after any command, or in `TRIBUTARY_LOG_LEVEL` / `TRIBUTARY_LOG_FORMAT`:',
+    'logs go to stderr, results to stdout. Passwords and URL credentials are masked in both.',
+    '',
+    '## Commands',
+    '',
+    '| command | what it does |',
+    '|---|---|',
+  ];
+  const commands = walk(program);
+  for (const { path, cmd } of commands) {
+    out.push(`| [\`tributary ${path}\`](#${anchor(path)}) | ${cmd.description().replaceAll('|', '\\|')} |`);
+  }
+  out.push('', '## `tributary`', '', '```', help(program), '```');
+  for (const { path, cmd } of commands) {
+    out.push('', `## \`tributary ${path}\``, '', '```', help(cmd), '```', '', 'Exit codes:', '');
+    out.push('| code | meaning |', '|---|---|');
+    const own = EXIT_CODES[path] ?? [];
+    const codes = [...own, ...COMMON.filter(([c]) => !own.some(([o]) => o === c))].sort(
+      (a, b) => a[0] - b[0],
+    );
+    for (const [code, meaning] of codes) out.push(`| ${code} | ${meaning} |`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Every command below the program, depth first, named by its path (`rejects retry`). */
+function walk(cmd: Command, prefix = ''): Array<{ path: string; cmd: Command }> {
+  const out: Array<{ path: string; cmd: Command }> = [];
+  for (const c of cmd.commands) {
+    if (c.name() === 'help') continue;
+    const path = `${prefix}${c.name()}`;
+    out.push({ path, cmd: c }, ...walk(c, `${path} `));
+  }
+  return out;
+}
+
+function anchor(path: string): string {
+  return `tributary-${path.replaceAll(' ', '-')}`;
+}

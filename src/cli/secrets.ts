@@ -1,0 +1,28 @@
+/**
+ * The last line of defence for secrets: every line the CLI prints or logs goes through
+ * `redact`. Credentials in any `scheme://user:password@host` text are masked, and so is
+ * every known secret value (the destination's password, `TRIBUTARY_DB_PASSWORD`) wherever
+ * it appears — a driver message, a YAML error excerpt, a reject's raw text.
+ */
+const known = new Set<string>();
+
+/** Secrets shorter than this are not masked by value: masking `ab` would garble ordinary text. */
+const MIN_LENGTH = 3;
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi;
+/** `${TRIBUTARY_DB_PASSWORD}` in a URL names where the password comes from: not a secret. */
+const ENV_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/;
+
+export function rememberSecret(value: string | undefined): void {
+  if (!value || value.length < MIN_LENGTH) return;
+  known.add(value);
+  const encoded = encodeURIComponent(value);
+  if (encoded !== value) known.add(encoded);
+}
+
+export function redact(text: string): string {
+  let out = text.replace(URL_CREDENTIALS, (whole, head: string, password: string) =>
+    ENV_REFERENCE.test(password) && !password.includes(':-') ? whole : `${head}***@`,
+  );
+  for (const s of known) if (out.includes(s)) out = out.replaceAll(s, '***');
+  return out;
+}

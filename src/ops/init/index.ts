@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { resolveConfigText } from '../../config/resolve.js';
+import { messageOf, TributaryError } from '../../core/errors.js';
+import { makeShaper, rawOf } from '../../runner/shape.js';
+import { normalizeTableName } from '../../schema/naming.js';
+import { parseTypeHint } from '../../schema/types.js';
+import { readFile } from '../../sources/open.js';
+import { type FileGroup, groupFiles, misclaimed, SUPPORTED } from './group.js';
+import { type FileSample, guessTable } from './guess.js';
+import { type Proposal, renderConfig } from './render.js';
+
+export interface InitOptions {
+  /** Folder to look at. */
+  folder: string;
+  /** Config file to write; globs are relative to its folder. */
+  output: string;
+  /** Overwrite an existing config file. */
+  force?: boolean;
+  /** Do not write: return the text only. */
+  dryRun?: boolean;
+  /** Default: `sqlite:.tributary/<pipeline>.db`. */
+  destination?: string;
+  /** Default: the config folder's name. */
+  pipeline?: string;
+  /** Records read from the start of each sampled file; default 1,000. */
+  sampleRows?: number;
+  /** Files sampled per group (first and last ones first); default 10. */
+  sampleFiles?: number;
+}
+
+export interface ProposedSource {
+  table: string;
+  files: string;
+  fileCount: number;
+  primaryKey: string[];
+  cursor: string | null;
+  columns: Array<{ name: string; type: string | null }>;
+  sampledRows: number;
+}
+
+export interface InitResult {
+  config: string;
+  written: boolean;
+  text: string;
+  pipeline: string;
+  destination: string;
+  sources: ProposedSource[];
+  skipped: Array<{ file: string; reason: string }>;
+  ignored: string[];
+  /** Files a broader glob would claim first; should stay empty (a bug otherwise). */
+  misclaimed: Array<{ file: string; owner: string; claimedBy: string }>;
+}
+
+/**
+ * `tributary init`: find the CSV/JSON files under a folder, group them into tables, read a
+ * sample of each with the run's own readers to guess keys and cursors, and write a
+ * commented config — never over an existing file unless `force`. The text is checked with
+ * the config loader before it is written.
+ */
+export async function initPipeline(options: InitOptions): Promise<InitResult> {
+  const output = path.resolve(options.output);
+  const baseDir = path.dirname(output);
+  const folder = path.resolve(options.folder);
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
+    throw new TributaryError('CONFIG_NOT_FOUND', `${folder} is not a folder`);
+  }
+  const all = await walk(folder);
+  const rel = (abs: string) => path.relative(baseDir, abs).split(path.sep).join('/');
+  const supported = all.filter((f) => SUPPORTED.test(f)).map(rel);
+  const ignored = all.filter((f) => !SUPPORTED.test(f)).map(rel);
+  const skipped: InitResult['skipped'] = [];
+  const proposals: Proposal[] = [];
+  for (const group of groupFiles(supported)) {
+    const samples = await sampleGroup(baseDir, group, options, skipped);
+    if (samples.length === 0) continue;
+    proposals.push({ group, guess: guessTable(group.table, samples) });
+  }
+  if (proposals.length === 0) {
+    throw new TributaryError(
+      'CONFIG_NOT_FOUND',
+      `no CSV, TSV, JSON or NDJSON file with records under ${folder}${skipped.length ? ` (${skipped.length} unreadable)` : ''}`,
+    );
+  }
+  const pipeline = options.pipeline ?? pipelineName(baseDir);
+  const destination = options.destination ?? `sqlite:.tributary/${pipeline}.db`;
+  const text = renderConfig({ pipeline, destination, folder: rel(folder), proposals, skipped, ignored });
+  // What we write must load: the same validation every command applies.
+  resolveConfigText(text, output, { parseType: parseTypeHint, normalizeName: normalizeTableName, env: {} });
+  const result: InitResult = {
+    config: output,
+    written: false,
+    text,
+    pipeline,
+    destination,
+    sources: proposals.map(describe),
+    skipped,
+    ignored,
+    misclaimed: misclaimed(proposals.map((p) => p.group)),
+  };
+  if (options.dryRun) return result;
+  fs.mkdirSync(baseDir, { recursive: true });
+  try {
+    fs.writeFileSync(output, text, { flag: options.force ? 'w' : 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new TributaryError('CONFIG_INVALID', `${output} already exists; pass --force to overwrite it`);
+    }
+    throw err;
+  }
+  return { ...result, written: true };
+}
+
+function describe(p: Proposal): ProposedSource {
+  return {
+    table: p.group.table,
+    files: p.group.glob,
+    fileCount: p.group.files.length,
+    primaryKey: p.guess.primaryKey ? [...p.group.captures, p.guess.primaryKey.column] : [],
+    cursor: p.guess.cursor?.column ?? null,
+    columns: p.guess.columns.map((c) => ({
+      name: c.name,
+      type: c.type
+        ? c.type.kind === 'decimal'
+          ? `decimal(${c.type.precision},${c.type.scale})`
+          : c.type.kind
+        : null,
+    })),
+    sampledRows: p.guess.rows,
+  };
+}
+
+/** Files under `dir`, recursively, sorted; hidden folders and node_modules left out. */
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const abs = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(abs)));
+    else if (e.isFile()) out.push(abs);
+  }
+  return out.sort();
+}
+
+/** The sampled files of a group: the first and last ones first (formats and columns drift over time). */
+function pick(files: readonly string[], n: number): string[] {
+  if (files.length <= n) return [...files];
+  const half = Math.ceil(n / 2);
+  return [...files.slice(0, half), ...files.slice(files.length - (n - half))];
+}
+
+async function sampleGroup(
+  baseDir: string,
+  group: FileGroup,
+  options: InitOptions,
+  skipped: InitResult['skipped'],
+): Promise<FileSample[]> {
+  // One shaper per file, as in a run: column names are made unique within a file.
+  const shaper = () =>
+    makeShaper(
+      {
+        index: 0,
+        table: group.table,
+        files: group.glob,
+        format: undefined,
+        delimiter: undefined,
+        primaryKey: [],
+        cursor: undefined,
+        write: 'append',
+        columns: {},
+        rename: {},
+        contract: { tables: 'evolve', columns: 'evolve', dataType: 'evolve' },
+      },
+      {},
+      false,
+    );
+  const samples: FileSample[] = [];
+  for (const file of pick(group.files, options.sampleFiles ?? 10)) {
+    const shape = shaper();
+    const rows: Array<Map<string, unknown>> = [];
+    const fingerprints: string[] = [];
+    let problem: string | undefined;
+    try {
+      for await (const batch of readFile(path.resolve(baseDir, file), {
+        batchSize: options.sampleRows ?? 1_000,
+      })) {
+        for (const item of batch) {
+          if (item.kind === 'problem') problem ??= `${item.code}: ${item.message}`;
+          else {
+            rows.push(shape(item.data).root);
+            fingerprints.push(rawOf(item.data));
+          }
+        }
+        break;
+      }
+    } catch (err) {
+      problem = messageOf(err).replace(`${path.resolve(baseDir, file)}: `, '');
+    }
+    if (rows.length === 0) skipped.push({ file, reason: problem ?? 'no records' });
+    else samples.push({ file, rows, fingerprints });
+  }
+  return samples;
+}
+
+/** The config folder's name as a pipeline name (letters, digits, `_`, `-`). */
+function pipelineName(dir: string): string {
+  const name = path
+    .basename(dir)
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 64);
+  return name || 'pipeline';
+}

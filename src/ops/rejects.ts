@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RejectCode } from '../core/types.js';
+import type { SqlClient } from '../destinations/types.js';
+import { type RejectFilter, rejectPages, type StoredReject } from '../state/rejects.js';
+
+/** What to do about a reject, by reason: the line `tributary rejects` prints under each group. */
+export function fixFor(code: RejectCode | string): string {
+  switch (code) {
+    case 'TYPE_MISMATCH':
+      return 'correct the value at the source, or widen the column with a type hint or accept it with a contract (docs/schema-evolution.md); then `tributary rejects retry`';
+    case 'CONTRACT_FROZEN':
+      return 'the contract keeps this change out: relax the contract or add the column/type to the table, then `tributary rejects retry`';
+    case 'MISSING_PRIMARY_KEY':
+      return 'the key is empty: if the header was renamed, add `rename:` to the source and `tributary rejects retry`; otherwise correct the file';
+    case 'MISSING_CURSOR':
+      return 'the cursor is empty: correct the file, or rename its header (`rename:`) and `tributary rejects retry`';
+    case 'CSV_FIELD_COUNT':
+    case 'CSV_QUOTE':
+      return 'the line is not valid CSV: correct the file and send it again (a changed file is loaded again)';
+    case 'JSON_SYNTAX':
+    case 'JSON_NOT_OBJECT':
+      return 'the record is not a JSON object: correct the file and send it again (a changed file is loaded again)';
+    default:
+      return 'see docs/loading.md, "Rejects"';
+  }
+}
+
+/** RFC 4180 field: quoted when it holds a delimiter, a quote or a line break. */
+function csvField(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export const EXPORT_COLUMNS = [
+  'id',
+  'run_id',
+  'table',
+  'file',
+  'line',
+  'record',
+  'code',
+  'column',
+  'message',
+  'raw',
+  'resolved_run_id',
+] as const;
+
+function csvLine(r: StoredReject): string {
+  return [
+    r.id,
+    r.runId,
+    r.table,
+    r.file,
+    r.line,
+    r.record,
+    r.code,
+    r.column,
+    r.message,
+    r.raw,
+    r.resolvedRunId,
+  ]
+    .map(csvField)
+    .join(',');
+}
+
+/**
+ * Write the matching rejects to a CSV file (UTF-8, header row, CRLF as RFC 4180 says), page
+ * by page, whatever their number. Returns how many rows were written.
+ */
+export async function exportRejects(
+  db: SqlClient,
+  pipeline: string,
+  filter: RejectFilter,
+  file: string,
+): Promise<number> {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const fd = fs.openSync(file, 'w');
+  let n = 0;
+  try {
+    fs.writeSync(fd, `${EXPORT_COLUMNS.join(',')}\r\n`);
+    for await (const page of rejectPages(db, pipeline, filter)) {
+      fs.writeSync(fd, page.map((r) => `${csvLine(r)}\r\n`).join(''));
+      n += page.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return n;
+}

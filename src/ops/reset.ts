@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { TributaryError } from '../core/errors.js';
+import { type Destination, type LiveTable, type SqlClient, SYS_IDX } from '../destinations/types.js';
+import { forgetFiles, readLedger } from '../state/ledger.js';
+import { deleteTableRejects } from '../state/rejects.js';
+import { closeCrashedRuns, finishRun, startRun } from '../state/runs.js';
+import { ensureStateTables } from '../state/tables.js';
+import { markTableReset } from '../transforms/state.js';
+import { withPipelineLock } from './lock.js';
+import { countsOf, newSummary } from './summary.js';
+
+/** What resetting one table throws away; shown before asking for confirmation. */
+export interface TableReset {
+  table: string;
+  /** Rows in the table now (its child tables apart). */
+  rows: number;
+  childTables: Array<{ table: string; rows: number }>;
+  /** Files in the ledger for the table: they load again on the next run. */
+  files: number;
+  /** Of those, the ones no longer on disk: their rows cannot come back. */
+  missingFiles: string[];
+}
+
+/** The tables a config feeds, in config order. */
+export function configTables(config: ResolvedConfig): string[] {
+  return [...new Set(config.sources.map((s) => s.table))];
+}
+
+/** `tables` checked against the config: an unknown name is a usage error listing the known ones. */
+export function checkTables(config: ResolvedConfig, tables: readonly string[]): void {
+  const known = configTables(config);
+  const unknown = tables.filter((t) => !known.includes(t));
+  if (unknown.length > 0) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `no source feeds table ${unknown.join(', ')}; the config's tables are: ${known.join(', ')}`,
+    );
+  }
+}
+
+/** Count what a reset of `tables` would delete and forget (reads only). */
+export async function planReset(
+  config: ResolvedConfig,
+  dest: Destination,
+  tables: readonly string[],
+): Promise<TableReset[]> {
+  await ensureStateTables(dest, dest.dialect);
+  const catalog = await dest.readCatalog();
+  const ledger = [...(await readLedger(dest, config.pipeline)).values()];
+  const out: TableReset[] = [];
+  for (const table of tables) {
+    const files = ledger.filter((e) => e.table === table);
+    out.push({
+      table,
+      rows: catalog.has(table) ? await countRows(dest, table) : 0,
+      childTables: await Promise.all(
+        childTables(catalog, table).map(async (t) => ({ table: t, rows: await countRows(dest, t) })),
+      ),
+      files: files.length,
+      missingFiles: files.map((e) => e.path).filter((p) => !fs.existsSync(path.resolve(config.baseDir, p))),
+    });
+  }
+  return out;
+}
+
+/**
+ * Forget `tables` so the next load rebuilds them from the files on disk: their rows (child
+ * tables included), their ledger entries and their rejects go in **one transaction**, so a
+ * crash leaves either the old tables or empty ones whose files all load again — never rows
+ * whose files would load a second time. The schema and the run and schema histories stay.
+ * Incremental models reading the tables are told to rebuild after `runId` (a NULL tombstone,
+ * in the same transaction).
+ */
+export async function resetTables(
+  dest: Destination,
+  pipeline: string,
+  tables: readonly string[],
+  runId: number,
+): Promise<void> {
+  const catalog = await dest.readCatalog();
+  await dest.transaction(async (tx) => {
+    for (const table of tables) await resetOne(tx, dest, catalog, pipeline, table, runId);
+  });
+}
+
+/**
+ * `tributary reset`: `resetTables` under the pipeline lock, outside a load, recorded as a
+ * run (`reset of orders` in `tributary history`) so models know when the tables changed.
+ */
+export async function resetPipelineTables(
+  config: ResolvedConfig,
+  dest: Destination,
+  tables: readonly string[],
+): Promise<number> {
+  await ensureStateTables(dest, dest.dialect);
+  return withPipelineLock(dest, config.pipeline, async () => {
+    await closeCrashedRuns(dest, config.pipeline);
+    const run = await startRun(dest, config.pipeline);
+    const summary = newSummary(run.id, config.pipeline, run.startedAt, `reset of ${tables.join(', ')}`);
+    const started = Date.now();
+    try {
+      await resetTables(dest, config.pipeline, tables, run.id);
+    } catch (err) {
+      summary.status = 'failed';
+      summary.error = err instanceof Error ? err.message : String(err);
+    }
+    summary.durationMs = Date.now() - started;
+    await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
+    if (summary.error)
+      throw new TributaryError('LOAD_FAILED', `reset failed; nothing was changed: ${summary.error}`);
+    return run.id;
+  });
+}
+
+async function resetOne(
+  tx: SqlClient,
+  dest: Destination,
+  catalog: Map<string, LiveTable>,
+  pipeline: string,
+  table: string,
+  runId: number,
+): Promise<void> {
+  const q = dest.dialect.quote;
+  // DELETE, not TRUNCATE: TRUNCATE commits by itself on MySQL and would break the atomicity.
+  for (const child of childTables(catalog, table)) {
+    await tx.execute(`DELETE FROM ${q(child)}`);
+    await markTableReset(tx, child, runId);
+  }
+  if (catalog.has(table)) {
+    await tx.execute(`DELETE FROM ${q(table)}`);
+    await markTableReset(tx, table, runId);
+  }
+  await forgetFiles(tx, pipeline, table);
+  await deleteTableRejects(tx, pipeline, table);
+}
+
+/** Child tables of `table` (arrays of objects): `table__x`, keyed by the parent key plus `_tributary_idx`. */
+function childTables(catalog: Map<string, LiveTable>, table: string): string[] {
+  return [...catalog.values()]
+    .filter((t) => t.name.startsWith(`${table}__`) && t.primaryKey.includes(SYS_IDX))
+    .map((t) => t.name);
+}
+
+async function countRows(db: Destination, table: string): Promise<number> {
+  const [row] = await db.query<{ n: number | string }>(
+    `SELECT count(*) AS n FROM ${db.dialect.quote(table)}`,
+  );
+  return Number(row?.n ?? 0);
+}

@@ -1,0 +1,260 @@
+import path from 'node:path';
+import type { ResolvedConfig, ResolvedSource } from '../../config/resolve.js';
+import { messageOf, TributaryError } from '../../core/errors.js';
+import type { SchemaChange, SourceItem } from '../../core/types.js';
+import { type Destination, type LiveTable, SYS_FILE_ID, type WriteStats } from '../../destinations/types.js';
+import type { EventSink, RunSummary } from '../../runner/events.js';
+import { applyDdl, type FileJob, planFile, scanFile, writeRows } from '../../runner/file.js';
+import { parseTypeHint } from '../../schema/types.js';
+import { readLedger, recordRetry } from '../../state/ledger.js';
+import { listRejects, type Reject, resolveRejects, reviseReject } from '../../state/rejects.js';
+import { closeCrashedRuns, finishRun, startRun } from '../../state/runs.js';
+import { ensureStateTables } from '../../state/tables.js';
+import { prepareModels } from '../../transforms/run.js';
+import { withPipelineLock } from '../lock.js';
+import { addFile, countsOf, newSummary } from '../summary.js';
+import { splitByStoredKey } from './keys.js';
+import { planRetry, type RetryGroup } from './plan.js';
+
+export interface RetryOptions {
+  /** Only this table's rejects. */
+  table?: string;
+  /** Runner events of the retried files (schema changes, warnings), for logs. */
+  emit?: EventSink;
+  signal?: AbortSignal;
+}
+
+/** What became of one file's stored rejects. */
+export interface RetryFileResult {
+  file: string;
+  table: string;
+  /** Rows that now pass: loaded, their rejects marked resolved. */
+  resolved: number;
+  /** Rows that still fail: kept, with the reason they fail for now. */
+  stillRejected: number;
+  /** Rows left alone because a stored row of the same key cannot be ordered against them. */
+  kept: number;
+  error?: { code: string; message: string };
+}
+
+export interface RetryReport {
+  /** The run recorded for the retry; null when there was nothing to re-process. */
+  runId: number | null;
+  /** Unresolved rejects looked at. */
+  considered: number;
+  resolved: number;
+  stillRejected: number;
+  /** Rejects a config change cannot fix, grouped by reason. */
+  notRetried: Array<{ table: string; reason: string; count: number }>;
+  files: RetryFileResult[];
+  summary: RunSummary | null;
+}
+
+/**
+ * `tributary rejects retry`: re-process the stored unresolved rejects under the current
+ * config. Each file's rejects go through the runner's own path (scan → evolve → encode →
+ * write, `src/runner/file.ts`), in one transaction per file with their resolution: rows
+ * that pass are merged by the table's rules (cursor included) and their rejects get
+ * `resolved_run_id`; the others stay, with their current reason. Runs under the pipeline
+ * lock and is recorded as a run, so the loaded rows carry its id.
+ */
+export async function retryRejects(
+  config: ResolvedConfig,
+  dest: Destination,
+  options: RetryOptions = {},
+): Promise<RetryReport> {
+  await ensureStateTables(dest, dest.dialect);
+  return withPipelineLock(dest, config.pipeline, async () => {
+    const rejects = await listRejects(dest, config.pipeline, { table: options.table });
+    const plan = planRetry(config, rejects, await readLedger(dest, config.pipeline));
+    const report: RetryReport = {
+      runId: null,
+      considered: rejects.length,
+      resolved: 0,
+      stillRejected: 0,
+      notRetried: groupReasons(plan.notRetried.map((n) => ({ table: n.reject.table, reason: n.reason }))),
+      files: [],
+      summary: null,
+    };
+    if (plan.groups.length === 0) return report;
+    await closeCrashedRuns(dest, config.pipeline);
+    const run = await startRun(dest, config.pipeline);
+    const started = Date.now();
+    const summary = newSummary(run.id, config.pipeline, run.startedAt, 'rejects retry');
+    summary.files.discovered = plan.groups.length;
+    // Rows a retry overwrites leave before-images for incremental models, as in a run.
+    const { beforeImages } = await prepareModels(config, dest);
+    let catalog = await dest.readCatalog();
+    const kept: Array<{ table: string; count: number }> = [];
+    try {
+      for (const group of plan.groups) {
+        if (options.signal?.aborted)
+          throw new TributaryError('INTERRUPTED', 'interrupted; run the retry again');
+        try {
+          const done = await retryFile(config, dest, run.id, group, catalog, { ...options, beforeImages });
+          report.files.push(done.result);
+          addFile(summary, done.result, done.stats, done.changes, done.still);
+          if (done.result.kept > 0) kept.push({ table: done.result.table, count: done.result.kept });
+        } catch (err) {
+          if (err instanceof TributaryError && err.code === 'INTERRUPTED') throw err;
+          catalog = await dest.readCatalog(); // the rolled-back file may have left DDL (MySQL)
+          const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
+          const failed = {
+            file: group.file,
+            table: group.source.table,
+            resolved: 0,
+            stillRejected: 0,
+            kept: 0,
+          };
+          report.files.push({ ...failed, error: { code, message: messageOf(err) } });
+          summary.files.failed++;
+          summary.failures.push({ file: group.file, code, message: messageOf(err) });
+        }
+      }
+    } catch (err) {
+      summary.status = 'interrupted';
+      summary.error = messageOf(err);
+    }
+    if (summary.status === 'succeeded' && summary.files.failed > 0) summary.status = 'partial';
+    summary.durationMs = Date.now() - started;
+    await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
+    report.runId = run.id;
+    report.resolved = report.files.reduce((n, f) => n + f.resolved, 0);
+    report.stillRejected = report.files.reduce((n, f) => n + f.stillRejected, 0);
+    for (const k of kept) {
+      report.notRetried.push({
+        table: k.table,
+        reason: `${k.table} has no cursor, so a retried row cannot be ordered against the stored row of its key; add a cursor, or reload the table with \`tributary run --full-refresh --table ${k.table}\``,
+        count: k.count,
+      });
+    }
+    report.summary = summary;
+    return report;
+  });
+}
+
+interface FileDone {
+  result: RetryFileResult;
+  stats: WriteStats;
+  changes: SchemaChange[];
+  still: Reject[];
+}
+
+async function retryFile(
+  config: ResolvedConfig,
+  dest: Destination,
+  runId: number,
+  group: RetryGroup,
+  catalog: Map<string, LiveTable>,
+  options: RetryOptions & { beforeImages: ReadonlyMap<string, readonly string[]> },
+): Promise<FileDone> {
+  const source = retrySource(group.source);
+  const children = source.write === 'merge' && source.primaryKey.length > 0;
+  const { fresh, stored } =
+    source.write === 'merge' && !source.cursor
+      ? await splitByStoredKey(dest, source, catalog.get(source.table), group.captures, group.records)
+      : { fresh: group.records, stored: [] };
+  const still: Reject[] = [];
+  const job: FileJob = {
+    dest,
+    pipeline: config.pipeline,
+    runId,
+    source,
+    hints: new Map(Object.entries(source.columns).map(([c, h]) => [c, parseTypeHint(h)])),
+    file: {
+      path: group.file,
+      abs: path.resolve(config.baseDir, group.file),
+      size: 0,
+      mtimeMs: 0,
+      captures: group.captures,
+    },
+    catalog,
+    knownHash: null,
+    emit: options.emit ?? (() => {}),
+    signal: options.signal,
+    beforeImages: options.beforeImages,
+    items: () => batches(fresh),
+    onReject: async (r) => {
+      still.push(r);
+    },
+  };
+  const empty: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
+  if (fresh.length === 0) {
+    const result = {
+      file: group.file,
+      table: source.table,
+      resolved: 0,
+      stillRejected: 0,
+      kept: stored.length,
+    };
+    return { result, stats: empty, changes: [], still: [] };
+  }
+  const scan = await scanFile(job, children);
+  const changes = planFile(job, scan.observed);
+  const ddlInside = dest.capabilities.transactionalDdl;
+  if (!ddlInside && changes.length > 0) await applyDdl(job, dest, changes);
+  const stats = await dest.transaction(async (tx) => {
+    if (ddlInside && changes.length > 0) await applyDdl(job, tx, changes);
+    // The append writer first deletes its file's rows (a re-sent file replaces them); a retry
+    // adds to them, so it writes under an id no row has, then gives the rows the file's id.
+    const appendTo =
+      job.catalog.get(source.table)?.systemColumns.includes(SYS_FILE_ID) && source.write === 'append';
+    const written = await writeRows(job, tx, appendTo ? -group.fileId : group.fileId, children);
+    if (appendTo) {
+      const q = dest.dialect.quote;
+      await tx.execute(`UPDATE ${q(source.table)} SET ${q(SYS_FILE_ID)} = ? WHERE ${q(SYS_FILE_ID)} = ?`, [
+        group.fileId,
+        -group.fileId,
+      ]);
+    }
+    const failing = new Map(still.map((r) => [r.record, r]));
+    const resolved = fresh.filter((x) => !failing.has(x.reject.record)).map((x) => x.reject.id);
+    await resolveRejects(tx, resolved, runId);
+    if (resolved.length > 0) await recordRetry(tx, group.fileId, runId, resolved.length);
+    for (const x of fresh) {
+      const r = failing.get(x.reject.record);
+      if (r) await reviseReject(tx, x.reject.id, r);
+    }
+    return written.stats;
+  });
+  const result = {
+    file: group.file,
+    table: source.table,
+    resolved: fresh.length - still.length,
+    stillRejected: still.length,
+    kept: stored.length,
+  };
+  return { result, stats, changes, still };
+}
+
+/**
+ * The source as a retry loads it: never failed by `max_rejects` (the rows are few and the
+ * file loaded already), and a `replace` table gets rows added to its snapshot rather than
+ * replaced by them.
+ */
+function retrySource(s: ResolvedSource): ResolvedSource {
+  const { maxRejects: _ignored, ...rest } = s;
+  return { ...rest, write: s.write === 'replace' ? 'append' : s.write };
+}
+
+async function* batches(records: RetryGroup['records']): AsyncGenerator<SourceItem[]> {
+  for (let i = 0; i < records.length; i += 2_000) {
+    yield records.slice(i, i + 2_000).map((x) => ({
+      kind: 'record' as const,
+      data: x.data,
+      line: x.reject.line,
+      record: x.reject.record,
+    }));
+  }
+}
+
+function groupReasons(items: Array<{ table: string; reason: string }>): RetryReport['notRetried'] {
+  const out = new Map<string, { table: string; reason: string; count: number }>();
+  for (const i of items) {
+    const key = `${i.table}\u0000${i.reason}`;
+    const g = out.get(key);
+    if (g) g.count++;
+    else out.set(key, { ...i, count: 1 });
+  }
+  return [...out.values()];
+}

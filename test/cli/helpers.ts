@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { CliResult, Workspace } from '../helpers/workspace.js';
+
+export const DEMO_LANDING = path.resolve(__dirname, '../../examples/markets/landing');
+
+/**
+ * The CLI in-process like `Workspace.cli`, but with a terminal: `answers` are what the user
+ * types at each prompt (no `answers`: no terminal to ask on).
+ */
+export async function cliOnTerminal(
+  ws: Workspace,
+  answers: string[] | undefined,
+  ...args: string[]
+): Promise<CliResult & { questions: string[] }> {
+  let stdout = '';
+  let stderr = '';
+  const questions: string[] = [];
+  const io = {
+    out: (t: string) => {
+      stdout += t.endsWith('\n') ? t : `${t}\n`;
+    },
+    err: (t: string) => {
+      stderr += t.endsWith('\n') ? t : `${t}\n`;
+    },
+    isTTY: answers !== undefined,
+    ...(answers
+      ? {
+          prompt: async (q: string) => {
+            questions.push(q);
+            return answers.shift() ?? '';
+          },
+        }
+      : {}),
+  };
+  const code = await main(['node', 'tributary', ...args, '-c', path.join(ws.dir, 'tributary.yaml')], io);
+  return { code, stdout, stderr, questions };
+}
+
+/** JSON lines of a `--log-format json` stderr. */
+export function logLines(stderr: string): Array<Record<string, unknown>> {
+  return stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
+import { DEMO_LANDING } from './helpers.js';
+
+describe.each(DIALECTS)('tributary init on %s', (dialect) => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await Workspace.create(dialect);
+    fs.cpSync(DEMO_LANDING, path.join(ws.dir, 'landing'), { recursive: true });
+  });
+  afterEach(async () => {
+    await ws.drop();
+  });
+
+  it('proposes a config for the demo files that runs with no failed file, as the hand-written one does', async () => {
+    const init = await ws.cli('init', path.join(ws.dir, 'landing'), '--destination', ws.destination);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toMatch(/^Wrote .*tributary\.yaml: 3 source\(s\) from 18 file\(s\)\./);
+    expect(init.stdout).toMatch(/landing\/MANIFEST\.json: JSON_SYNTAX/);
+    const yaml = fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8');
+    expect(yaml).toMatch(/^# Written by `tributary init`/);
+    expect(yaml).toContain('files: "landing/*/{market}/orders.{csv,jsonl,jsonl.gz}"');
+    expect(yaml).toContain('primary_key: [market, order_id]');
+    expect(yaml).toContain('columns: { amount: "decimal(12,2)" }');
+
+    const run = await ws.runJson();
+    expect(run.code).toBe(0);
+    expect(run.summary.files).toEqual({ discovered: 18, loaded: 18, unchanged: 0, failed: 0 });
+    expect(run.summary.failures).toEqual([]);
+
+    // The same tables as the demo's own config gives (the rejects differ by one hint: shipped_at).
+    const reference = await Workspace.create(dialect);
+    try {
+      fs.cpSync(DEMO_LANDING, path.join(reference.dir, 'landing'), { recursive: true });
+      const demo = fs.readFileSync(path.resolve(DEMO_LANDING, '../tributary.yaml'), 'utf8');
+      reference.write(
+        'tributary.yaml',
+        demo.replace(/^destination: .*$/m, `destination: ${reference.destination}`),
+      );
+      await reference.run();
+      const [mine, theirs] = [await ws.open(), await reference.open()];
+      try {
+        for (const t of ['orders', 'users', 'deliveries__items']) {
+          expect(await dump(mine, t), t).toEqual(await dump(theirs, t));
+        }
+      } finally {
+        await mine.close();
+        await theirs.close();
+      }
+    } finally {
+      await reference.drop();
+    }
+  });
+});
+
+describe('tributary init', () => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await Workspace.create('sqlite');
+  });
+  afterEach(async () => {
+    await ws.drop();
+  });
+
+  it('--json reports each proposed source field by field', async () => {
+    ws.write(
+      'in/orders_2024-06-01.csv',
+      'id,amount,updated_at\n1,1.50,2024-06-01 10:00:00\n2,2.50,2024-06-01 11:00:00\n',
+    );
+    ws.write('in/orders_2024-06-02.csv', 'id,amount,updated_at\n1,1.75,2024-06-02 10:00:00\n');
+    ws.write('in/notes.txt', 'not data');
+    const r = await ws.cli('init', path.join(ws.dir, 'in'), '--json', '--pipeline', 'shop');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.config).toBe(path.join(ws.dir, 'tributary.yaml'));
+    expect(out.written).toBe(true);
+    expect(out.pipeline).toBe('shop');
+    expect(out.destination).toBe('sqlite:.tributary/shop.db');
+    expect(out.sources).toEqual([
+      {
+        table: 'orders',
+        files: 'in/orders*.csv',
+        fileCount: 2,
+        primaryKey: ['id'],
+        cursor: 'updated_at',
+        columns: [
+          { name: 'id', type: 'integer' },
+          { name: 'amount', type: 'decimal(3,2)' },
+          { name: 'updated_at', type: 'datetime' },
+        ],
+        sampledRows: 3,
+      },
+    ]);
+    expect(out.skipped).toEqual([]);
+    expect(out.ignored).toEqual(['in/notes.txt']);
+    expect(out.misclaimed).toEqual([]);
+    expect(out.text).toBeUndefined();
+  });
+
+  it('never overwrites a config without --force; --dry-run prints instead of writing', async () => {
+    ws.write('in/a.csv', 'id\n1\n');
+    ws.write('tributary.yaml', '# mine\n');
+    const refused = await ws.cli('init', path.join(ws.dir, 'in'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/tributary\.yaml already exists; pass --force to overwrite it/);
+    expect(fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8')).toBe('# mine\n');
+
+    const dry = await ws.cli('init', path.join(ws.dir, 'in'), '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^ {2}- table: a$/m);
+    expect(fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8')).toBe('# mine\n');
+
+    const forced = await ws.cli('init', path.join(ws.dir, 'in'), '--force');
+    expect(forced.code).toBe(0);
+    expect(fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8')).toBe(dry.stdout);
+  });
+
+  it('a folder without data files is a usage error and writes nothing', async () => {
+    ws.write('in/readme.md', '# hi\n');
+    const r = await ws.cli('init', path.join(ws.dir, 'in'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no CSV, TSV, JSON or NDJSON file with records under/);
+    expect(fs.existsSync(path.join(ws.dir, 'tributary.yaml'))).toBe(false);
+  });
+});

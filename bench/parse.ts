@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import Papa from 'papaparse';
 import type { ResolvedSource } from '../src/config/resolve.js';
+import { makeShaper } from '../src/runner/shape.js';
 import { TableObserver } from '../src/schema/observe.js';
 import { readFile } from '../src/sources/open.js';
-import { makeShaper } from '../src/runner/shape.js';
 import { ordersCsv, saveResult } from './lib.js';
 
 /** Bare papaparse over the file (decoded as UTF-8 first, as it must be): rows seen. */

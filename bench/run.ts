@@ -1,7 +1,10 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
+import { benchCrash } from './crash.js';
+import { benchMysql } from './mysql.js';
 import { benchNoop } from './noop.js';
 import { benchParse } from './parse.js';
 import { benchSqlite } from './sqlite.js';
+import { benchTransforms } from './transforms.js';
 
 const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');
@@ -9,8 +12,11 @@ const rows = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 1_000_000;
 const names = args.filter((a, i) => !a.startsWith('--') && (rowsArg < 0 || i !== rowsArg + 1));
 const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = {
   sqlite: benchSqlite,
+  mysql: benchMysql,
   noop: () => benchNoop(),
   parse: () => benchParse(),
+  transforms: benchTransforms,
+  crash: () => benchCrash(),
 };
 for (const name of names.length ? names : Object.keys(all)) {
   const fn = all[name];

@@ -58,6 +58,12 @@ export interface LiveTable extends TableSchema {
 export const SYS_RUN_ID = '_tributary_run_id';
 export const SYS_FILE_ID = '_tributary_file_id';
 export const SYS_IDX = '_tributary_idx';
+/**
+ * Before-images of rows a load deleted or overwrote, for incremental models
+ * (docs/transformations.md): `table_name`, `run_id`, `image` (a JSON object of the requested
+ * columns; NULL marks the whole table replaced or reset).
+ */
+export const TOMBSTONES = '_tributary_tombstones';
 
 /** How one file's rows go into one table (the root table of the file). */
 export interface TableWritePlan {
@@ -70,6 +76,12 @@ export interface TableWritePlan {
   fileId: number;
   /** Child tables, linked to this table's primary key plus `_tributary_idx`. */
   children: readonly LiveTable[];
+  /**
+   * Tables (this one or a child) whose deleted or overwritten rows must be recorded in
+   * TOMBSTONES, in the file's transaction, before they go: table → columns to record (those
+   * the table has). A replace records one NULL image instead. Default: record nothing.
+   */
+  beforeImages?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** One row of the root table with its child rows (values in the tables' column order). */
@@ -127,4 +139,14 @@ export interface Destination extends SqlClient {
   /** Take the pipeline's run lock; resolves to the current holder when it is taken. */
   tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined>;
   unlock(pipeline: string): Promise<void>;
+  /**
+   * Whether the run lock taken by `tryLock` has been freed behind our back: MySQL's GET_LOCK
+   * dies with its connection (a server restart). Absent: the lock cannot be lost (SQLite).
+   */
+  lockLost?(pipeline: string): boolean;
+  /**
+   * Create an index on `table` unless one named `name` exists. Optional: without it,
+   * incremental models get no helper indexes and read their base tables whole.
+   */
+  ensureIndex?(table: string, name: string, columns: readonly string[]): Promise<void>;
 }

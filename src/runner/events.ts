@@ -1,5 +1,6 @@
 import type { SchemaChange } from '../core/types.js';
 import type { WriteStats } from '../destinations/types.js';
+import type { ModelEvent, ModelRunResult } from '../transforms/result.js';
 
 /** What a run reports while it goes. Library code never prints; the CLI renders these. */
 export type RunEvent =
@@ -19,8 +20,20 @@ export type RunEvent =
     }
   | { type: 'file_unchanged'; file: string; table: string }
   | { type: 'file_failed'; file: string; table: string; code: string; message: string; willRetry: boolean }
+  /** A transient database error rolled the file's transaction back; it is tried again after a backoff. */
+  | {
+      type: 'file_retry';
+      file: string;
+      table: string;
+      /** The attempt that failed (1 = the first). */
+      attempt: number;
+      retriesLeft: number;
+      code: string;
+      message: string;
+    }
   | { type: 'warning'; message: string }
-  | { type: 'run_finished'; summary: RunSummary };
+  | { type: 'run_finished'; summary: RunSummary }
+  | ModelEvent;
 
 export interface TableSummary {
   table: string;
@@ -56,7 +69,17 @@ export interface RunSummary {
   rejectsByReason: Array<{ table: string; code: string; count: number }>;
   /** Things worth a look that did not fail anything (e.g. a possible renamed header). */
   warnings: string[];
+  /**
+   * What the run did besides loading new files, when it was not a plain `tributary run`:
+   * `full refresh of orders`, `rejects retry`. Shown in the report and in `history --run`.
+   */
+  trigger?: string;
+  /** Results of the SQL models run after the load (filled by the transform step). */
+  models?: ModelResult[];
   error?: string;
 }
+
+/** One SQL model's outcome in a run's report (defined with the transform step). */
+export type ModelResult = ModelRunResult;
 
 export type EventSink = (event: RunEvent) => void;

@@ -5,23 +5,24 @@ import type { ColumnSchema, ColumnType, SchemaChange, SourceItem, TableSchema } 
 import {
   type Destination,
   type LiveTable,
-  type RowNode,
   SYS_IDX,
   type Transaction,
   type WriteStats,
 } from '../destinations/types.js';
 import { applyChanges, planTable, SchemaConflict } from '../schema/diff.js';
-import { TableObserver } from '../schema/observe.js';
+import type { Observation } from '../schema/observe.js';
 import { formatType } from '../schema/types.js';
 import type { DiscoveredFile } from '../sources/discover.js';
 import { readFile } from '../sources/open.js';
 import { recordSchemaChange } from '../state/history.js';
 import { fileId, markLoaded } from '../state/ledger.js';
 import { clearRejects, insertRejects, type Reject } from '../state/rejects.js';
-import { recordEncoder } from './encode.js';
-import { crashPoint } from './faults.js';
 import type { EventSink } from './events.js';
-import { makeShaper, rawOf } from './shape.js';
+import { crashPoint } from './faults.js';
+import { overLimit, tooManyRejects } from './max-rejects.js';
+import { encodeInPool, type FileParts, type ReadTarget, scanInPool, type WorkerPool } from './parallel.js';
+import { type ScanInput, scanItems } from './scan.js';
+import { type EncodeInput, encodeBatches } from './stream.js';
 
 /** Everything a file load needs from the run. */
 export interface FileJob {
@@ -37,6 +38,19 @@ export interface FileJob {
   knownHash: string | null;
   emit: EventSink;
   signal?: AbortSignal;
+  /**
+   * Records to load instead of reading `file.abs`: `tributary rejects retry` sends stored
+   * rejects through the same scan → evolve → encode → write path this way.
+   */
+  items?: () => AsyncIterable<SourceItem[]>;
+  /** Where rejects go instead of the rejects store (a retry revises the stored ones). */
+  onReject?: (r: Reject) => Promise<void>;
+  /** Before-images the writer records for incremental models (TableWritePlan.beforeImages). Default none. */
+  beforeImages?: ReadonlyMap<string, readonly string[]>;
+  /** Worker threads for parsing; without it, both passes run on the main thread. */
+  pool?: WorkerPool;
+  /** How the first pass split the file (set by it, read by the second pass). */
+  parts?: FileParts;
 }
 
 export type FileOutcome =
@@ -145,7 +159,7 @@ async function discardFile(job: FileJob, scan: Scan): Promise<FileOutcome> {
  * A file that brings new columns while established ones go missing may have renamed them:
  * say so, with the fix. Only for tables that exist and columns that are not keys.
  */
-function renameHints(job: FileJob, observed: Map<string, TableObserver>): string[] {
+function renameHints(job: FileJob, observed: Map<string, Observation>): string[] {
   const live = job.catalog.get(job.source.table);
   const seen = observed.get(job.source.table)?.types;
   if (!live || !seen) return [];
@@ -159,60 +173,77 @@ function renameHints(job: FileJob, observed: Map<string, TableObserver>): string
   ];
 }
 
-interface Scan {
+export interface Scan {
   hash: string;
-  observed: Map<string, TableObserver>;
+  observed: Map<string, Observation>;
   records: number;
 }
 
-function reader(job: FileJob, hash: ReturnType<typeof createHash>): AsyncGenerator<SourceItem[]> {
+function reader(job: FileJob, onRawChunk: (chunk: Buffer) => void): AsyncIterable<SourceItem[]> {
+  if (job.items) return job.items();
   return readFile(job.file.abs, {
     format: job.source.format,
     delimiter: job.source.delimiter,
     batchSize: BATCH,
-    onRawChunk: (chunk) => hash.update(chunk),
+    onRawChunk,
   });
 }
 
 /** Pass 1: fold every value into the types each table needs; hash the bytes on the way. */
-async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
-  const hash = createHash('sha256');
-  const observed = new Map<string, TableObserver>();
-  const observer = (table: string) => {
-    let o = observed.get(table);
-    if (!o) {
-      const live = job.catalog.get(table);
-      const established = new Map((live?.columns ?? []).map((c) => [c.name, c.type]));
-      const fixed = table === job.source.table ? new Set(job.hints.keys()) : new Set<string>();
-      o = new TableObserver(established, fixed);
-      observed.set(table, o);
-    }
-    return o;
+export async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
+  const input: ScanInput = {
+    source: job.source,
+    captures: job.file.captures,
+    children,
+    established: new Map(
+      [...job.catalog].map(([t, live]) => [t, new Map(live.columns.map((c) => [c.name, c.type]))]),
+    ),
+    fixed: new Set(job.hints.keys()),
   };
-  const shape = makeShaper(job.source, job.file.captures, children);
-  const root = observer(job.source.table);
-  let records = 0;
-  for await (const batch of reader(job, hash)) {
-    checkAbort(job);
+  if (job.pool && !job.items && job.file.size >= POOL_MIN_BYTES) {
+    const pending = scanInPool(job.pool, target(job), input);
+    pending.catch(() => {});
     crashPoint('scan');
-    for (const item of batch) {
-      if (item.kind !== 'record') continue;
-      records++;
-      const shaped = shape(item.data);
-      for (const [col, v] of shaped.root) root.observe(col, v);
-      if (shaped.children) {
-        for (const [table, rows] of shaped.children) {
-          const o = observer(table);
-          for (const row of rows) for (const [col, v] of row) o.observe(col, v);
-        }
-      }
-    }
+    const { hash, scan, parts } = await pending;
+    checkAbort(job);
+    job.parts = parts;
+    return { hash, observed: scan.observations, records: scan.records };
   }
-  return { hash: hash.digest('hex'), observed, records };
+  const hash = createHash('sha256');
+  const scan = await scanItems(
+    reader(job, (chunk) => hash.update(chunk)),
+    input,
+    () => {
+      checkAbort(job);
+      crashPoint('scan');
+    },
+  );
+  return { hash: hash.digest('hex'), observed: scan.observations, records: scan.records };
+}
+
+/** Files smaller than this are parsed on the main thread: a worker round trip costs more than it saves. */
+const POOL_MIN_BYTES = 1 << 20;
+
+function target(job: FileJob): ReadTarget {
+  return { abs: job.file.abs, format: job.source.format, delimiter: job.source.delimiter };
+}
+
+/** Pass 2 on the main thread: encoded batches, and the hash of the bytes read. */
+function localStream(job: FileJob, input: EncodeInput) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  async function* batches() {
+    const items = reader(job, (chunk) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    for await (const batch of encodeBatches(items, input)) yield { batch, bytes };
+  }
+  return { batches: batches(), hash: () => hash.digest('hex') };
 }
 
 /** The schema changes this file needs, root table first, then its child tables. */
-function planFile(job: FileJob, observed: Map<string, TableObserver>): SchemaChange[] {
+export function planFile(job: FileJob, observed: Map<string, Observation>): SchemaChange[] {
   const { source, catalog } = job;
   const changes: SchemaChange[] = [];
   try {
@@ -260,7 +291,17 @@ function planFile(job: FileJob, observed: Map<string, TableObserver>): SchemaCha
   return changes;
 }
 
-async function applyDdl(job: FileJob, db: Transaction | Destination, changes: SchemaChange[]): Promise<void> {
+export async function applyDdl(
+  job: FileJob,
+  db: Transaction | Destination,
+  changes: SchemaChange[],
+): Promise<void> {
+  // Where DDL commits on its own (MySQL) the history rows go first: an error or a crash
+  // between a DDL statement and its row would lose the row for good, since the next run
+  // finds the change made and plans nothing (test/faults/restart.test.ts). A retry of the
+  // same change does not record it twice (state/history.ts).
+  const ahead = !job.dest.capabilities.transactionalDdl;
+  if (ahead) await recordChanges(job, db, changes);
   await job.dest.applySchemaChanges(changes, 'writer' in db ? (db as Transaction) : undefined);
   const touched = new Set(changes.map((c) => (c.kind === 'create_table' ? c.table.name : c.table)));
   const fresh = await job.dest.readCatalog();
@@ -268,6 +309,15 @@ async function applyDdl(job: FileJob, db: Transaction | Destination, changes: Sc
     const live = fresh.get(t);
     if (live) job.catalog.set(t, live);
   }
+  if (!ahead) await recordChanges(job, db, changes);
+  for (const change of changes) job.emit({ type: 'schema_changed', file: job.file.path, change });
+}
+
+async function recordChanges(
+  job: FileJob,
+  db: Transaction | Destination,
+  changes: SchemaChange[],
+): Promise<void> {
   for (const change of changes) {
     await recordSchemaChange(db, job.pipeline, {
       runId: job.runId,
@@ -288,11 +338,10 @@ async function applyDdl(job: FileJob, db: Transaction | Destination, changes: Sc
             : null,
       file: job.file.path,
     });
-    job.emit({ type: 'schema_changed', file: job.file.path, change });
   }
 }
 
-interface WriteResult {
+export interface WriteResult {
   hash: string;
   rows: number;
   rejects: Reject[];
@@ -303,7 +352,12 @@ interface WriteResult {
 }
 
 /** Pass 2: coerce each record to the live types, reject what does not fit, write the rest. */
-async function writeRows(job: FileJob, tx: Transaction, id: number, children: boolean): Promise<WriteResult> {
+export async function writeRows(
+  job: FileJob,
+  tx: Transaction,
+  id: number,
+  children: boolean,
+): Promise<WriteResult> {
   const { source, catalog, file } = job;
   const table = catalog.get(source.table);
   if (!table) throw new Error(`internal: table ${source.table} missing after DDL`);
@@ -320,16 +374,13 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
     runId: job.runId,
     fileId: id,
     children: childTables,
+    beforeImages: job.beforeImages,
   });
-  const encode = recordEncoder({
-    table,
-    childTables,
-    primaryKey: source.primaryKey,
-    cursor: source.cursor,
-    contract: source.contract,
-  });
-  const shape = makeShaper(source, file.captures, children);
-  const hash = createHash('sha256');
+  const input: EncodeInput = { source, captures: file.captures, children, table, childTables };
+  const stream =
+    job.pool && job.parts && !job.items
+      ? encodeInPool(job.pool, target(job), job.parts, input)
+      : localStream(job, input);
   const rejects: Reject[] = [];
   let pending: Reject[] = [];
   let rejectCount = 0;
@@ -340,6 +391,10 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
   const reject = async (r: Reject) => {
     rejectCount++;
     if (rejects.length < KEEP_REJECTS) rejects.push(r);
+    if (overLimit(source.maxRejects, rejectCount)) {
+      throw tooManyRejects(file.path, source.maxRejects!, rejectCount, undefined, rejects);
+    }
+    if (job.onReject) return job.onReject(r);
     pending.push(r);
     if (pending.length >= 500) {
       await insertRejects(tx, job.pipeline, { id, path: file.path }, job.runId, pending);
@@ -347,41 +402,24 @@ async function writeRows(job: FileJob, tx: Transaction, id: number, children: bo
     }
   };
 
-  for await (const batch of readFile(file.abs, {
-    format: source.format,
-    delimiter: source.delimiter,
-    batchSize: BATCH,
-    onRawChunk: (chunk) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-    },
-  })) {
+  for await (const { batch, bytes: read } of stream.batches) {
     checkAbort(job);
-    const out: RowNode[] = [];
-    for (const item of batch) {
-      const base = { table: source.table, line: item.line, record: item.record };
-      if (item.kind === 'problem') {
-        await reject({ ...base, code: item.code, column: null, message: item.message, raw: item.raw });
-        continue;
-      }
-      const e = encode(shape(item.data));
-      if (e.kind === 'row') {
-        discardedValues += e.discardedValues;
-        out.push(e.node);
-      } else if (e.kind === 'discard') {
-        discardedRows++;
-      } else {
-        await reject({ ...base, code: e.code, column: e.column, message: e.message, raw: rawOf(item.data) });
-      }
-    }
-    if (out.length > 0) await writer.write(out);
+    for (const r of batch.rejects) await reject(r);
+    discardedRows += batch.discardedRows;
+    discardedValues += batch.discardedValues;
+    if (batch.rows.length > 0) await writer.write(batch.rows);
     crashPoint('load');
-    rows += out.length;
+    rows += batch.rows.length;
+    bytes = read;
     job.emit({ type: 'file_progress', file: file.path, bytes, rows });
+  }
+  const records = rows + rejectCount + discardedRows;
+  if (overLimit(source.maxRejects, rejectCount, records)) {
+    throw tooManyRejects(file.path, source.maxRejects!, rejectCount, records, rejects);
   }
   if (pending.length > 0) await insertRejects(tx, job.pipeline, { id, path: file.path }, job.runId, pending);
   const stats = await writer.finish();
-  return { hash: hash.digest('hex'), rows, rejects, rejectCount, stats, discardedRows, discardedValues };
+  return { hash: await stream.hash(), rows, rejects, rejectCount, stats, discardedRows, discardedValues };
 }
 
 function checkAbort(job: FileJob): void {

@@ -1,27 +1,57 @@
 import os from 'node:os';
 import pRetry from 'p-retry';
 import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
-import { messageOf, TributaryError } from '../core/errors.js';
+import { isTransient, messageOf, TributaryError } from '../core/errors.js';
 import type { ColumnType } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
 import { type DiscoveredFile, discoverFiles } from '../sources/discover.js';
 import { type LedgerEntry, markFailed, readLedger, touch } from '../state/ledger.js';
-import { closeCrashedRuns, finishRun, type RunCounts, startRun } from '../state/runs.js';
+import { closeCrashedRuns, finishRun, type RunCounts, runsAfter, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
-import type { EventSink, RunSummary, TableSummary } from './events.js';
+import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
+import type { EventSink, ModelResult, RunSummary, TableSummary } from './events.js';
 import { crashPoint } from './faults.js';
 import { loadFile } from './file.js';
+import { WorkerPool } from './parallel.js';
 
 export interface RunOptions {
   /** Seconds to wait for another run of the pipeline to finish. Default 0: fail at once. */
   waitSeconds?: number;
-  /** Retries of a file's transaction after a transient database error. Default 3. */
+  /**
+   * Retries of a file's whole transaction after a transient database error (connection
+   * lost, server restarted, deadlock, lock wait timeout), with {@link RETRY_BACKOFF}.
+   * Default {@link DEFAULT_RETRIES}.
+   */
   retries?: number;
   signal?: AbortSignal;
   emit?: EventSink;
+  /** Worker threads that parse files beside the writer. Default: the cores (os.availableParallelism()); 0: none. */
+  workers?: number;
+  /** Smallest part a big CSV/NDJSON file is split into for parallel parsing. Default 8 MiB. */
+  minPartBytes?: number;
+  /**
+   * Runs under the run lock, after the run is recorded and before files are discovered
+   * (`run --full-refresh` resets its tables here); an error fails the run.
+   */
+  prepare?: (dest: Destination, runId: number) => Promise<void>;
+  /** Shown in the report when the run is more than a plain load, e.g. `full refresh of orders`. */
+  trigger?: string;
+  /** Load new and changed files. Default true; `tributary transform` only runs the models. */
+  load?: boolean;
+  /** Which SQL models run after the loads (docs/transformations.md). Default: each whose upstream changed. */
+  transform?: TransformOptions;
 }
+
+/** Default retries of a file after a transient error: with the backoff below, about 6–11 s in all. */
+export const DEFAULT_RETRIES = 5;
+
+/**
+ * Exponential backoff with jitter between attempts of a file (p-retry): 200 ms, doubling,
+ * each delay multiplied by a random factor in [1, 2), and capped at 5 s.
+ */
+export const RETRY_BACKOFF = { minTimeout: 200, factor: 2, maxTimeout: 5_000, randomize: true } as const;
 
 interface PlannedFile {
   file: DiscoveredFile;
@@ -40,6 +70,7 @@ export async function runPipeline(
 ): Promise<RunSummary> {
   const emit = options.emit ?? (() => {});
   await ensureStateTables(dest, dest.dialect);
+  const models = await prepareModels(config, dest, options.transform); // bad models: nothing is touched
   await acquireLock(dest, config.pipeline, options.waitSeconds ?? 0, options.signal);
   const started = Date.now();
   try {
@@ -47,17 +78,36 @@ export async function runPipeline(
     const run = await startRun(dest, config.pipeline);
     emit({ type: 'run_started', runId: run.id, pipeline: config.pipeline, destination: dest.description });
     const summary = newSummary(run.id, config.pipeline, run.startedAt);
+    if (options.trigger) summary.trigger = options.trigger;
     let configError: unknown;
     try {
-      await loadAll(config, dest, run.id, summary, options, emit);
+      await options.prepare?.(dest, run.id);
+      if (options.load !== false)
+        await loadAll(config, dest, run.id, summary, options, emit, models.beforeImages);
+      const onResult = (r: ModelResult) => {
+        summary.models = [...(summary.models ?? []), r];
+      };
+      await runModels(dest, models, {
+        pipeline: config.pipeline,
+        runId: run.id,
+        emit,
+        onResult,
+        signal: options.signal,
+      });
     } catch (err) {
       summary.status = err instanceof TributaryError && err.code === 'INTERRUPTED' ? 'interrupted' : 'failed';
       summary.error = messageOf(err);
       if (err instanceof TributaryError && err.code === 'CONFIG_INVALID') configError = err;
     }
+    for (const message of dest.warnings ?? []) {
+      summary.warnings.push(message);
+      emit({ type: 'warning', message });
+    }
     crashPoint('before_finish');
     summary.durationMs = Date.now() - started;
-    if (summary.status === 'succeeded' && summary.files.failed > 0) summary.status = 'partial';
+    const modelFailed = summary.models?.some((m) => m.status === 'failed') ?? false;
+    if (summary.status === 'succeeded' && (summary.files.failed > 0 || modelFailed))
+      summary.status = 'partial';
     await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
     if (configError) throw configError; // recorded as a failed run; the CLI exits 2 with its message
     emit({ type: 'run_finished', summary });
@@ -74,114 +124,146 @@ async function loadAll(
   summary: RunSummary,
   options: RunOptions,
   emit: EventSink,
+  beforeImages: PreparedModels['beforeImages'],
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
   const planned = await plan(config, dest);
-  const toLoad = planned.filter((p) => !unchangedByStat(p));
-  summary.files.discovered = planned.length;
-  summary.files.unchanged = planned.length - toLoad.length;
-  emit({
-    type: 'files_discovered',
-    total: planned.length,
-    toLoad: toLoad.length,
-    unchanged: summary.files.unchanged,
-  });
-  let catalog: Map<string, LiveTable> = toLoad.length > 0 ? await dest.readCatalog() : new Map();
-  checkHints(config, hints, catalog);
-  for (const [i, p] of toLoad.entries()) {
-    if (options.signal?.aborted)
-      throw new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
-    const { file, source } = p;
+  const workers = options.workers ?? os.availableParallelism();
+  const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes) : undefined;
+  try {
+    await loadFiles();
+  } finally {
+    await pool?.close();
+  }
+  async function loadFiles() {
+    const toLoad = planned.filter((p) => !unchangedByStat(p));
+    summary.files.discovered = planned.length;
+    summary.files.unchanged = planned.length - toLoad.length;
     emit({
-      type: 'file_started',
-      file: file.path,
-      table: source.table,
-      index: i,
-      total: toLoad.length,
-      size: file.size,
+      type: 'files_discovered',
+      total: planned.length,
+      toLoad: toLoad.length,
+      unchanged: summary.files.unchanged,
     });
-    const t0 = Date.now();
-    try {
-      const outcome = await pRetry(
-        () =>
-          loadFile({
-            dest,
-            pipeline: config.pipeline,
-            runId,
-            source,
-            hints: hints.get(source.index) as Map<string, ColumnType>,
-            file,
-            catalog,
-            knownHash: p.ledger?.status === 'loaded' ? p.ledger.hash : null,
-            emit,
-            signal: options.signal,
-          }),
-        {
-          retries: options.retries ?? 3,
-          minTimeout: 200,
-          maxTimeout: 5_000,
-          randomize: true,
-          shouldRetry: ({ error }) => error instanceof TributaryError && error.transient,
-          onFailedAttempt: async () => {
-            catalog = await dest.readCatalog(); // the rolled-back attempt may have changed nothing
-          },
-        },
-      );
-      crashPoint('after_commit');
-      if (outcome.kind === 'unchanged') {
-        if (p.ledger) await touch(dest, p.ledger.id, file.size, file.mtimeMs);
-        summary.files.unchanged++;
-        emit({ type: 'file_unchanged', file: file.path, table: source.table });
-        continue;
-      }
-      summary.files.loaded++;
-      const t = tableSummary(summary, source.table);
-      t.files++;
-      t.inserted += outcome.stats.inserted;
-      t.updated += outcome.stats.updated;
-      t.unchanged += outcome.stats.unchanged;
-      t.deleted += outcome.stats.deleted;
-      t.childRows += outcome.stats.childRows;
-      t.rejected += outcome.rejectCount;
-      t.discardedRows += outcome.discardedRows;
-      t.discardedValues += outcome.discardedValues;
-      for (const message of outcome.warnings) {
-        summary.warnings.push(message);
-        emit({ type: 'warning', message });
-      }
-      for (const r of outcome.rejects) countReject(summary, r.table, r.code);
-      if (outcome.rejectCount > outcome.rejects.length) {
-        countReject(summary, source.table, 'MORE', outcome.rejectCount - outcome.rejects.length);
-      }
-      for (const c of outcome.changes) {
-        summary.schemaChanges.push({
-          table: c.kind === 'create_table' ? c.table.name : c.table,
-          kind: c.kind,
-          ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
-          ...(c.kind === 'widen_column'
-            ? { column: c.column, from: formatType(c.from), to: formatType(c.to) }
-            : {}),
-          file: file.path,
-        });
-      }
+    let catalog: Map<string, LiveTable> = toLoad.length > 0 ? await dest.readCatalog() : new Map();
+    checkHints(config, hints, catalog);
+    for (const [i, p] of toLoad.entries()) {
+      if (options.signal?.aborted)
+        throw new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
+      const { file, source } = p;
       emit({
-        type: 'file_loaded',
+        type: 'file_started',
         file: file.path,
         table: source.table,
-        rows: outcome.rows,
-        rejects: outcome.rejectCount,
-        stats: outcome.stats,
-        ms: Date.now() - t0,
+        index: i,
+        total: toLoad.length,
+        size: file.size,
       });
-    } catch (err) {
-      if (err instanceof TributaryError && err.code === 'INTERRUPTED') throw err;
-      catalog = await dest.readCatalog();
-      const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
-      const message = messageOf(err);
-      summary.files.failed++;
-      summary.failures.push({ file: file.path, code, message });
-      await markFailed(dest, config.pipeline, { ...file, table: source.table }, runId, `${code}: ${message}`);
-      emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
+      const t0 = Date.now();
+      try {
+        const outcome = await pRetry(
+          async (attempt) => {
+            // A rolled-back attempt may leave the catalog ahead of the database (SQLite DDL is
+            // in the transaction): read it again. Here rather than in onFailedAttempt, whose
+            // error (the server still down) would end the retries instead of being one.
+            if (attempt > 1) catalog = await dest.readCatalog();
+            await keepLock(dest, config.pipeline, runId);
+            return loadFile({
+              dest,
+              pipeline: config.pipeline,
+              runId,
+              source,
+              hints: hints.get(source.index) as Map<string, ColumnType>,
+              file,
+              catalog,
+              knownHash: p.ledger?.status === 'loaded' ? p.ledger.hash : null,
+              emit,
+              signal: options.signal,
+              beforeImages,
+              pool,
+            });
+          },
+          {
+            ...RETRY_BACKOFF,
+            retries: options.retries ?? DEFAULT_RETRIES,
+            shouldRetry: ({ error }) => isTransient(error),
+            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+              if (!isTransient(error) || retriesLeft === 0) return;
+              emit({
+                type: 'file_retry',
+                file: file.path,
+                table: source.table,
+                attempt: attemptNumber,
+                retriesLeft,
+                code: error instanceof TributaryError ? error.code : 'LOAD_FAILED',
+                message: messageOf(error),
+              });
+            },
+          },
+        );
+        crashPoint('after_commit');
+        if (outcome.kind === 'unchanged') {
+          if (p.ledger) await touch(dest, p.ledger.id, file.size, file.mtimeMs);
+          summary.files.unchanged++;
+          emit({ type: 'file_unchanged', file: file.path, table: source.table });
+          continue;
+        }
+        summary.files.loaded++;
+        const t = tableSummary(summary, source.table);
+        t.files++;
+        t.inserted += outcome.stats.inserted;
+        t.updated += outcome.stats.updated;
+        t.unchanged += outcome.stats.unchanged;
+        t.deleted += outcome.stats.deleted;
+        t.childRows += outcome.stats.childRows;
+        t.rejected += outcome.rejectCount;
+        t.discardedRows += outcome.discardedRows;
+        t.discardedValues += outcome.discardedValues;
+        for (const message of outcome.warnings) {
+          summary.warnings.push(message);
+          emit({ type: 'warning', message });
+        }
+        for (const r of outcome.rejects) countReject(summary, r.table, r.code);
+        if (outcome.rejectCount > outcome.rejects.length) {
+          countReject(summary, source.table, 'MORE', outcome.rejectCount - outcome.rejects.length);
+        }
+        for (const c of outcome.changes) {
+          summary.schemaChanges.push({
+            table: c.kind === 'create_table' ? c.table.name : c.table,
+            kind: c.kind,
+            ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
+            ...(c.kind === 'widen_column'
+              ? { column: c.column, from: formatType(c.from), to: formatType(c.to) }
+              : {}),
+            file: file.path,
+          });
+        }
+        emit({
+          type: 'file_loaded',
+          file: file.path,
+          table: source.table,
+          rows: outcome.rows,
+          rejects: outcome.rejectCount,
+          stats: outcome.stats,
+          ms: Date.now() - t0,
+        });
+      } catch (err) {
+        if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
+          throw err;
+        catalog = await dest.readCatalog();
+        const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
+        const message = messageOf(err);
+        summary.files.failed++;
+        summary.failures.push({ file: file.path, code, message });
+        await markFailed(
+          dest,
+          config.pipeline,
+          { ...file, table: source.table },
+          runId,
+          `${code}: ${message}`,
+        );
+        emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
+      }
     }
   }
 }
@@ -210,7 +292,11 @@ function unchangedByStat(p: PlannedFile): boolean {
  * A type hint the live table cannot take without loss is a config error, found before any
  * file is touched (all of them at once).
  */
-function checkHints(config: ResolvedConfig, hints: Map<number, Map<string, ColumnType>>, catalog: Map<string, LiveTable>) {
+function checkHints(
+  config: ResolvedConfig,
+  hints: Map<number, Map<string, ColumnType>>,
+  catalog: Map<string, LiveTable>,
+) {
   const problems: string[] = [];
   for (const source of config.sources) {
     const live = catalog.get(source.table);
@@ -234,6 +320,22 @@ function checkHints(config: ResolvedConfig, hints: Map<number, Map<string, Colum
 
 function parseHints(source: ResolvedSource): Map<string, ColumnType> {
   return new Map(Object.entries(source.columns).map(([col, hint]) => [col, parseTypeHint(hint)]));
+}
+
+/**
+ * Before each attempt of a file: the run lock must still be ours. A database restart closes
+ * the connection holding MySQL's GET_LOCK, which frees it; take it again, unless another
+ * run holds it or ran meanwhile — then this run stops (test/faults/restart.test.ts).
+ */
+async function keepLock(dest: Destination, pipeline: string, runId: number): Promise<void> {
+  if (!dest.lockLost?.(pipeline)) return;
+  const held = await dest.tryLock(pipeline, `${os.hostname()}:${process.pid}`);
+  const later = held ? 0 : await runsAfter(dest, pipeline, runId);
+  if (!held && later === 0) return;
+  throw new TributaryError(
+    'LOCK_LOST',
+    `the run lock of pipeline ${pipeline} was lost when its database connection closed, and ${held ? `${held.holder} has held it since ${held.since}` : `${later} other run(s) started since`}; this run stops here: the files it loaded are kept, the others load on the next run`,
+  );
 }
 
 async function acquireLock(

@@ -26,7 +26,9 @@ describe.each(DIALECTS)('schema evolution on %s', (dialect) => {
   }
   const schema = async () => JSON.parse((await ws.cli('schema', 'items', '--json')).stdout)[0].columns;
   const history = async () =>
-    JSON.parse((await ws.cli('schema', 'items', '--history', '--json')).stdout) as Array<Record<string, unknown>>;
+    JSON.parse((await ws.cli('schema', 'items', '--history', '--json')).stdout) as Array<
+      Record<string, unknown>
+    >;
 
   it('widens without loss: integer → decimal, date → datetime, ids past 2^32, old rows exact', async () => {
     ws.config(src());
@@ -52,7 +54,13 @@ describe.each(DIALECTS)('schema evolution on %s', (dialect) => {
     const h = await history();
     expect(h.map((e) => [e.change, e.column, e.oldType, e.newType, e.file])).toEqual([
       ['create_table', null, null, null, 'in/1.csv'],
-      ['widen_column', 'cost', 'integer', cols.find((c: { name: string }) => c.name === 'cost').type, 'in/2.csv'],
+      [
+        'widen_column',
+        'cost',
+        'integer',
+        cols.find((c: { name: string }) => c.name === 'cost').type,
+        'in/2.csv',
+      ],
       ['widen_column', 'seen', 'date', 'datetime', 'in/2.csv'],
     ]);
     expect(h[1]?.runId).toBe(2);
@@ -128,7 +136,12 @@ describe.each(DIALECTS)('schema evolution on %s', (dialect) => {
     await ws.run();
     ws.write('in/2.csv', 'id,qty,color\n2,6,red\n3,x,\n');
     const r = await ws.runJson();
-    expect(r.summary.tables[0]).toMatchObject({ inserted: 1, discardedRows: 1, discardedValues: 1, rejected: 0 });
+    expect(r.summary.tables[0]).toMatchObject({
+      inserted: 1,
+      discardedRows: 1,
+      discardedValues: 1,
+      rejected: 0,
+    });
     expect(await q((d) => dump(d, 'items'))).toEqual([
       { id: '1', qty: '5' },
       { id: '2', qty: '6' },
@@ -143,7 +156,9 @@ describe.each(DIALECTS)('schema evolution on %s', (dialect) => {
     await ws.run();
     ws.write('in/2.csv', 'id,E-mail Address\n2,b@x\n');
     const warned = await ws.run();
-    expect(warned.stdout).toMatch(/new column\(s\) e_mail_address while email is missing — a renamed header\?/);
+    expect(warned.stdout).toMatch(
+      /new column\(s\) e_mail_address while email is missing — a renamed header\?/,
+    );
 
     ws.config(src('    rename: { "E-mail Address": email }\n'));
     ws.write('in/3.csv', 'id,E-mail Address\n3,c@x\n');
@@ -175,7 +190,10 @@ describe.each(DIALECTS)('schema evolution on %s', (dialect) => {
       'nul\u0000byte',
     ];
     const csvCell = (h: string) => (/[",\n]/.test(h) ? `"${h.replaceAll('"', '""')}"` : h);
-    ws.write('in/1.csv', `${headers.map(csvCell).join(',')}\n${headers.map((_, i) => String(i + 1)).join(',')}\n`);
+    ws.write(
+      'in/1.csv',
+      `${headers.map(csvCell).join(',')}\n${headers.map((_, i) => String(i + 1)).join(',')}\n`,
+    );
     await q(async (d) => {
       await d.execute('CREATE TABLE users (id INTEGER)');
     });

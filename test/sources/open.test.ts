@@ -179,7 +179,10 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
       gid: 65534,
       env: { ...process.env, HOME: '/tmp' },
     }).toString();
-    expect(JSON.parse(out)).toMatchObject({ code: 'SOURCE_UNREADABLE', message: expect.stringMatching(/EACCES/) });
+    expect(JSON.parse(out)).toMatchObject({
+      code: 'SOURCE_UNREADABLE',
+      message: expect.stringMatching(/EACCES/),
+    });
   });
 
   it('reports a truncated gzip file as SOURCE_UNREADABLE, having closed it', async () => {

@@ -428,4 +428,8 @@ export class MysqlDestination implements Destination {
   async unlock(pipeline: string): Promise<void> {
     await this.#locks?.unlock(pipeline);
   }
+
+  lockLost(pipeline: string): boolean {
+    return this.#locks?.lost(pipeline) ?? false;
+  }
 }

@@ -13,6 +13,8 @@ interface Held {
   conn: Connection;
   name: string;
   timer: NodeJS.Timeout;
+  /** The connection closed (a server restart, a network cut): the server has freed the lock. */
+  lost: boolean;
 }
 
 /** The server-side name of a pipeline's lock: `tributary:<db>:<pipeline>`, hashed when too long. */
@@ -41,7 +43,12 @@ export class RunLocks {
   ) {}
 
   async tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined> {
-    if (this.#held.has(pipeline)) return undefined; // this destination already holds it
+    const current = this.#held.get(pipeline);
+    if (current && !current.lost) return undefined; // this destination already holds it
+    if (current) {
+      this.#held.delete(pipeline); // lost with its connection: take it again
+      current.conn.destroy();
+    }
     const name = lockName(this.database, pipeline);
     const conn = await this.connect();
     let sql = '';
@@ -65,13 +72,20 @@ export class RunLocks {
           [pipeline, holder, new Date().toISOString()],
         );
         const timer = setInterval(() => {
-          conn.query('SELECT 1').catch(() => {
-            clearInterval(timer);
-            this.onLost(pipeline);
-          });
+          conn.query('SELECT 1').catch(() => lose());
         }, KEEPALIVE_MS);
         timer.unref();
-        this.#held.set(pipeline, { conn, name, timer });
+        const held: Held = { conn, name, timer, lost: false };
+        // Noticed at once, not at the next keepalive: the runner checks `lost` before each file.
+        const lose = () => {
+          if (held.lost || this.#held.get(pipeline) !== held) return; // unlock() ends it on purpose
+          held.lost = true;
+          clearInterval(timer);
+          this.onLost(pipeline);
+        };
+        conn.on('error', lose);
+        conn.on('end', lose);
+        this.#held.set(pipeline, held);
         return undefined;
       }
       if (got?.got !== 0) throw new Error(`GET_LOCK(${name}) failed`);
@@ -116,6 +130,11 @@ export class RunLocks {
       // Closing the connection frees the lock on the server whatever failed above.
       held.conn.destroy();
     }
+  }
+
+  /** Whether the lock of `pipeline` was taken here and its connection has closed since. */
+  lost(pipeline: string): boolean {
+    return this.#held.get(pipeline)?.lost ?? false;
   }
 
   async unlockAll(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   SYS_RUN_ID,
   type TableWritePlan,
   type TableWriter,
+  TOMBSTONES,
   type WriteStats,
 } from '../types.js';
 import { sqliteDialect as d } from './dialect.js';
@@ -32,7 +33,14 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
   const insertHead = `INSERT INTO ${t} (${insertCols.map(d.quote).join(', ')}) VALUES (${placeholders})`;
   const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
 
+  if (plan.write === 'replace' && plan.beforeImages?.has(table.name)) {
+    db.prepare(`INSERT INTO ${TOMBSTONES} (table_name, run_id, image) VALUES (?, ?, NULL)`).run(
+      table.name,
+      runId,
+    );
+  }
   if (plan.write === 'replace') stats.deleted = db.prepare(`DELETE FROM ${t}`).run().changes;
+  const dropImageTriggers = imageTriggers(db, plan);
   if (plan.write === 'append' && withFile) {
     stats.deleted = db.prepare(`DELETE FROM ${t} WHERE ${d.quote(SYS_FILE_ID)} = ?`).run(fileId).changes;
   }
@@ -80,6 +88,7 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
       }
     },
     async finish() {
+      dropImageTriggers();
       if (plan.write === 'merge') {
         stats.inserted = (count.get() as number) - before;
         stats.updated = changed - stats.inserted;
@@ -109,4 +118,39 @@ function mergeSql(insertHead: string, plan: TableWritePlan, hasChildren: boolean
   const sets = [...rest, SYS_RUN_ID].map((c) => `${d.quote(c)} = excluded.${d.quote(c)}`);
   if (rest.length === 0 && !hasChildren) return `${insertHead} ${conflict} DO NOTHING`;
   return `${insertHead} ${conflict} DO UPDATE SET ${sets.join(', ')}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+}
+
+/**
+ * Before-images (`plan.beforeImages`, for incremental models) recorded by TEMP triggers that
+ * live as long as the writer: they fire only for rows this write really updates or deletes —
+ * never for inserts, nor for an upsert that changes nothing — and only for rows not yet
+ * written by this run (the version before the run is the one that matters). A replaced
+ * table records one NULL image instead (above). Returns the function that drops them.
+ */
+function imageTriggers(db: Database.Database, plan: TableWritePlan): () => void {
+  const made: string[] = [];
+  const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  for (const table of [plan.table, ...plan.children]) {
+    const cols = (plan.beforeImages?.get(table.name) ?? []).filter((c) =>
+      table.columns.some((x) => x.name === c),
+    );
+    if (cols.length === 0 || (table === plan.table && plan.write === 'replace')) continue;
+    // A trigger slows every upsert (~1 µs a row) even when it does not fire: only install it
+    // when the table holds rows from before this run, the only ones with an image to keep.
+    const older = `SELECT 1 FROM main.${d.quote(table.name)} WHERE ${d.quote(SYS_RUN_ID)} IS NOT ? LIMIT 1`;
+    if (db.prepare(older).get(plan.runId) === undefined) continue;
+    const image = `json_object(${cols.map((c) => `${lit(c)}, OLD.${d.quote(c)}`).join(', ')})`;
+    for (const event of ['UPDATE', 'DELETE']) {
+      const name = d.quote(`_tributary_image_${made.length}`);
+      db.exec(`DROP TRIGGER IF EXISTS temp.${name}`);
+      db.exec(
+        `CREATE TEMP TRIGGER ${name} BEFORE ${event} ON main.${d.quote(table.name)} WHEN OLD.${d.quote(SYS_RUN_ID)} IS NOT ${plan.runId} ` +
+          `BEGIN INSERT INTO main.${TOMBSTONES} (table_name, run_id, image) VALUES (${lit(table.name)}, ${plan.runId}, ${image}); END`,
+      );
+      made.push(name);
+    }
+  }
+  return () => {
+    for (const name of made) db.exec(`DROP TRIGGER IF EXISTS temp.${name}`);
+  };
 }

@@ -1,0 +1,134 @@
+/**
+ * The database server restarted in the middle of a run: `mysqladmin shutdown`, a pause,
+ * `start-stop-daemon --start … mariadbd`, `mysqladmin ping`. The run either completes
+ * (the interrupted file's transaction is retried with backoff) or stops with a clear
+ * one-line reason; either way the next run ends with exactly the reference tables.
+ *
+ * The server restarted is a private MariaDB (mariadb-server.ts) with its own data directory
+ * and port: the other test files, running in parallel, keep using the shared server on
+ * 3306, which this file never stops. Whatever happens, the private server is removed at the
+ * end.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mysqlAvailable } from '../helpers/mysql.js';
+import { Cli, describeExit, tributary } from './cli.js';
+import { type Dataset, generateDataset } from './dataset.js';
+import { CrashLab, freshPipeline, mysqlTarget } from './harness.js';
+import { PrivateMariaDb, privateServerSupported, sleep } from './mariadb-server.js';
+import { compareStates, readState } from './state.js';
+
+const why = (await mysqlAvailable()) ? privateServerSupported() : 'MariaDB is not available';
+if (why && (process.env.CI === 'true' || process.env.CI === '1')) {
+  throw new Error(`the server-restart test cannot run: ${why}. CI=true: failing instead of skipping.`);
+}
+
+describe.skipIf(why !== undefined)('the MariaDB server restarted in the middle of a run', () => {
+  let server: PrivateMariaDb;
+  let data: Dataset;
+  let lab: CrashLab;
+  beforeAll(async () => {
+    server = await PrivateMariaDb.create();
+    data = generateDataset(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-restart-')), { batches: 3 });
+    lab = new CrashLab(mysqlTarget(server.url), data);
+    await lab.prepare();
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.close().catch(() => {});
+    await server?.destroy();
+    if (data) fs.rmSync(data.dir, { recursive: true, force: true });
+  });
+
+  /** Start a run, restart the server once `after` files are loaded, return how the run ended. */
+  async function runThroughRestart(config: string, args: string[], after: number, downMs: number) {
+    const run = new Cli(['run', '--json', ...args, '-c', config]);
+    try {
+      await run.waitFor(
+        (e) => e.type === 'file_loaded' && run.events.filter((x) => x.type === 'file_loaded').length >= after,
+      );
+      await server.stop();
+      await sleep(downMs);
+    } finally {
+      await server.start(); // whatever happened above: the server is up again
+    }
+    return run.exited;
+  }
+
+  it('completes when the retries outlast the restart, and the next run changes nothing', {
+    timeout: 120_000,
+  }, async () => {
+    const p = await freshPipeline(mysqlTarget(server.url), data.dir, 'restart-retry');
+    try {
+      const x = await runThroughRestart(p.config, ['--retries', '8'], 3, 1_000);
+      expect(x.code, describeExit(x)).toBe(0);
+      expect(x.events.some((e) => e.type === 'file_retry')).toBe(true);
+      expect(x.summary?.files).toMatchObject({ loaded: data.files.length, failed: 0 });
+      const again = await tributary(['run', '--json', '-c', p.config]);
+      expect(again.code, describeExit(again)).toBe(0);
+      expect(again.summary?.files).toMatchObject({ loaded: 0, unchanged: data.files.length });
+      expect(compareStates(lab.reference!.state, await readState(p.config), { history: true })).toEqual([]);
+    } finally {
+      await p.drop();
+    }
+  });
+
+  it('keeps one run at a time through the restart: the run lock is taken again or the run stops', {
+    timeout: 120_000,
+  }, async () => {
+    // The restart closes the connection that holds GET_LOCK, and with it the lock. A second
+    // run started right after the restart must not load beside the first: either the first
+    // has taken its lock again (the second exits 3) or the first stops before its next file.
+    const p = await freshPipeline(mysqlTarget(server.url), data.dir, 'restart-lock');
+    try {
+      const first = new Cli(['run', '--json', '--retries', '8', '-c', p.config]);
+      try {
+        await first.waitFor((e) => e.type === 'file_loaded');
+        await server.stop();
+        await sleep(500);
+      } finally {
+        await server.start();
+      }
+      const second = await tributary(['run', '--json', '-c', p.config]);
+      const a = await first.exited;
+      const both = a.code === 0 && second.code === 0;
+      expect(both, `both runs loaded at once:\n${describeExit(a)}\n${describeExit(second)}`).toBe(false);
+      if (second.code === 3) expect(second.stderr).toMatch(/is being run by/);
+      else expect(a.stderr).toMatch(/run lock/);
+      const last = await tributary(['run', '--json', '-c', p.config]);
+      expect(last.code, describeExit(last)).toBe(0);
+      expect(compareStates(lab.reference!.state, await readState(p.config), { history: true })).toEqual([]);
+    } finally {
+      await p.drop();
+    }
+  });
+
+  it('stops with a clear message when it cannot retry, and the next run finishes the job', {
+    timeout: 120_000,
+  }, async () => {
+    const p = await freshPipeline(mysqlTarget(server.url), data.dir, 'restart-stop');
+    try {
+      const x = await runThroughRestart(p.config, ['--retries', '0'], 3, 2_000);
+      expect(x.code, describeExit(x)).not.toBe(0);
+      expect([1, 4]).toContain(x.code); // a file failed (partial) or the run stopped
+      const reason = x.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('tributary:') || l.startsWith('FAILED'));
+      expect(reason.length, x.stderr).toBeGreaterThan(0);
+      expect(x.stderr).toMatch(
+        /ECONNREFUSED|1053|shutdown|Connection lost|closed state|PROTOCOL_CONNECTION_LOST/i,
+      );
+      expect(x.stderr).not.toMatch(/\n\s+at /); // a reason, not a stack trace
+      const again = await tributary(['run', '--json', '-c', p.config]);
+      expect(again.code, describeExit(again)).toBe(0);
+      const state = await readState(p.config);
+      expect(compareStates(lab.reference!.state, state, { history: true })).toEqual([]);
+      expect(state.runs.at(-1)).toBe('succeeded');
+      expect(state.runs.includes('running')).toBe(false);
+    } finally {
+      await p.drop();
+    }
+  });
+});

@@ -1,8 +1,10 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
+import { benchBigfile } from './bigfile.js';
 import { benchCrash } from './crash.js';
 import { benchMysql } from './mysql.js';
 import { benchNoop } from './noop.js';
 import { benchParse } from './parse.js';
+import { benchScaling } from './scaling.js';
 import { benchSqlite } from './sqlite.js';
 import { benchTransforms } from './transforms.js';
 
@@ -15,6 +17,8 @@ const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = 
   mysql: benchMysql,
   noop: () => benchNoop(),
   parse: () => benchParse(),
+  scaling: () => benchScaling(),
+  bigfile: () => benchBigfile(),
   transforms: benchTransforms,
   crash: () => benchCrash(),
 };

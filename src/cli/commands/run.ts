@@ -91,6 +91,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
   // The live progress line replaces the event logs on a terminal, unless logs were asked for.
   const progress =
     !flags.json && !flags.quiet && io.isTTY && !io.log?.explicit ? new Progress(io) : undefined;
+  let lastProgress = Date.now();
   const emit = (e: RunEvent) => {
     if (flags.json) {
       io.out(JSON.stringify(e));
@@ -100,7 +101,18 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       progress.update(e);
       return;
     }
-    if (!flags.quiet && io.log) logEvent(io.log, e);
+    if (!flags.quiet && io.log) {
+      logEvent(io.log, e);
+      // Without a terminal, a long file still says how it goes: a plain line every 5 s.
+      if (e.type === 'file_progress' && Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = Date.now();
+        io.log.logger.info(
+          { event: 'progress', file: e.file, rows: e.rows, bytes: e.bytes },
+          `${e.file}: ${e.rows} rows, ${(e.bytes / 1e6).toFixed(1)} MB read`,
+        );
+      }
+      if (e.type === 'file_started') lastProgress = Date.now();
+    }
   };
   if (flags.table !== undefined && !flags.fullRefresh) {
     throw new TributaryError(
@@ -164,3 +176,5 @@ function workerCount(text: string): number {
   }
   return n;
 }
+
+const PROGRESS_EVERY_MS = 5_000;

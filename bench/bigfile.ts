@@ -1,0 +1,74 @@
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DATA, order, rate, runCli, saveResult, tempDir } from './lib.js';
+
+const TARGET = 2 * 1000 ** 3; // 2 GB
+
+/** A ~2 GB JSON array of order objects (cached); returns its path and row count. */
+async function jsonArray(): Promise<{ file: string; rows: number }> {
+  fs.mkdirSync(DATA, { recursive: true });
+  const file = path.join(DATA, 'orders-2gb.json');
+  const meta = `${file}.rows`;
+  if (fs.existsSync(file) && fs.existsSync(meta)) return { file, rows: Number(fs.readFileSync(meta, 'utf8')) };
+  const out = fs.createWriteStream(`${file}.tmp`);
+  let bytes = 0;
+  let rows = 0;
+  let buf = '[\n';
+  while (bytes + buf.length < TARGET) {
+    buf += `${rows ? ',\n' : ''}${JSON.stringify(order(rows))}`;
+    rows++;
+    if (buf.length > 1 << 20) {
+      bytes += buf.length;
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(`${buf}\n]\n`);
+  await once(out, 'finish');
+  fs.renameSync(`${file}.tmp`, file);
+  fs.writeFileSync(meta, String(rows));
+  return { file, rows };
+}
+
+/** A ~2 GB orders CSV (cached). */
+async function csv(): Promise<{ file: string; rows: number }> {
+  const rows = Math.ceil(TARGET / 72);
+  const { ordersCsv } = await import('./lib.js');
+  return { file: await ordersCsv(`orders-${rows}.csv`, rows), rows };
+}
+
+/** One 2 GB file, CSV and JSON array, into SQLite: time and the process's peak RSS. */
+export async function benchBigfile(): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = { target: 'maxRssMb < 300' };
+  for (const [name, make] of [
+    ['csv', csv],
+    ['jsonArray', jsonArray],
+  ] as const) {
+    const { file, rows } = await make();
+    const dir = tempDir('trib-bench-big-');
+    fs.mkdirSync(path.join(dir, 'in'));
+    fs.symlinkSync(file, path.join(dir, 'in', path.basename(file)));
+    fs.writeFileSync(
+      path.join(dir, 'tributary.yaml'),
+      `pipeline: big\ndestination: sqlite:out.db\nsources:\n  - table: orders\n    files: "in/*"\n    primary_key: order_id\n`,
+    );
+    const run = await runCli(['run', '--quiet'], dir);
+    if (run.code !== 0) throw new Error(`tributary run failed: ${run.stderr}`);
+    const db = new Database(path.join(dir, 'out.db'), { readonly: true });
+    const loaded = db.prepare('SELECT count(*) FROM orders').pluck().get() as number;
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (loaded !== rows) throw new Error(`${name}: loaded ${loaded} rows, expected ${rows}`);
+    result[name] = {
+      fileGB: Number((fs.statSync(file).size / 1e9).toFixed(2)),
+      rows,
+      ms: Math.round(run.ms),
+      rowsPerSec: rate(rows, run.ms),
+      maxRssMb: Math.round(run.maxRssMb),
+    };
+  }
+  saveResult('bigfile', result);
+  return result;
+}

@@ -1,0 +1,46 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { benchMysql } from '../../bench/mysql.js';
+import { benchNoop } from '../../bench/noop.js';
+import { benchParse } from '../../bench/parse.js';
+import { benchScaling } from '../../bench/scaling.js';
+import { benchSqlite } from '../../bench/sqlite.js';
+import { DIALECTS } from '../helpers/workspace.js';
+import { mysqlAvailable } from '../helpers/mysql.js';
+
+/**
+ * The benchmark suite at a small scale: correctness only (each benchmark checks the row
+ * counts it loaded before it reports a speed), never speed. `npm run bench` runs it for real.
+ */
+describe('benchmark smoke run', () => {
+  beforeAll(() => {
+    process.env.BENCH_SMOKE = '1'; // do not overwrite bench/results
+  });
+
+  it('sqlite: end to end vs a bare better-sqlite3 loop', async () => {
+    const r = await benchSqlite(20_000);
+    expect(r).toMatchObject({ rows: 20_000 });
+    expect(r.ratio).toBeGreaterThan(0);
+  });
+
+  it.runIf(DIALECTS.includes('mariadb'))('mysql: end to end vs bare LOAD DATA, then an all-updates rerun', async () => {
+    expect(await mysqlAvailable()).toBe(true);
+    const r = await benchMysql(20_000);
+    expect(r).toMatchObject({ rows: 20_000 });
+    expect(r.updateRatio).toBeGreaterThan(0);
+  });
+
+  it('parse: our reader and normalizer vs bare papaparse', async () => {
+    const r = await benchParse(30_000);
+    expect(r.ratio).toBeGreaterThan(0);
+  });
+
+  it('scaling: the first pass on 1 vs 2 worker threads', async () => {
+    const r = await benchScaling(30_000);
+    expect(r.speedup).toBeGreaterThan(0);
+  });
+
+  it('no-op rerun over unchanged files', async () => {
+    const r = await benchNoop(300);
+    expect(r).toMatchObject({ files: 300 });
+  });
+});

@@ -3,7 +3,7 @@ import { TributaryError } from '../core/errors.js';
 /** Exit codes, documented in README.md and `tributary --help`. */
 export const EXIT = {
   ok: 0,
-  /** The run finished but some files failed; they are retried next run. */
+  /** The run finished but some files or models failed; they are retried next run. */
   partial: 1,
   /** Bad usage or an invalid config: nothing was touched. */
   usage: 2,
@@ -34,7 +34,7 @@ export function exitCodeFor(err: unknown): number {
 export const EXIT_HELP = `
 Exit codes:
   0    success (rejected rows are reported, not a failure)
-  1    the run finished but some files failed (they are retried next run)
+  1    the run finished but some files or models failed (they are retried next run)
   2    bad usage or invalid config (nothing was touched)
   3    another run of this pipeline holds the lock
   4    the run failed (destination unreachable, or an error stopped it)

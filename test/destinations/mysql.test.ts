@@ -15,6 +15,8 @@ import type {
   TableWritePlan,
   WriteStats,
 } from '../../src/destinations/types.js';
+import { TOMBSTONES } from '../../src/destinations/types.js';
+import { ensureStateTables } from '../../src/state/tables.js';
 import { freshMysqlDatabase, MYSQL_TEST_URL, mysqlAdmin, mysqlAvailable } from '../helpers/mysql.js';
 
 /**
@@ -58,6 +60,7 @@ interface Plan {
   runId: number;
   fileId?: number;
   children?: string[];
+  beforeImages?: TableWritePlan['beforeImages'];
 }
 
 /** Write `rows` to `name` in one transaction, in batches of `batch`. */
@@ -80,6 +83,7 @@ async function load(
       runId: p.runId,
       fileId: p.fileId ?? 1,
       children: (p.children ?? []).map((c) => catalog.get(c) as LiveTable),
+      beforeImages: p.beforeImages,
     });
     for (let i = 0; i < rows.length; i += batch) await w.write(rows.slice(i, i + batch));
     return w.finish();
@@ -540,6 +544,181 @@ describe.skipIf(!available)('MySQL destination', () => {
         }
       },
     );
+  });
+
+  describe('before-images, against the SQLite writer', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-mysql-images-'));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** Deterministic pseudo-random numbers (a test that fails can be replayed). */
+    function rng(seed: number): (n: number) => number {
+      let s = seed;
+      return (n) => {
+        s = (s * 1103515245 + 12345) % 2147483648;
+        return s % n;
+      };
+    }
+
+    /** The tombstones of `tables`, as sorted comparable text (numbers compared as numbers). */
+    async function images(d: Destination, tables: string[]): Promise<string[]> {
+      const rows = await d.query<{ table_name: string; run_id: unknown; image: string | null }>(
+        `SELECT table_name, run_id, image FROM ${TOMBSTONES} WHERE table_name IN (${tables.map(() => '?').join(', ')})`,
+        tables,
+      );
+      return rows
+        .map((r) => {
+          const image =
+            r.image === null
+              ? '∅'
+              : Object.entries(JSON.parse(r.image) as Record<string, unknown>)
+                  .sort(([a], [b]) => a.localeCompare(b))
+                  .map(([k, v]) => {
+                    if (v === null) return `${k}=∅`;
+                    const n = Number(v);
+                    return `${k}=${typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)) ? n : v}`;
+                  })
+                  .join(',');
+          return `${r.table_name}|${r.run_id}|${image}`;
+        })
+        .sort();
+    }
+
+    async function pair(
+      name: string,
+      changes: SchemaChange[],
+    ): Promise<[SqliteDestination, MysqlDestination]> {
+      const lite = new SqliteDestination(path.join(dir, `${name}.db`));
+      await lite.open();
+      await ensureStateTables(lite, lite.dialect);
+      await ensureStateTables(dest, dest.dialect);
+      await lite.applySchemaChanges(changes);
+      await dest.applySchemaChanges(changes);
+      return [lite, dest];
+    }
+
+    const DEC: ColumnType = { kind: 'decimal', precision: 12, scale: 2 };
+    const cases = [
+      { name: 'merge with cursor', cursor: true, children: false },
+      { name: 'merge without cursor', cursor: false, children: false },
+      { name: 'merge with children', cursor: true, children: true },
+      { name: 'merge with children, no cursor', cursor: false, children: true },
+    ];
+
+    it.each(cases)('records the same images on random files: $name', async ({ name, cursor, children }) => {
+      const tableName = `im_${name.replace(/\W+/g, '_')}`;
+      const child = `${tableName}__items`;
+      const [lite, my] = await pair(tableName, [
+        createTable(
+          tableName,
+          [
+            { name: 'k', type: INT },
+            { name: 'v', type: TEXT },
+            { name: 'amt', type: DEC },
+            { name: 'c', type: INT },
+          ],
+          ['k'],
+        ),
+        createTable(
+          child,
+          [
+            { name: 'k', type: INT },
+            { name: '_tributary_idx', type: INT },
+            { name: 'x', type: TEXT },
+          ],
+          ['k', '_tributary_idx'],
+          { fileId: false, idx: true },
+        ),
+      ]);
+      const beforeImages = new Map([
+        [tableName, ['amt', 'k', 'missing', 'v']],
+        [child, ['k', 'x']],
+      ]);
+      try {
+        const r = rng(name.length * 104729);
+        const sent: DbValue[][] = [];
+        for (let file = 1; file <= 12; file++) {
+          const rows: RowNode[] = [];
+          const n = 1 + r(30);
+          for (let i = 0; i < n; i++) {
+            // A third are earlier rows sent again: identical to the stored one (no image), or stale.
+            const values =
+              sent.length > 0 && r(3) === 0
+                ? [...(sent[r(sent.length)] as DbValue[])]
+                : [
+                    1 + r(8),
+                    ['a', 'b', "it's"][r(3)] as string,
+                    ['1.10', '22.05', '0.00'][r(3)] as string,
+                    1 + r(4),
+                  ];
+            sent.push(values);
+            const k = values[0] as number;
+            const node: RowNode = { values };
+            if (children)
+              node.children = new Map([[child, Array.from({ length: r(3) }, (_, j) => [k, j, `x${r(3)}`])]]);
+            rows.push(node);
+          }
+          // Three files per run: a row written earlier in the same run has no image.
+          const p: Plan = {
+            write: 'merge',
+            primaryKey: ['k'],
+            cursor: cursor ? 'c' : undefined,
+            runId: Math.ceil(file / 3),
+            children: children ? [child] : [],
+            beforeImages,
+          };
+          expect(await load(my, tableName, p, rows, 7), `file ${file}`).toEqual(
+            await load(lite, tableName, p, rows),
+          );
+        }
+        const expected = await images(lite, [tableName, child]);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(await images(my, [tableName, child])).toEqual(expected);
+      } finally {
+        await lite.close();
+      }
+    });
+
+    it('records re-sent append rows and a replace marker the same way', async () => {
+      const [lite, my] = await pair('im_append', [
+        createTable(
+          'im_ap',
+          [
+            { name: 'a', type: INT },
+            { name: 'amt', type: DEC },
+          ],
+          [],
+          { fileId: true, idx: false },
+        ),
+        createTable('im_rp', [{ name: 'a', type: INT }], []),
+        createTable('im_rp_plain', [{ name: 'a', type: INT }], []),
+      ]);
+      const beforeImages = new Map([
+        ['im_ap', ['a', 'amt']],
+        ['im_rp', ['a']],
+      ]);
+      try {
+        for (const d of [lite, my]) {
+          const ap = (runId: number, fileId: number, rows: DbValue[][]) =>
+            load(d, 'im_ap', { write: 'append', runId, fileId, beforeImages }, rowsOf(rows));
+          await ap(1, 1, [
+            [1, '1.50'],
+            [2, '2.00'],
+          ]);
+          await ap(1, 2, [[3, '3.25']]);
+          await ap(1, 2, [[4, '4.00']]); // re-sent in the same run: no image
+          await ap(2, 1, [[5, '5.00']]); // re-sent in a later run: images of 1 and 2
+          for (const t of ['im_rp', 'im_rp_plain']) {
+            await load(d, t, { write: 'replace', runId: 1, beforeImages }, rowsOf([[1], [2]]));
+            await load(d, t, { write: 'replace', runId: 2, beforeImages }, rowsOf([[3]]));
+          }
+        }
+        const expected = await images(lite, ['im_ap', 'im_rp', 'im_rp_plain']);
+        expect(expected).toEqual(['im_ap|2|a=1,amt=1.5', 'im_ap|2|a=2,amt=2', 'im_rp|1|∅', 'im_rp|2|∅']);
+        expect(await images(my, ['im_ap', 'im_rp', 'im_rp_plain'])).toEqual(expected);
+      } finally {
+        await lite.close();
+      }
+    });
   });
 
   describe('append and replace', () => {

@@ -432,4 +432,26 @@ export class MysqlDestination implements Destination {
   lockLost(pipeline: string): boolean {
     return this.#locks?.lost(pipeline) ?? false;
   }
+
+  /**
+   * A helper index (transforms/materialize.ts `ensureBaseIndexes`), on its own pooled
+   * connection: CREATE INDEX commits implicitly, so it must never run inside a file's
+   * transaction. MySQL 8 has no CREATE INDEX IF NOT EXISTS: the catalog is asked first, and an
+   * index created in between (ER_DUP_KEYNAME) counts as there.
+   */
+  async ensureIndex(table: string, name: string, columns: readonly string[]): Promise<void> {
+    const q = this.#dialect.quote;
+    await this.#withSession(async (s) => {
+      const found = await s.query(
+        'SELECT 1 AS found FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ? LIMIT 1',
+        [table, name],
+      );
+      if (found.length > 0) return;
+      try {
+        await s.execute(`CREATE INDEX ${q(name)} ON ${q(table)} (${columns.map(q).join(', ')})`);
+      } catch (err) {
+        if ((err as { cause?: { errno?: number } }).cause?.errno !== 1061) throw err;
+      }
+    });
+  }
 }

@@ -6,6 +6,7 @@ import {
   SYS_RUN_ID,
   type TableWritePlan,
   type TableWriter,
+  TOMBSTONES,
   type WriteStats,
 } from '../types.js';
 import type { LoadTarget, Session } from './session.js';
@@ -220,6 +221,9 @@ async function dropTemp(session: Session, name: string): Promise<void> {
  *   is accepted when its cursor is ≥ the greatest cursor before it, stored or earlier in the
  *   batch); the last accepted row of each key gets its children written, the others' children
  *   are counted as the SQLite writer counts them (inserted, then replaced).
+ * - before-images (`plan.beforeImages`): the same tombstones as the SQLite writer's triggers,
+ *   recorded by an `INSERT … SELECT` right before each statement that deletes or overwrites
+ *   rows (`recordImages`, `recordMergeImages`); a replace records one NULL image.
  *
  * Rows reach the server through one streaming LOAD DATA LOCAL INFILE (or multi-row prepared
  * INSERTs when the server has `local_infile` OFF); `write` resolves when its rows are handed
@@ -243,10 +247,19 @@ export async function mysqlWriter(
   if (!Number.isSafeInteger(runId)) throw new Error(`internal: bad run id ${runId}`);
   const positional = cols.map((_, i) => `c${i}`);
 
-  if (plan.write === 'replace') stats.deleted = (await session.execute(`DELETE FROM ${t}`)).affectedRows;
+  if (plan.write === 'replace') {
+    if (plan.beforeImages?.has(table.name)) {
+      await session.execute(
+        `INSERT INTO ${TOMBSTONES} (table_name, run_id, image) VALUES (?, ${runId}, NULL)`,
+        [table.name],
+      );
+    }
+    stats.deleted = (await session.execute(`DELETE FROM ${t}`)).affectedRows;
+  }
   if (plan.write === 'append' && withFile) {
     // The id inline (a checked integer), not a DOUBLE parameter, so the index is used as such.
     if (!Number.isSafeInteger(fileId)) throw new Error(`internal: bad file id ${fileId}`);
+    await recordImages(session, plan, table, `${t} x`, `x.${q(SYS_FILE_ID)} = ${fileId}`);
     stats.deleted = (
       await session.execute(`DELETE FROM ${t} WHERE ${q(SYS_FILE_ID)} = ${fileId}`)
     ).affectedRows;
@@ -332,6 +345,7 @@ export async function mysqlWriter(
       }
       if (seq > 0) {
         if (children.length === 0) {
+          await recordMergeImages(session, plan, stage, false);
           const r = await session.command(mergeSql(plan, stage, false));
           countFromInfo(stats, r, seq, table.name);
         } else {
@@ -397,6 +411,77 @@ function countFromInfo(
   stats.unchanged = rows - stats.inserted - stats.updated;
 }
 
+/** A string literal (sql_mode keeps backslash escapes on). */
+const lit = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+
+/**
+ * Before-images (`plan.beforeImages`, for incremental models; docs/transformations.md) of
+ * the rows of `from` (the table aliased `x`, with any joins) that match `where`, recorded in
+ * TOMBSTONES before a statement deletes or overwrites them — only rows not yet written by this
+ * run (the version before the run is the one a model has seen), as the SQLite writer's
+ * triggers do. The image has the SQLite writer's keys (the requested columns the table has);
+ * values are JSON_OBJECT's, except DECIMAL and JSON values, recorded as text: the transforms
+ * read JSON numbers back as doubles, which would round a wide decimal key, and bind a nested
+ * object as a JSON parameter, which MariaDB refuses; text converts back exactly. Those
+ * casts name a collation so that they never clash with the table's text columns.
+ */
+async function recordImages(
+  session: Session,
+  plan: TableWritePlan,
+  table: LiveTable,
+  from: string,
+  where: string,
+): Promise<void> {
+  const want = plan.beforeImages?.get(table.name) ?? [];
+  const cols = want.flatMap((name) => table.columns.filter((c) => c.name === name));
+  if (cols.length === 0) return;
+  const image = cols.map((c) => {
+    const v = `x.${q(c.name)}`;
+    const text = c.type.kind === 'decimal' || c.type.kind === 'json';
+    return `${lit(c.name)}, ${text ? `CAST(${v} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin` : v}`;
+  });
+  await session.execute(
+    `INSERT INTO ${TOMBSTONES} (table_name, run_id, image) ` +
+      `SELECT ?, ${plan.runId}, JSON_OBJECT(${image.join(', ')}) FROM ${from} ` +
+      `WHERE (${where}) AND NOT (x.${q(SYS_RUN_ID)} <=> ${plan.runId})`,
+    [table.name],
+  );
+}
+
+/**
+ * Before-images of the stored rows the merge of `stage` will really change, recorded before
+ * it runs (it overwrites them): exactly the rows the SQLite writer's UPDATE trigger sees. A
+ * stored row changes iff some staged row of its key passes `mergeSql`'s test against the
+ * stored values — the cursor test, and (without child tables) differing from it: the rows
+ * before the first such one were refused or identical, so they left the stored row as it was.
+ */
+async function recordMergeImages(
+  session: Session,
+  plan: TableWritePlan,
+  stage: string,
+  children: boolean,
+): Promise<void> {
+  if (!plan.beforeImages?.has(plan.table.name)) return;
+  const cols = plan.table.columns.map((c) => c.name);
+  const key = new Set(plan.primaryKey);
+  const rest = cols.filter((c) => !key.has(c));
+  if (rest.length === 0 && !children) return; // the merge never updates a stored row
+  const s = (c: string) => `s.c${cols.indexOf(c)}`;
+  const o = (c: string) => `o.${q(c)}`;
+  const cursor = plan.cursor;
+  const ok = cursor ? `(${s(cursor)} >= ${o(cursor)} OR ${o(cursor)} IS NULL)` : 'TRUE';
+  const differs = `NOT (${rest.map((c) => `${o(c)} <=> ${s(c)}`).join(' AND ')})`;
+  const accept = children ? ok : `${ok} AND ${differs}`;
+  const t = q(plan.table.name);
+  const pk = plan.primaryKey;
+  const changed =
+    `SELECT DISTINCT ${pk.map((k, i) => `${s(k)} AS k${i}`).join(', ')} FROM ${q(stage)} s ` +
+    `JOIN ${t} o ON ${pk.map((k) => `${o(k)} = ${s(k)}`).join(' AND ')} ` +
+    `WHERE NOT (o.${q(SYS_RUN_ID)} <=> ${plan.runId}) AND ${accept}`;
+  const from = `${t} x JOIN (${changed}) k ON ${pk.map((k, i) => `x.${q(k)} = k.k${i}`).join(' AND ')}`;
+  await recordImages(session, plan, plan.table, from, 'TRUE');
+}
+
 interface ChildStage {
   table: LiveTable;
   stage: string;
@@ -424,6 +509,7 @@ async function mergeWithChildren(
   stats.inserted = Number(counts?.inserted ?? 0);
   stats.updated = accepted - stats.inserted;
   stats.unchanged = rows - accepted;
+  await recordMergeImages(session, plan, stage, true);
   await session.execute(mergeSql(plan, stage, true));
 
   const cols = plan.table.columns.map((c) => c.name);
@@ -431,9 +517,9 @@ async function mergeWithChildren(
   for (const child of children) {
     const c = q(child.table.name);
     const on = plan.primaryKey.map((k) => `x.${q(k)} = ${keyCol(k)}`).join(' AND ');
-    await session.execute(
-      `DELETE x FROM ${c} x JOIN ${q(stage)} s ON ${on} JOIN ${q(acc)} a ON a.\`_seq\` = s.\`_seq\` AND a.\`_win\` = 1`,
-    );
+    const replaced = `${c} x JOIN ${q(stage)} s ON ${on} JOIN ${q(acc)} a ON a.\`_seq\` = s.\`_seq\` AND a.\`_win\` = 1`;
+    await recordImages(session, plan, child.table, replaced, 'TRUE');
+    await session.execute(`DELETE x FROM ${replaced}`);
     const ccols = child.table.columns.map((col) => col.name);
     await session.execute(
       `INSERT INTO ${c} (${[...ccols, SYS_RUN_ID].map(q).join(', ')}) ` +

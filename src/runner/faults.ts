@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
+
 /**
  * Crash points for the fault-injection tests (test/faults/, bench/crash.ts): with
  * `TRIBUTARY_CRASH_AT=point:n` in the environment, the process kills itself with SIGKILL
@@ -15,7 +18,17 @@ const spec = process.env.TRIBUTARY_CRASH_AT;
 const [target, nth] = spec ? spec.split(':') : [];
 let hits = 0;
 
+/**
+ * With `TRIBUTARY_CRASH_COUNT=FILE`, how often each point was reached is written to FILE as
+ * JSON when the process exits: the harness counts a reference run's hits this way, so a
+ * chosen `point:n` is always reached, whichever path (worker pool or not) a file took.
+ */
+const countFile = process.env.TRIBUTARY_CRASH_COUNT;
+const counts: Partial<Record<CrashPoint, number>> = {};
+if (countFile && isMainThread) process.on('exit', () => writeFileSync(countFile, JSON.stringify(counts)));
+
 export function crashPoint(point: CrashPoint): void {
+  if (countFile) counts[point] = (counts[point] ?? 0) + 1;
   if (point !== target) return;
   hits++;
   if (hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');

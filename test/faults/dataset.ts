@@ -7,8 +7,9 @@
  *   inside a file, dirty rows of every CSV kind, a column that appears on day 4 (`channel`)
  *   and one that widens on day 5 (`quantity` integer → decimal), one gzip file.
  * - `events` (NDJSON, append, no key): nested objects flattened (`meta__source`), a nested
- *   field that appears on day 5, bad JSON lines, non-object lines, one gzip file. Append is
- *   where a file loaded twice would show as duplicate rows.
+ *   field that appears on day 5, bad JSON lines, non-object lines, one gzip file, one file
+ *   big enough for the worker pool. Append is where a file loaded twice would show as
+ *   duplicate rows.
  * - `customers` (JSON lines, merge) with an `addresses` array → child table
  *   `customers__addresses`, whose rows are replaced as a whole when a customer is updated.
  */
@@ -30,6 +31,26 @@ export const SOURCES = `sources:
     cursor: updated_at
 `;
 
+/**
+ * SQL models run after the loads (docs/transformations.md): an incremental model keyed by
+ * customer over the orders (updates move orders between customers, so deleted keys count),
+ * and a table model over the append table.
+ */
+export const MODELS: Record<string, string> = {
+  customer_totals: `-- @materialized incremental
+-- @unique_key customer_id
+SELECT customer_id, COUNT(*) AS order_count, ROUND(SUM(amount), 2) AS total_amount, MAX(updated_at) AS last_update
+FROM {{ ref('orders') }}
+GROUP BY customer_id
+`,
+  event_kinds: `-- @materialized table
+-- @unique_key kind
+SELECT kind, COUNT(*) AS events, COUNT(DISTINCT order_id) AS orders
+FROM {{ ref('events') }}
+GROUP BY kind
+`,
+};
+
 export interface DatasetOptions {
   /** Default 1: the data set is fixed unless asked otherwise. */
   seed?: number;
@@ -39,6 +60,8 @@ export interface DatasetOptions {
   rowsPerFile?: number;
   /** Records per customers file. Default 800. */
   customersPerFile?: number;
+  /** Write {@link MODELS} into `models/`. Default true. */
+  models?: boolean;
 }
 
 export interface Dataset {
@@ -47,6 +70,8 @@ export interface Dataset {
   files: string[];
   /** Records written (including dirty ones). */
   records: number;
+  /** Names of the models in `models/` (tables they build are derived state). */
+  models: string[];
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -125,10 +150,12 @@ export function generateDataset(dir: string, options: DatasetOptions = {}): Data
     }
     write(`${folder}/customers-1.jsonl`, lines);
 
-    // Events: NDJSON, append; one gzip file on day 6.
+    // Events: NDJSON, append; one gzip file on day 6; day 2's second file four times the
+    // others (over 1 MiB: parsed on the worker pool, src/runner/parallel.ts).
     for (let f = 1; f <= 2; f++) {
       let out = '';
-      for (let i = 0; i < perFile; i++) {
+      const n = b === 2 && f === 2 ? perFile * 4 : perFile;
+      for (let i = 0; i < n; i++) {
         records++;
         const r = rand();
         if (b > 1 && r < 0.002) {
@@ -207,5 +234,10 @@ export function generateDataset(dir: string, options: DatasetOptions = {}): Data
     }
   }
   files.sort();
-  return { dir, files, records };
+  const models = options.models === false ? [] : Object.keys(MODELS);
+  for (const name of models) {
+    fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'models', `${name}.sql`), MODELS[name] as string);
+  }
+  return { dir, files, records, models };
 }

@@ -14,7 +14,7 @@ import { Cli, describeExit, tributary } from './cli.js';
 import { type Dataset, generateDataset } from './dataset.js';
 import { freshPipeline, targetFor } from './harness.js';
 import { sleep } from './mariadb-server.js';
-import { readState } from './state.js';
+import { openDestination, readState } from './state.js';
 
 const mariadb = DIALECTS.includes('mariadb') ? await mysqlAvailable() : false;
 
@@ -81,10 +81,17 @@ describe.each(DIALECTS)('one run per pipeline on %s', (dialect) => {
       expect(c.code, describeExit(c)).toBe(0);
       expect(c.summary?.files).toMatchObject({ loaded: 1, unchanged: data.files.length, failed: 0 });
       expect(c.summary?.runId).toBe((a.summary?.runId as number) + 1); // the refused run recorded nothing
-      expect(Date.parse(c.summary?.startedAt as string)).toBeGreaterThanOrEqual(
-        Date.parse(a.summary?.startedAt as string) + (a.summary?.durationMs as number),
-      );
       expect((await readState(pipeline.config)).runs).toEqual(['succeeded', 'succeeded']);
+      // The waiting run started after the first had closed its run record.
+      const dest = await openDestination(pipeline.config);
+      try {
+        const runs = await dest.query<{ started_at: string; finished_at: string }>(
+          'SELECT started_at, finished_at FROM _tributary_runs ORDER BY id',
+        );
+        expect(String(runs[1]?.started_at) >= String(runs[0]?.finished_at)).toBe(true);
+      } finally {
+        await dest.close();
+      }
     },
   );
 

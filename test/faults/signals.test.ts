@@ -20,10 +20,10 @@ const mariadb = DIALECTS.includes('mariadb') ? await mysqlAvailable() : false;
 
 let data: Dataset;
 beforeAll(() => {
-  // Files of 20,000 records (ten read batches each) so a signal lands inside a file.
+  // Files of 12,000 records (six read batches each) so a signal lands inside a file.
   data = generateDataset(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-signals-')), {
     batches: 2,
-    rowsPerFile: 20_000,
+    rowsPerFile: 12_000,
   });
 });
 afterAll(() => {

@@ -173,14 +173,17 @@ export interface CompareOptions {
    * are compared as numbers where a column was widened (`2` and `2.0`).
    */
   ddlAhead?: boolean;
-  /** Also compare the schema history (exact on SQLite; see docs/fault-tolerance.md for MySQL). */
+  /** Also compare the schema history. */
   history?: boolean;
+  /** Tables left out (models: derived state, rebuilt by the next run). */
+  ignoreTables?: readonly string[];
 }
 
 /** Differences between a state and the reference, as readable lines (empty: identical). */
 export function compareStates(ref: State, got: State, options: CompareOptions = {}): string[] {
   const problems: string[] = [];
-  const names = new Set([...ref.tables.keys(), ...got.tables.keys()]);
+  const ignored = new Set(options.ignoreTables ?? []);
+  const names = new Set([...ref.tables.keys(), ...got.tables.keys()].filter((t) => !ignored.has(t)));
   for (const name of [...names].sort()) {
     const r = ref.tables.get(name);
     const g = got.tables.get(name);

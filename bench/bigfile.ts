@@ -11,7 +11,8 @@ async function jsonArray(): Promise<{ file: string; rows: number }> {
   fs.mkdirSync(DATA, { recursive: true });
   const file = path.join(DATA, 'orders-2gb.json');
   const meta = `${file}.rows`;
-  if (fs.existsSync(file) && fs.existsSync(meta)) return { file, rows: Number(fs.readFileSync(meta, 'utf8')) };
+  if (fs.existsSync(file) && fs.existsSync(meta))
+    return { file, rows: Number(fs.readFileSync(meta, 'utf8')) };
   const out = fs.createWriteStream(`${file}.tmp`);
   let bytes = 0;
   let rows = 0;

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { Destination } from '../destinations/types.js';
+import { crashPoint } from '../runner/faults.js';
 import { loadModels, modelFiles, tableNames } from './discover.js';
 import { baseTables, beforeImageColumns, type ModelGraph, modelRefs, withUpstream } from './graph.js';
 import { refreshIncremental } from './incremental.js';
@@ -88,6 +89,7 @@ export async function runModels(
   for (const name of prepared.run) {
     if (ctx.signal?.aborted)
       throw new TributaryError('INTERRUPTED', 'interrupted; the remaining models run next time');
+    crashPoint('transform');
     const model = graph.models.get(name) as Model;
     const hash = hashes.get(name) as string;
     const upstream = modelRefs(graph, name).find((r) => blocked.has(r));

@@ -4,8 +4,8 @@ import { benchNoop } from '../../bench/noop.js';
 import { benchParse } from '../../bench/parse.js';
 import { benchScaling } from '../../bench/scaling.js';
 import { benchSqlite } from '../../bench/sqlite.js';
-import { DIALECTS } from '../helpers/workspace.js';
 import { mysqlAvailable } from '../helpers/mysql.js';
+import { DIALECTS } from '../helpers/workspace.js';
 
 /**
  * The benchmark suite at a small scale: correctness only (each benchmark checks the row
@@ -22,12 +22,15 @@ describe('benchmark smoke run', () => {
     expect(r.ratio).toBeGreaterThan(0);
   });
 
-  it.runIf(DIALECTS.includes('mariadb'))('mysql: end to end vs bare LOAD DATA, then an all-updates rerun', async () => {
-    expect(await mysqlAvailable()).toBe(true);
-    const r = await benchMysql(20_000);
-    expect(r).toMatchObject({ rows: 20_000 });
-    expect(r.updateRatio).toBeGreaterThan(0);
-  });
+  it.runIf(DIALECTS.includes('mariadb'))(
+    'mysql: end to end vs bare LOAD DATA, then an all-updates rerun',
+    async () => {
+      expect(await mysqlAvailable()).toBe(true);
+      const r = await benchMysql(20_000);
+      expect(r).toMatchObject({ rows: 20_000 });
+      expect(r.updateRatio).toBeGreaterThan(0);
+    },
+  );
 
   it('parse: our reader and normalizer vs bare papaparse', async () => {
     const r = await benchParse(30_000);

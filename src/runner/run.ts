@@ -8,13 +8,14 @@ import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
 import { type DiscoveredFile, discoverFiles } from '../sources/discover.js';
 import { type LedgerEntry, markFailed, readLedger, touch } from '../state/ledger.js';
-import { closeCrashedRuns, finishRun, type RunCounts, runsAfter, startRun } from '../state/runs.js';
+import { closeCrashedRuns, finishRun, runsAfter, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
-import type { EventSink, ModelResult, RunSummary, TableSummary } from './events.js';
+import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { crashPoint } from './faults.js';
 import { loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
+import { countReject, countsOf, newSummary, tableSummary } from './summary.js';
 
 export interface RunOptions {
   /** Seconds to wait for another run of the pipeline to finish. Default 0: fail at once. */
@@ -357,59 +358,4 @@ async function acquireLock(
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-function newSummary(runId: number, pipeline: string, startedAt: string): RunSummary {
-  return {
-    runId,
-    pipeline,
-    status: 'succeeded',
-    startedAt,
-    durationMs: 0,
-    files: { discovered: 0, loaded: 0, unchanged: 0, failed: 0 },
-    tables: [],
-    schemaChanges: [],
-    failures: [],
-    rejectsByReason: [],
-    warnings: [],
-  };
-}
-
-function tableSummary(summary: RunSummary, table: string): TableSummary {
-  let t = summary.tables.find((x) => x.table === table);
-  if (!t) {
-    t = {
-      table,
-      files: 0,
-      inserted: 0,
-      updated: 0,
-      unchanged: 0,
-      deleted: 0,
-      rejected: 0,
-      discardedRows: 0,
-      discardedValues: 0,
-      childRows: 0,
-    };
-    summary.tables.push(t);
-  }
-  return t;
-}
-
-function countReject(summary: RunSummary, table: string, code: string, n = 1): void {
-  const r = summary.rejectsByReason.find((x) => x.table === table && x.code === code);
-  if (r) r.count += n;
-  else summary.rejectsByReason.push({ table, code, count: n });
-}
-
-function countsOf(s: RunSummary): RunCounts {
-  const sum = (k: keyof TableSummary) => s.tables.reduce((a, t) => a + (t[k] as number), 0);
-  return {
-    filesLoaded: s.files.loaded,
-    filesSkipped: s.files.unchanged,
-    filesFailed: s.files.failed,
-    rowsInserted: sum('inserted'),
-    rowsUpdated: sum('updated'),
-    rowsUnchanged: sum('unchanged'),
-    rowsRejected: sum('rejected'),
-  };
 }

@@ -3,21 +3,13 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { mulberry32 } from '../examples/markets/generate.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const DATA = path.join(ROOT, 'bench', 'data');
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the demo generator's mulberry32. */
+export const rng = mulberry32;
 
 export interface OrderRow {
   order_id: number;

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { mulberry32 } from '../../examples/markets/generate.js';
 
 /** The pipeline's sources, for `tributary.yaml` after the `destination:` line. */
 export const SOURCES = `sources:
@@ -74,17 +75,8 @@ export interface Dataset {
   models: string[];
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the demo generator's mulberry32. */
+export const prng = mulberry32;
 
 const STATUSES = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'];
 const KINDS = ['view', 'click', 'cart', 'buy'];

@@ -4,6 +4,7 @@
  * (append files, re-sent with other content: their earlier rows are deleted), targets
  * (replace snapshots). `expected*` fold the same rows with the loader's rules in plain code.
  */
+import { mulberry32 } from '../../examples/markets/generate.js';
 
 export interface Order {
   market: string;
@@ -25,16 +26,7 @@ const USERS = 20;
 /** Every (market, user_id) the batches can produce. */
 export const KEY_SPACE = MARKETS.length * USERS;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 const money = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`;
 

@@ -33,3 +33,17 @@ export function crashPoint(point: CrashPoint): void {
   hits++;
   if (hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
 }
+
+/**
+ * With `TRIBUTARY_DELAY_AT=point:ms`, each time the process reaches `point` it waits `ms`
+ * milliseconds (without blocking the event loop, so signals are still handled): the signal
+ * tests slow a file down this way so a second SIGINT surely lands before the file is done,
+ * however fast the machine. Unset, it returns `undefined` and the caller does not await.
+ */
+const delaySpec = process.env.TRIBUTARY_DELAY_AT;
+const [delayTarget, delayMs] = delaySpec ? delaySpec.split(':') : [];
+
+export function delayPoint(point: CrashPoint): Promise<void> | undefined {
+  if (point !== delayTarget) return undefined;
+  return new Promise((resolve) => setTimeout(resolve, Number(delayMs ?? 100)));
+}

@@ -18,7 +18,7 @@ import { recordSchemaChange } from '../state/history.js';
 import { fileId, markLoaded } from '../state/ledger.js';
 import { clearRejects, insertRejects, type Reject } from '../state/rejects.js';
 import type { EventSink } from './events.js';
-import { crashPoint } from './faults.js';
+import { crashPoint, delayPoint } from './faults.js';
 import { overLimit, tooManyRejects } from './max-rejects.js';
 import { encodeInPool, type FileParts, type ReadTarget, scanInPool, type WorkerPool } from './parallel.js';
 import { type ScanInput, scanItems } from './scan.js';
@@ -409,6 +409,8 @@ export async function writeRows(
     discardedValues += batch.discardedValues;
     if (batch.rows.length > 0) await writer.write(batch.rows);
     crashPoint('load');
+    const delay = delayPoint('load');
+    if (delay) await delay;
     rows += batch.rows.length;
     bytes = read;
     job.emit({ type: 'file_progress', file: file.path, bytes, rows });

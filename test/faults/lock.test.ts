@@ -35,8 +35,8 @@ describe.each(DIALECTS)('one run per pipeline on %s', (dialect) => {
     await pipeline?.drop();
     if (data) fs.rmSync(data.dir, { recursive: true, force: true });
   });
-  const start = (args: string[]) => {
-    const c = new Cli(['run', '--json', ...args, '-c', pipeline.config]);
+  const start = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const c = new Cli(['run', '--json', ...args, '-c', pipeline.config], { env });
     alive.push(c);
     return c;
   };
@@ -99,10 +99,12 @@ describe.each(DIALECTS)('one run per pipeline on %s', (dialect) => {
     'a holder killed with SIGKILL does not block the next run',
     { timeout: 120_000 },
     async () => {
-      const first = start([]);
-      await first.waitFor((e) => e.type === 'file_progress');
-      first.signal('SIGKILL');
-      expect((await first.exited).signal).toBe('SIGKILL');
+      // The holder kills itself (SIGKILL) inside the first file's transaction, lock held: a
+      // crash point rather than a kill from here, which could land after that file committed.
+      const first = start([], { TRIBUTARY_CRASH_AT: 'load:1' });
+      const x = await first.exited;
+      expect(x.signal, describeExit(x)).toBe('SIGKILL');
+      expect(x.events.some((e) => e.type === 'file_started')).toBe(true);
       const next = await tributary(['run', '--json', '-c', pipeline.config]);
       expect(next.code, describeExit(next)).toBe(0);
       expect(next.summary?.files.loaded).toBe(data.files.length);

@@ -22,16 +22,22 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
       'Run the demo pipeline (examples/markets) into an embedded SQLite file and show what it loaded.',
     )
     .option('--fresh', 'delete the demo database first')
-    .option('-c, --config <file>', 'demo config', path.join(DEMO_DIR, 'tributary.yaml'))
+    // The default is shown as the package-relative path: the absolute one differs per
+    // install, and docs/cli.md is generated from this help.
+    .option(
+      '-c, --config <file>',
+      'demo config (default: examples/markets/tributary.yaml of this package)',
+    )
     .addHelpText('after', '\nExamples:\n  npm start\n  tributary demo --fresh')
-    .action(async (flags: { fresh?: boolean; config: string }) => {
-      const config = readConfig(flags.config);
+    .action(async (flags: { fresh?: boolean; config?: string }) => {
+      const file = flags.config ?? path.join(DEMO_DIR, 'tributary.yaml');
+      const config = readConfig(file);
       if (flags.fresh && config.destination.kind === 'sqlite') {
         for (const suffix of ['', '-wal', '-shm'])
           fs.rmSync(config.destination.path + suffix, { force: true });
       }
       io.out(`Tributary demo: ${path.relative(process.cwd(), config.file) || config.file}\n`);
-      const summary = await runCommand({ config: flags.config, quiet: true }, io);
+      const summary = await runCommand({ config: file, quiet: true }, io);
       state.code = codeFor(summary);
       await withDestination(config, async (dest) => {
         const catalog = await dest.readCatalog();

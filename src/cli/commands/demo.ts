@@ -24,10 +24,7 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
     .option('--fresh', 'delete the demo database first')
     // The default is shown as the package-relative path: the absolute one differs per
     // install, and docs/cli.md is generated from this help.
-    .option(
-      '-c, --config <file>',
-      'demo config (default: examples/markets/tributary.yaml of this package)',
-    )
+    .option('-c, --config <file>', 'demo config (default: examples/markets/tributary.yaml of this package)')
     .addHelpText('after', '\nExamples:\n  npm start\n  tributary demo --fresh')
     .action(async (flags: { fresh?: boolean; config?: string }) => {
       const file = flags.config ?? path.join(DEMO_DIR, 'tributary.yaml');

@@ -93,7 +93,7 @@ export function eventLine(e: RunEvent): string | undefined {
     case 'files_discovered':
       return `${e.total} file(s) found: ${e.toLoad} to read, ${e.unchanged} unchanged`;
     case 'file_loaded':
-      return `loaded ${e.file} → ${e.table}: ${e.rows} rows (${e.stats.inserted} new, ${e.stats.updated} updated), ${e.rejects} rejected, ${duration(e.ms)}`;
+      return `loaded ${e.file} → ${e.table}: ${e.rows} rows (${e.stats.inserted} new, ${e.stats.updated} updated), ${e.rejects} rejected, ${duration(e.ms)}${e.passes === 1 ? ', one pass' : ''}`;
     case 'file_unchanged':
       return `unchanged ${e.file} (same content)`;
     case 'file_failed':

@@ -21,7 +21,15 @@ export interface Capabilities {
   bulkLoad: boolean;
   /** How many file transactions may run at once. */
   maxConcurrentLoads: number;
+  /**
+   * Text row format the table writers accept through `writeText` (rows encoded off the main
+   * thread, see src/destinations/rowtext.ts), or undefined when they take only `write`.
+   */
+  rowFormat?: RowFormat;
 }
+
+/** `tsv`: LOAD DATA's tab-separated text (src/destinations/rowtext.ts `tsvRow`), one row per line. */
+export type RowFormat = 'tsv';
 
 export interface ExecResult {
   /** Rows changed. (MySQL counts an UPDATE that sets the same values as 0; SQLite counts matched rows.) */
@@ -82,6 +90,21 @@ export interface TableWritePlan {
    * the table has). A replace records one NULL image instead. Default: record nothing.
    */
   beforeImages?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The writer may load rows straight into the table, without staging and merging, when it
+   * finds the table empty as the file's transaction starts. If the file then turns out to
+   * hold a key twice, `finish` throws {@link DirectLoadConflict}: the caller rolls the
+   * transaction back and loads the file again with `direct` off. Default off.
+   */
+  direct?: boolean;
+}
+
+/** A direct load (TableWritePlan.direct) met a duplicate key: roll back, load again without it. */
+export class DirectLoadConflict extends Error {
+  constructor(table: string) {
+    super(`a key occurs twice in the file: ${table} must be loaded through staging`);
+    this.name = 'DirectLoadConflict';
+  }
 }
 
 /** One row of the root table with its child rows (values in the tables' column order). */
@@ -104,6 +127,12 @@ export interface WriteStats {
 /** Writes rows for one table inside an open transaction. */
 export interface TableWriter {
   write(rows: readonly RowNode[]): Promise<void>;
+  /**
+   * Rows already encoded as text lines in `Capabilities.rowFormat` (values in the table's
+   * column order, each line ending in `\n`): only when the destination has a row format and
+   * the plan has no child tables. Batches of `write` and `writeText` may not be mixed.
+   */
+  writeText?(text: string, rows: number): Promise<void>;
   finish(): Promise<WriteStats>;
 }
 

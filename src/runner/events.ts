@@ -17,6 +17,8 @@ export type RunEvent =
       rejects: number;
       stats: WriteStats;
       ms: number;
+      /** 1: read once (it fit its table as it was); 2: read once for the schema, once to write. */
+      passes: 1 | 2;
     }
   | { type: 'file_unchanged'; file: string; table: string }
   | { type: 'file_failed'; file: string; table: string; code: string; message: string; willRetry: boolean }

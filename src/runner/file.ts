@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { ResolvedSource } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { ColumnSchema, ColumnType, SchemaChange, SourceItem, TableSchema } from '../core/types.js';
 import {
   type Destination,
+  DirectLoadConflict,
   type LiveTable,
   SYS_IDX,
   type Transaction,
@@ -20,7 +22,15 @@ import { clearRejects, insertRejects, type Reject } from '../state/rejects.js';
 import type { EventSink } from './events.js';
 import { crashPoint, delayPoint } from './faults.js';
 import { overLimit, tooManyRejects } from './max-rejects.js';
-import { encodeInPool, type FileParts, type ReadTarget, scanInPool, type WorkerPool } from './parallel.js';
+import {
+  encodeInPool,
+  type FileParts,
+  partsOf,
+  type ReadTarget,
+  type StreamBatch,
+  scanInPool,
+  type WorkerPool,
+} from './parallel.js';
 import { type ScanInput, scanItems } from './scan.js';
 import { type EncodeInput, encodeBatches } from './stream.js';
 
@@ -66,6 +76,8 @@ export type FileOutcome =
       discardedRows: number;
       discardedValues: number;
       warnings: string[];
+      /** How often the file was read: 1 when it fit its table as it was (loadInOnePass) or was discarded, else 2. */
+      passes: 1 | 2;
     };
 
 const BATCH = 2_000;
@@ -76,10 +88,17 @@ const KEEP_REJECTS = 1_000; // rejects kept in memory for the run summary; all a
  * applied, then a second pass coerces and writes its rows, rejects and ledger row in one
  * transaction. Reading twice keeps memory bounded whatever the file size and decides types
  * from every value, not a sample.
+ *
+ * A file for a table that exists is first loaded in one pass, on the bet that it fits the
+ * table as it is (the usual day of an incremental pipeline): see {@link loadInOnePass}.
  */
 export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const { dest, source, file } = job;
   const children = source.write === 'merge' && source.primaryKey.length > 0;
+  if (job.knownHash === null && !job.items && job.catalog.has(source.table)) {
+    const outcome = await loadInOnePass(job, children);
+    if (outcome) return outcome;
+  }
   const scan = await scanFile(job, children);
   if (job.knownHash !== null && scan.hash === job.knownHash) return { kind: 'unchanged', hash: scan.hash };
 
@@ -98,31 +117,101 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
   if (ddlOutside && changes.length > 0) await applyDdl(job, dest, changes);
   if (changes.length > 0) crashPoint('after_ddl');
 
-  return dest.transaction(async (tx) => {
-    if (!ddlOutside && changes.length > 0) await applyDdl(job, tx, changes);
-    const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
-    await clearRejects(tx, id);
-    const result = await writeRows(job, tx, id, children);
-    if (result.hash !== scan.hash) {
-      throw new TributaryError(
-        'SOURCE_CHANGED',
-        `${file.path} changed while it was being loaded; it will be loaded again next run`,
-        {
-          context: { file: file.path },
-        },
-      );
-    }
-    await markLoaded(tx, id, {
-      table: source.table,
-      size: file.size,
-      mtimeMs: file.mtimeMs,
-      hash: scan.hash,
-      runId: job.runId,
-      rows: result.rows,
-      rejects: result.rejectCount,
+  const load = (direct: boolean) =>
+    dest.transaction(async (tx): Promise<FileOutcome> => {
+      if (!ddlOutside && changes.length > 0) await applyDdl(job, tx, changes);
+      const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
+      await clearRejects(tx, id);
+      const result = await writeRows(job, tx, id, children, direct);
+      if (result.hash !== scan.hash) {
+        throw new TributaryError(
+          'SOURCE_CHANGED',
+          `${file.path} changed while it was being loaded; it will be loaded again next run`,
+          {
+            context: { file: file.path },
+          },
+        );
+      }
+      await markLoaded(tx, id, {
+        table: source.table,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        hash: scan.hash,
+        runId: job.runId,
+        rows: result.rows,
+        rejects: result.rejectCount,
+      });
+      return { kind: 'loaded', ...result, hash: scan.hash, changes, warnings, passes: 2 };
     });
-    return { kind: 'loaded', ...result, hash: scan.hash, changes, warnings };
-  });
+  try {
+    return await load(true);
+  } catch (err) {
+    // An empty table loaded directly, and the file holds a key twice: through staging.
+    if (err instanceof DirectLoadConflict) return load(false);
+    throw err;
+  }
+}
+
+/** The one-pass load met something the first pass would have planned a schema change for. */
+class OnePassMiss extends Error {}
+
+/**
+ * One pass instead of two, for a file whose table exists: its rows are coerced to the live
+ * types and written straight away. This is exact — the same rows, rejects and counts as the
+ * two passes — as long as the first pass would have planned no schema change, and that
+ * holds when every value fits its column and no record brings a column or child table the
+ * table lacks: the first pass widens an existing column only for a value that does not fit
+ * it, and adds only columns it sees. So at the first reject for a type (`TYPE_MISMATCH`,
+ * `CONTRACT_FROZEN`) or the first value or row kept out by the contract, the transaction is
+ * rolled back and the file loads in two passes; undefined is returned then. Rejects of other
+ * kinds (a malformed line, an empty key) do not depend on the schema and do not stop it.
+ */
+async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutcome | undefined> {
+  const { dest, source, file } = job;
+  if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
+  const load = (direct: boolean) =>
+    dest.transaction(async (tx): Promise<FileOutcome> => {
+      const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
+      await clearRejects(tx, id);
+      const result = await writeRows(job, tx, id, children, direct, true);
+      await checkUnchanged(job);
+      await markLoaded(tx, id, {
+        table: source.table,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        hash: result.hash,
+        runId: job.runId,
+        rows: result.rows,
+        rejects: result.rejectCount,
+      });
+      return { kind: 'loaded', ...result, changes: [], warnings: [], passes: 1 };
+    });
+  try {
+    try {
+      return await load(true);
+    } catch (err) {
+      if (err instanceof DirectLoadConflict) return await load(false);
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof OnePassMiss) {
+      job.parts = undefined;
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** A file read once must not have changed meanwhile (two passes compare their hashes instead). */
+async function checkUnchanged(job: FileJob): Promise<void> {
+  const now = await stat(job.file.abs).catch(() => undefined);
+  if (!now || now.size !== job.file.size || Math.trunc(now.mtimeMs) !== job.file.mtimeMs) {
+    throw new TributaryError(
+      'SOURCE_CHANGED',
+      `${job.file.path} changed while it was being loaded; it will be loaded again next run`,
+      { context: { file: job.file.path } },
+    );
+  }
 }
 
 /** A file for a table that does not exist, under a `discard_*` tables contract: count, load nothing. */
@@ -151,6 +240,7 @@ async function discardFile(job: FileJob, scan: Scan): Promise<FileOutcome> {
       warnings: [
         `${job.file.path}: table ${job.source.table} does not exist; its ${scan.records} row(s) were discarded by contract`,
       ],
+      passes: 1,
     };
   });
 }
@@ -357,6 +447,8 @@ export async function writeRows(
   tx: Transaction,
   id: number,
   children: boolean,
+  direct = false,
+  onePass = false,
 ): Promise<WriteResult> {
   const { source, catalog, file } = job;
   const table = catalog.get(source.table);
@@ -375,11 +467,21 @@ export async function writeRows(
     fileId: id,
     children: childTables,
     beforeImages: job.beforeImages,
+    direct,
   });
   const input: EncodeInput = { source, captures: file.captures, children, table, childTables };
-  const stream =
+  // Rows as text made by the workers, when the destination takes a text format: the main
+  // thread then only forwards it (for MySQL, to LOAD DATA).
+  const rowFormat =
+    job.dest.capabilities.rowFormat && writer.writeText && childTables.length === 0
+      ? job.dest.capabilities.rowFormat
+      : undefined;
+  const stream: {
+    batches: AsyncIterable<{ batch: StreamBatch; bytes: number }>;
+    hash(): Promise<string> | string;
+  } =
     job.pool && job.parts && !job.items
-      ? encodeInPool(job.pool, target(job), job.parts, input)
+      ? encodeInPool(job.pool, target(job), job.parts, input, rowFormat)
       : localStream(job, input);
   const rejects: Reject[] = [];
   let pending: Reject[] = [];
@@ -404,14 +506,20 @@ export async function writeRows(
 
   for await (const { batch, bytes: read } of stream.batches) {
     checkAbort(job);
+    if (onePass && mayNeedSchemaChange(batch)) throw new OnePassMiss();
     for (const r of batch.rejects) await reject(r);
     discardedRows += batch.discardedRows;
     discardedValues += batch.discardedValues;
-    if (batch.rows.length > 0) await writer.write(batch.rows);
+    if (batch.text) {
+      if (batch.text.rows > 0) await writer.writeText!(batch.text.text, batch.text.rows);
+      rows += batch.text.rows;
+    } else {
+      if (batch.rows.length > 0) await writer.write(batch.rows);
+      rows += batch.rows.length;
+    }
     crashPoint('load');
     const delay = delayPoint('load');
     if (delay) await delay;
-    rows += batch.rows.length;
     bytes = read;
     job.emit({ type: 'file_progress', file: file.path, bytes, rows });
   }
@@ -422,6 +530,12 @@ export async function writeRows(
   if (pending.length > 0) await insertRejects(tx, job.pipeline, { id, path: file.path }, job.runId, pending);
   const stats = await writer.finish();
   return { hash: await stream.hash(), rows, rejects, rejectCount, stats, discardedRows, discardedValues };
+}
+
+/** A batch the first pass could have planned a schema change for (see loadInOnePass). */
+function mayNeedSchemaChange(batch: StreamBatch): boolean {
+  if (batch.discardedRows > 0 || batch.discardedValues > 0) return true;
+  return batch.rejects.some((r) => r.code === 'TYPE_MISMATCH' || r.code === 'CONTRACT_FROZEN');
 }
 
 function checkAbort(job: FileJob): void {

@@ -13,12 +13,18 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { type ErrorCode, TributaryError } from '../core/errors.js';
 import type { ColumnType, Format } from '../core/types.js';
+import type { RowFormat } from '../destinations/types.js';
 import { mergeObservation, TableObserver } from '../schema/observe.js';
 import { detectFormat, type ReadOptions } from '../sources/open.js';
 import { type FileSplit, splitFile } from '../sources/split.js';
 import type { ScanInput, ScanResult } from './scan.js';
 import { type EncodedBatch, type EncodeInput, fromWire } from './stream.js';
 import type { SerializedError, WorkerMessage, WorkerTask } from './worker.js';
+
+/** A batch for the writer: rows as values, or (with a row format) as text with `rows` empty. */
+export interface StreamBatch extends EncodedBatch {
+  text?: { text: string; rows: number };
+}
 
 /** Batches a worker may run ahead of the writer. */
 const WINDOW = 4;
@@ -65,14 +71,27 @@ export interface FileParts {
   /** Undefined: the reader detects it (a `.json` file). */
   format: Format | undefined;
   split: FileSplit | undefined;
-  /** Items (records and problems) before each part: the record number offsets. */
-  offsets: number[];
 }
 
 export interface ReadTarget {
   abs: string;
   format: Format | undefined;
   delimiter: string | undefined;
+}
+
+/**
+ * How to read a file on the pool: big CSV and NDJSON files in parts cut at record
+ * boundaries, anything else whole. `.json` may hold an array or NDJSON: the reader decides
+ * (after gunzip), and it is not split.
+ */
+export async function partsOf(pool: WorkerPool, target: ReadTarget): Promise<FileParts> {
+  const known = target.format ?? detectFormat(target.abs);
+  const format = target.format ?? (known === 'json' ? undefined : known);
+  const split =
+    format === 'csv' || format === 'ndjson'
+      ? await splitFile(target.abs, format, pool.size * 2, pool.minPartBytes)
+      : undefined;
+  return { format, split };
 }
 
 /** Pass 1 on the pool: the merged scan of every part, and the file's hash. */
@@ -83,44 +102,31 @@ export async function scanInPool(
 ): Promise<{ hash: string; scan: ScanResult; parts: FileParts }> {
   const hashing = hashFile(target.abs);
   hashing.catch(() => {}); // its error, if any, surfaces where it is awaited
-  // `.json` may hold an array or NDJSON: the reader decides (after gunzip); it is not split.
-  const known = target.format ?? detectFormat(target.abs);
-  const format = target.format ?? (known === 'json' ? undefined : known);
-  let split =
-    format === 'csv' || format === 'ndjson'
-      ? await splitFile(target.abs, format, pool.size * 2, pool.minPartBytes)
-      : undefined;
+  let { format, split } = await partsOf(pool, target);
   let results = await Promise.all(
-    readSpecs(target, format, split, [0]).map((read) => scanTask(pool, read, input)),
+    readSpecs(target, format, split).map((read) => scanTask(pool, read, input)),
   );
   if (split && format === 'ndjson' && results.some((r) => r.orderSensitive)) {
     split = undefined; // names depend on first-seen order: read the file in one piece
-    results = [await scanTask(pool, readSpecs(target, format, undefined, [0])[0] as ReadSpecOptions, input)];
+    results = [await scanTask(pool, readSpecs(target, format, undefined)[0] as ReadSpecOptions, input)];
   }
-  const scan = mergeScans(results, input);
-  const offsets: number[] = [];
-  let items = 0;
-  for (const r of results) {
-    offsets.push(items);
-    items += r.items;
-  }
-  return { hash: await hashing, scan, parts: { format, split, offsets } };
+  return { hash: await hashing, scan: mergeScans(results, input), parts: { format, split } };
 }
 
 type ReadSpecOptions = { abs: string; options: ReadOptions };
 
+/** What each worker reads. Record numbers count from each part's start (see encodeInPool). */
 function readSpecs(
   target: ReadTarget,
   format: Format | undefined,
   split: FileSplit | undefined,
-  offsets: number[],
 ): ReadSpecOptions[] {
   const base: ReadOptions = {
     ...(format ? { format } : {}),
     ...(target.delimiter ? { delimiter: target.delimiter } : {}),
   };
   if (!split) return [{ abs: target.abs, options: base }];
-  return split.chunks.map((c, i) => ({
+  return split.chunks.map((c) => ({
     abs: target.abs,
     options: {
       ...base,
@@ -129,7 +135,7 @@ function readSpecs(
         end: c.end,
         firstLine: c.firstLine,
         header: split.header,
-        recordOffset: offsets[i] ?? 0,
+        recordOffset: 0,
       },
     },
   }));
@@ -167,21 +173,28 @@ function mergeScans(results: ScanResult[], input: ScanInput): ScanResult {
 /**
  * Pass 2 on the pool: encoded batches in file order (every part starts at once; each
  * waits, at most WINDOW batches ahead, until the writer reaches it), and the file's hash.
+ * A part numbers its records from 1; the records of the parts before it are added here, as
+ * they are counted (every record or problem becomes a row, a reject or a discarded row), so
+ * this pass needs nothing from the first and can run without it.
  */
 export function encodeInPool(
   pool: WorkerPool,
   target: ReadTarget,
   parts: FileParts,
   input: EncodeInput,
-): { batches: AsyncGenerator<{ batch: EncodedBatch; bytes: number }>; hash: () => Promise<string> } {
+  rowFormat?: RowFormat,
+): { batches: AsyncGenerator<{ batch: StreamBatch; bytes: number }>; hash: () => Promise<string> } {
   const hash = hashFile(target.abs);
   hash.catch(() => {});
-  const specs = readSpecs(target, parts.format, parts.split, parts.offsets);
-  async function* batches(): AsyncGenerator<{ batch: EncodedBatch; bytes: number }> {
+  const specs = readSpecs(target, parts.format, parts.split);
+  async function* batches(): AsyncGenerator<{ batch: StreamBatch; bytes: number }> {
     const channels = specs.map(() => new MessageChannel());
     const tasks = specs.map((read, i) => {
       const port = (channels[i] as MessageChannel).port2;
-      return pool.run<undefined>({ kind: 'encode', read, input, port, window: WINDOW }, [port]);
+      return pool.run<undefined>(
+        { kind: 'encode', read, input, port, window: WINDOW, ...(rowFormat ? { rowFormat } : {}) },
+        [port],
+      );
     });
     const failures: unknown[] = [];
     let wake: (() => void) | undefined;
@@ -193,9 +206,11 @@ export function encodeInPool(
       });
     });
     let before = 0;
+    let records = 0; // items of the parts before this one
     try {
       for (const [i, channel] of channels.entries()) {
         let received = 0;
+        let partItems = 0;
         let bytes = 0;
         const messages = channel.port1;
         const queue: WorkerMessage[] = [];
@@ -224,11 +239,21 @@ export function encodeInPool(
             before += m.bytes - bytes;
             break;
           }
-          yield { batch: fromWire(m.batch), bytes: before + m.bytes };
+          let batch: StreamBatch;
+          if ('text' in m) {
+            const { text, rows, ...rest } = m.text;
+            batch = { rows: [], ...rest, text: { text, rows } };
+          } else {
+            batch = fromWire(m.batch);
+          }
+          if (records > 0) for (const r of batch.rejects) r.record += records;
+          partItems += (batch.text?.rows ?? batch.rows.length) + batch.rejects.length + batch.discardedRows;
+          yield { batch, bytes: before + m.bytes };
           bytes = m.bytes;
           messages.postMessage(++received);
         }
         before += bytes;
+        records += partItems;
       }
     } finally {
       for (const c of channels) c.port1.close();

@@ -247,6 +247,7 @@ async function loadAll(
           rejects: outcome.rejectCount,
           stats: outcome.stats,
           ms: Date.now() - t0,
+          passes: outcome.passes,
         });
       } catch (err) {
         if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))

@@ -6,9 +6,12 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../core/errors.js';
+import type { DbValue } from '../core/types.js';
+import { tsvRow } from '../destinations/rowtext.js';
+import type { RowFormat } from '../destinations/types.js';
 import { type ReadOptions, readFile } from '../sources/open.js';
 import { type ScanInput, type ScanResult, scanItems } from './scan.js';
-import { type EncodeInput, encodeBatches, toWire, type WireBatch } from './stream.js';
+import { type EncodedBatch, type EncodeInput, encodeBatches, toWire, type WireBatch } from './stream.js';
 
 export interface ReadSpec {
   abs: string;
@@ -17,12 +20,47 @@ export interface ReadSpec {
 
 export type WorkerTask =
   | { kind: 'scan'; read: ReadSpec; input: ScanInput }
-  | { kind: 'encode'; read: ReadSpec; input: EncodeInput; port: MessagePort; window: number };
+  | {
+      kind: 'encode';
+      read: ReadSpec;
+      input: EncodeInput;
+      port: MessagePort;
+      window: number;
+      /** Encode rows as text in this format (`Capabilities.rowFormat`) instead of values. */
+      rowFormat?: RowFormat;
+    };
 
 export type WorkerMessage =
   | { batch: WireBatch; bytes: number }
+  | { text: TextBatch; bytes: number }
   | { done: true; bytes: number }
   | { error: SerializedError };
+
+/**
+ * Rows already in the destination's text format: the main thread hands the text to the
+ * writer as it is, instead of parsing values and formatting them itself.
+ */
+export interface TextBatch {
+  text: string;
+  rows: number;
+  rejects: EncodedBatch['rejects'];
+  discardedRows: number;
+  discardedValues: number;
+}
+
+/** A batch's rows as lines of a text row format. */
+export function toText(batch: EncodedBatch, format: RowFormat): TextBatch {
+  if (format !== 'tsv') throw new Error(`internal: unknown row format ${format}`);
+  let text = '';
+  for (const row of batch.rows) text += `${tsvRow(row.values as DbValue[])}\n`;
+  return {
+    text,
+    rows: batch.rows.length,
+    rejects: batch.rejects,
+    discardedRows: batch.discardedRows,
+    discardedValues: batch.discardedValues,
+  };
+}
 
 /** An error as it crosses threads (structured clone keeps only message and name). */
 export interface SerializedError {
@@ -79,10 +117,11 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
   });
   try {
     for await (const batch of encodeBatches(items, task.input)) {
-      port.postMessage({
-        batch: toWire(batch, task.input.table.columns.length),
-        bytes,
-      } satisfies WorkerMessage);
+      port.postMessage(
+        (task.rowFormat
+          ? { text: toText(batch, task.rowFormat), bytes }
+          : { batch: toWire(batch, task.input.table.columns.length), bytes }) satisfies WorkerMessage,
+      );
       sent++;
       while (sent - acked >= window && !closed) {
         await new Promise<void>((resolve) => {

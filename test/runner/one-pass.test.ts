@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/cli/context.js';
+import { createDestination } from '../../src/destinations/index.js';
+import type { RunEvent, RunSummary } from '../../src/runner/events.js';
+import { runPipeline } from '../../src/runner/run.js';
+import { listRejects } from '../../src/state/rejects.js';
+import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
+
+/**
+ * A file for a table that exists is loaded in one pass when it fits the table as it is, and
+ * in two when the first pass would have changed the schema — found at the first value that
+ * does not fit, the one-pass transaction rolled back. Either way the tables, rejects and
+ * counts are exactly those of two passes; checked with and without worker threads (files
+ * over 1 MiB go to the pool, split in parts, as text rows on MySQL).
+ */
+function rows(from: number, n: number, line: (i: number) => string | undefined = () => undefined) {
+  const out = ['order_id,qty,price,note,updated_at'];
+  for (let i = from; i < from + n; i++) {
+    out.push(
+      line(i) ??
+        `${i},${i % 50},${(i % 1000) + 0.25},"note ${i}, with a comma",2024-03-01 10:${String(i % 60).padStart(2, '0')}:00`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function writeData(ws: Workspace) {
+  ws.write('in/1/orders.csv', rows(1, 100));
+  // Fits the table: one pass, with two rejects that do not depend on the schema.
+  ws.write(
+    'in/2/orders.csv',
+    rows(50, 30_000, (i) =>
+      i === 7_000 ? `${i},1,2` : i === 20_000 ? `,1,2.25,x,2024-03-01 00:00:00` : undefined,
+    ),
+  );
+  // Row 25,000 needs qty widened to a decimal: two passes, no reject.
+  ws.write(
+    'in/3/orders.csv',
+    rows(20_000, 30_000, (i) => (i === 25_000 ? `${i},2.5,1.25,x,2024-03-02 00:00:00` : undefined)),
+  );
+  // A value no widening holds: two passes (the one pass cannot tell), one TYPE_MISMATCH.
+  ws.write(
+    'in/4/orders.csv',
+    rows(60_000, 500, (i) => (i === 60_400 ? `${i},abc,1.25,x,2024-03-02 00:00:00` : undefined)),
+  );
+  // Fits again (qty is a decimal now): one pass.
+  ws.write('in/5/orders.csv', rows(61_000, 200));
+  ws.config(`sources:
+  - table: orders
+    files: "in/*/orders.csv"
+    primary_key: order_id
+    cursor: updated_at
+`);
+}
+
+describe.each(DIALECTS)('one-pass loads on %s', (dialect) => {
+  const runs: Array<{ ws: Workspace; summary: RunSummary; events: RunEvent[] }> = [];
+  beforeAll(async () => {
+    for (const workers of [0, 2]) {
+      const ws = await Workspace.create(dialect);
+      writeData(ws);
+      const config = readConfig(path.join(ws.dir, 'tributary.yaml'));
+      const dest = await createDestination(config.destination);
+      await dest.open();
+      const events: RunEvent[] = [];
+      try {
+        const summary = await runPipeline(config, dest, {
+          workers,
+          minPartBytes: 64 * 1024,
+          emit: (e) => events.push(e),
+        });
+        runs.push({ ws, summary, events });
+      } finally {
+        await dest.close();
+      }
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const r of runs) await r.ws.drop();
+  });
+
+  const read = async (ws: Workspace) => {
+    const dest = await ws.open();
+    try {
+      const rejects = (await listRejects(dest, 'test')).map((r) => [
+        r.file,
+        r.line,
+        r.record,
+        r.code,
+        r.column,
+      ]);
+      const qty = (await dest.readCatalog()).get('orders')?.columns.find((c) => c.name === 'qty')?.type;
+      return { orders: await dump(dest, 'orders'), rejects, qty };
+    } finally {
+      await dest.close();
+    }
+  };
+
+  it('reads a fitting file once, and twice when the schema must change, with the same result', async () => {
+    for (const { summary, events } of runs) {
+      expect(summary.status).toBe('succeeded');
+      const passes = Object.fromEntries(
+        events.flatMap((e) => (e.type === 'file_loaded' ? [[e.file, e.passes]] : [])),
+      );
+      expect(passes).toEqual({
+        'in/1/orders.csv': 2,
+        'in/2/orders.csv': 1,
+        'in/3/orders.csv': 2,
+        'in/4/orders.csv': 2,
+        'in/5/orders.csv': 1,
+      });
+      expect(summary.tables[0]).toMatchObject({
+        table: 'orders',
+        inserted: 49_998 + 499 + 200,
+      });
+    }
+    const [one, two] = runs;
+    const a = await read(one!.ws);
+    const b = await read(two!.ws);
+    expect(a.qty).toEqual({ kind: 'decimal', precision: 20, scale: 1 });
+    expect(a.rejects).toEqual([
+      ['in/2/orders.csv', 6_952, 6_951, 'CSV_FIELD_COUNT', null],
+      ['in/2/orders.csv', 19_952, 19_951, 'MISSING_PRIMARY_KEY', 'order_id'],
+      ['in/4/orders.csv', 402, 401, 'TYPE_MISMATCH', 'qty'],
+    ]);
+    expect(a.orders.find((o) => o.order_id === '25000')?.qty).toMatch(/^2\.50*$/);
+    expect(b).toEqual(a);
+  });
+});

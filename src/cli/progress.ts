@@ -2,49 +2,73 @@ import type { RunEvent } from '../runner/events.js';
 import type { Io } from './main.js';
 import { eventLine } from './render.js';
 
-/** Live one-line progress on a terminal (stderr): files done/total, rows, MB/s. */
+/**
+ * Live one-line progress on a terminal (stderr): files done/total, rows, MB/s, the time
+ * left (from the bytes still to read at the rate so far), and the file(s) being loaded —
+ * several at once where the destination loads tables concurrently.
+ */
 export class Progress {
   #total = 0;
+  #totalBytes = 0;
   #done = 0;
   #rows = 0;
   #bytes = 0;
-  #fileBytes = 0;
-  #fileRows = 0;
-  #file = '';
-  #start = Date.now();
+  /** Files in progress: bytes and rows read so far. */
+  #current = new Map<string, { bytes: number; rows: number }>();
   #last = 0;
   #active = false;
 
-  constructor(private readonly io: Io) {}
+  constructor(
+    private readonly io: Io,
+    private readonly write: (text: string) => void = (text) => process.stderr.write(text),
+    private readonly columns: () => number = () => process.stderr.columns || 100,
+    private readonly start = Date.now(),
+  ) {}
 
   update(e: RunEvent): void {
     switch (e.type) {
       case 'files_discovered':
         this.#total = e.toLoad;
+        this.#totalBytes = e.bytes;
         break;
       case 'file_started':
-        this.#file = e.file;
-        this.#fileBytes = 0;
-        this.#fileRows = 0;
+        this.#current.set(e.file, { bytes: 0, rows: 0 });
         break;
       case 'file_progress':
-        this.#fileBytes = e.bytes;
-        this.#fileRows = e.rows;
+        this.#current.set(e.file, { bytes: e.bytes, rows: e.rows });
         break;
       case 'file_loaded':
       case 'file_unchanged':
-      case 'file_failed':
+      case 'file_failed': {
+        const f = this.#current.get(e.file);
         this.#done++;
-        this.#bytes += this.#fileBytes;
-        this.#rows += this.#fileRows;
-        this.#fileBytes = 0;
-        this.#fileRows = 0;
+        this.#bytes += f?.bytes ?? 0;
+        this.#rows += f?.rows ?? 0;
+        this.#current.delete(e.file);
         if (e.type === 'file_failed') this.#print(eventLine(e) ?? '');
         break;
+      }
       default:
         break;
     }
     this.#render(e.type === 'file_progress');
+  }
+
+  /** The status line (without the terminal's control characters). */
+  line(now = Date.now()): string {
+    const secs = Math.max((now - this.start) / 1000, 0.001);
+    let bytes = this.#bytes;
+    let rows = this.#rows;
+    for (const f of this.#current.values()) {
+      bytes += f.bytes;
+      rows += f.rows;
+    }
+    const rate = bytes / secs;
+    const left = this.#totalBytes - bytes;
+    const eta = rate > 0 && left > 0 && secs >= 1 ? `  ETA ${clock(left / rate)}` : '';
+    const files = [...this.#current.keys()];
+    const what = files.length > 1 ? `${files[0]} (+${files.length - 1} more)` : (files[0] ?? '');
+    return `files ${this.#done}/${this.#total}  rows ${rows}  ${(rate / 1e6).toFixed(1)} MB/s${eta}  ${what}`;
   }
 
   #print(line: string): void {
@@ -56,20 +80,24 @@ export class Progress {
     const now = Date.now();
     if (throttle && now - this.#last < 100) return;
     this.#last = now;
-    const secs = Math.max((now - this.#start) / 1000, 0.001);
-    const bytes = this.#bytes + this.#fileBytes;
-    const mbs = bytes / 1e6 / secs;
-    const line = `files ${this.#done}/${this.#total}  rows ${this.#rows + this.#fileRows}  ${mbs.toFixed(1)} MB/s  ${this.#file}`;
-    process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 100) - 1)}`);
+    this.write(`\r\x1b[2K${this.line(now).slice(0, this.columns() - 1)}`);
     this.#active = true;
   }
 
   #clear(): void {
-    if (this.#active) process.stderr.write('\r\x1b[2K');
+    if (this.#active) this.write('\r\x1b[2K');
     this.#active = false;
   }
 
   stop(): void {
     this.#clear();
   }
+}
+
+/** Seconds as `1h02m`, `3m05s` or `42s`. */
+export function clock(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
 }

@@ -5,7 +5,8 @@ import type { ModelEvent, ModelRunResult } from '../transforms/result.js';
 /** What a run reports while it goes. Library code never prints; the CLI renders these. */
 export type RunEvent =
   | { type: 'run_started'; runId: number; pipeline: string; destination: string }
-  | { type: 'files_discovered'; total: number; toLoad: number; unchanged: number }
+  /** `bytes`: the size of the files to read. */
+  | { type: 'files_discovered'; total: number; toLoad: number; unchanged: number; bytes: number }
   | { type: 'file_started'; file: string; table: string; index: number; total: number; size: number }
   | { type: 'file_progress'; file: string; bytes: number; rows: number }
   | { type: 'schema_changed'; file: string; change: SchemaChange }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import pRetry from 'p-retry';
 import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
 import { isTransient, messageOf, TributaryError } from '../core/errors.js';
-import type { ColumnType } from '../core/types.js';
+import type { ColumnType, SchemaChange } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
@@ -13,7 +13,7 @@ import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { crashPoint } from './faults.js';
-import { loadFile } from './file.js';
+import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
 import { countReject, countsOf, newSummary, tableSummary } from './summary.js';
 
@@ -118,6 +118,13 @@ export async function runPipeline(
   }
 }
 
+/**
+ * Load every new or changed file. Files of one table load one after the other in path order
+ * (a later file wins, and a file sees the schema its predecessors left); files of different
+ * tables load at the same time where the destination allows several transactions
+ * (`maxConcurrentLoads`: MySQL's pool, 1 on SQLite, whose one writer is fed by the workers).
+ * The summary is assembled in path order, so it reads the same however the loads interleaved.
+ */
 async function loadAll(
   config: ResolvedConfig,
   dest: Destination,
@@ -129,145 +136,220 @@ async function loadAll(
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
   const planned = await plan(config, dest);
+  const toLoad = planned.filter((p) => !unchangedByStat(p));
+  summary.files.discovered = planned.length;
+  summary.files.unchanged = planned.length - toLoad.length;
+  emit({
+    type: 'files_discovered',
+    total: planned.length,
+    toLoad: toLoad.length,
+    unchanged: summary.files.unchanged,
+    bytes: toLoad.reduce((n, p) => n + p.file.size, 0),
+  });
+  if (toLoad.length === 0) return;
+  const catalog = await dest.readCatalog();
+  checkHints(config, hints, catalog);
+
   const workers = options.workers ?? os.availableParallelism();
   const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes) : undefined;
-  try {
-    await loadFiles();
-  } finally {
-    await pool?.close();
+  // One lane per table, in the order of their first files; each lane loads its files in order.
+  const lanes = new Map<string, number[]>();
+  for (const [i, p] of toLoad.entries()) {
+    const lane = lanes.get(p.source.table) ?? [];
+    lane.push(i);
+    lanes.set(p.source.table, lane);
   }
-  async function loadFiles() {
-    const toLoad = planned.filter((p) => !unchangedByStat(p));
-    summary.files.discovered = planned.length;
-    summary.files.unchanged = planned.length - toLoad.length;
+  const queue = [...lanes.values()];
+  const results: Array<(s: RunSummary) => void> = [];
+  let started = 0;
+  let fatal: unknown;
+  const lockCheck = serialized(() => keepLock(dest, config.pipeline, runId));
+
+  async function loadOne(i: number): Promise<(s: RunSummary) => void> {
+    const { file, source, ledger } = toLoad[i] as PlannedFile;
     emit({
-      type: 'files_discovered',
-      total: planned.length,
-      toLoad: toLoad.length,
-      unchanged: summary.files.unchanged,
+      type: 'file_started',
+      file: file.path,
+      table: source.table,
+      index: started++,
+      total: toLoad.length,
+      size: file.size,
     });
-    let catalog: Map<string, LiveTable> = toLoad.length > 0 ? await dest.readCatalog() : new Map();
-    checkHints(config, hints, catalog);
-    for (const [i, p] of toLoad.entries()) {
-      if (options.signal?.aborted)
-        throw new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
-      const { file, source } = p;
-      emit({
-        type: 'file_started',
-        file: file.path,
-        table: source.table,
-        index: i,
-        total: toLoad.length,
-        size: file.size,
-      });
-      const t0 = Date.now();
-      try {
-        const outcome = await pRetry(
-          async (attempt) => {
-            // A rolled-back attempt may leave the catalog ahead of the database (SQLite DDL is
-            // in the transaction): read it again. Here rather than in onFailedAttempt, whose
-            // error (the server still down) would end the retries instead of being one.
-            if (attempt > 1) catalog = await dest.readCatalog();
-            await keepLock(dest, config.pipeline, runId);
-            return loadFile({
-              dest,
-              pipeline: config.pipeline,
-              runId,
-              source,
-              hints: hints.get(source.index) as Map<string, ColumnType>,
-              file,
-              catalog,
-              knownHash: p.ledger?.status === 'loaded' ? p.ledger.hash : null,
-              emit,
-              signal: options.signal,
-              beforeImages,
-              pool,
+    const t0 = Date.now();
+    // Where DDL commits on its own, an attempt that failed after it still changed the schema
+    // (and the retry plans nothing): the file's changes are those seen in all its attempts.
+    const applied: SchemaChange[] = [];
+    const fileEmit: EventSink = (e) => {
+      if (e.type === 'schema_changed') applied.push(e.change);
+      emit(e);
+    };
+    try {
+      const loaded = await pRetry(
+        async (attempt) => {
+          // A rolled-back attempt may leave the catalog ahead of the database (SQLite DDL is
+          // in the transaction): read it again. Here rather than in onFailedAttempt, whose
+          // error (the server still down) would end the retries instead of being one.
+          if (attempt > 1) await refreshCatalog(dest, catalog, source.table);
+          await lockCheck();
+          return loadFile({
+            dest,
+            pipeline: config.pipeline,
+            runId,
+            source,
+            hints: hints.get(source.index) as Map<string, ColumnType>,
+            file,
+            catalog,
+            knownHash: ledger?.status === 'loaded' ? ledger.hash : null,
+            emit: fileEmit,
+            signal: options.signal,
+            beforeImages,
+            pool,
+          });
+        },
+        {
+          ...RETRY_BACKOFF,
+          retries: options.retries ?? DEFAULT_RETRIES,
+          shouldRetry: ({ error }) => isTransient(error),
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (!isTransient(error) || retriesLeft === 0) return;
+            emit({
+              type: 'file_retry',
+              file: file.path,
+              table: source.table,
+              attempt: attemptNumber,
+              retriesLeft,
+              code: error instanceof TributaryError ? error.code : 'LOAD_FAILED',
+              message: messageOf(error),
             });
           },
-          {
-            ...RETRY_BACKOFF,
-            retries: options.retries ?? DEFAULT_RETRIES,
-            shouldRetry: ({ error }) => isTransient(error),
-            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-              if (!isTransient(error) || retriesLeft === 0) return;
-              emit({
-                type: 'file_retry',
-                file: file.path,
-                table: source.table,
-                attempt: attemptNumber,
-                retriesLeft,
-                code: error instanceof TributaryError ? error.code : 'LOAD_FAILED',
-                message: messageOf(error),
-              });
-            },
-          },
-        );
-        crashPoint('after_commit');
-        if (outcome.kind === 'unchanged') {
-          if (p.ledger) await touch(dest, p.ledger.id, file.size, file.mtimeMs);
-          summary.files.unchanged++;
-          emit({ type: 'file_unchanged', file: file.path, table: source.table });
-          continue;
+        },
+      );
+      const outcome =
+        loaded.kind === 'loaded' && !dest.capabilities.transactionalDdl
+          ? { ...loaded, changes: applied }
+          : loaded;
+      crashPoint('after_commit');
+      if (outcome.kind === 'unchanged') {
+        if (ledger) await touch(dest, ledger.id, file.size, file.mtimeMs);
+        emit({ type: 'file_unchanged', file: file.path, table: source.table });
+        return (s) => {
+          s.files.unchanged++;
+        };
+      }
+      for (const message of outcome.warnings) emit({ type: 'warning', message });
+      emit({
+        type: 'file_loaded',
+        file: file.path,
+        table: source.table,
+        rows: outcome.rows,
+        rejects: outcome.rejectCount,
+        stats: outcome.stats,
+        ms: Date.now() - t0,
+        passes: outcome.passes,
+      });
+      return (s) => addLoaded(s, file.path, source.table, outcome);
+    } catch (err) {
+      if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
+        throw err;
+      await refreshCatalog(dest, catalog, source.table);
+      const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
+      const message = messageOf(err);
+      await markFailed(dest, config.pipeline, { ...file, table: source.table }, runId, `${code}: ${message}`);
+      emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
+      return (s) => {
+        s.files.failed++;
+        s.failures.push({ file: file.path, code, message });
+      };
+    }
+  }
+
+  async function lane(): Promise<void> {
+    for (let files = queue.shift(); files; files = queue.shift()) {
+      for (const i of files) {
+        if (fatal !== undefined) return;
+        if (options.signal?.aborted) {
+          fatal = new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
+          return;
         }
-        summary.files.loaded++;
-        const t = tableSummary(summary, source.table);
-        t.files++;
-        t.inserted += outcome.stats.inserted;
-        t.updated += outcome.stats.updated;
-        t.unchanged += outcome.stats.unchanged;
-        t.deleted += outcome.stats.deleted;
-        t.childRows += outcome.stats.childRows;
-        t.rejected += outcome.rejectCount;
-        t.discardedRows += outcome.discardedRows;
-        t.discardedValues += outcome.discardedValues;
-        for (const message of outcome.warnings) {
-          summary.warnings.push(message);
-          emit({ type: 'warning', message });
+        try {
+          results[i] = await loadOne(i);
+        } catch (err) {
+          fatal ??= err; // the other lanes stop after their current file
+          return;
         }
-        for (const r of outcome.rejects) countReject(summary, r.table, r.code);
-        if (outcome.rejectCount > outcome.rejects.length) {
-          countReject(summary, source.table, 'MORE', outcome.rejectCount - outcome.rejects.length);
-        }
-        for (const c of outcome.changes) {
-          summary.schemaChanges.push({
-            table: c.kind === 'create_table' ? c.table.name : c.table,
-            kind: c.kind,
-            ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
-            ...(c.kind === 'widen_column'
-              ? { column: c.column, from: formatType(c.from), to: formatType(c.to) }
-              : {}),
-            file: file.path,
-          });
-        }
-        emit({
-          type: 'file_loaded',
-          file: file.path,
-          table: source.table,
-          rows: outcome.rows,
-          rejects: outcome.rejectCount,
-          stats: outcome.stats,
-          ms: Date.now() - t0,
-          passes: outcome.passes,
-        });
-      } catch (err) {
-        if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
-          throw err;
-        catalog = await dest.readCatalog();
-        const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
-        const message = messageOf(err);
-        summary.files.failed++;
-        summary.failures.push({ file: file.path, code, message });
-        await markFailed(
-          dest,
-          config.pipeline,
-          { ...file, table: source.table },
-          runId,
-          `${code}: ${message}`,
-        );
-        emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
       }
     }
   }
+
+  try {
+    const width = Math.max(1, Math.min(dest.capabilities.maxConcurrentLoads, queue.length));
+    await Promise.all(Array.from({ length: width }, lane));
+  } finally {
+    await pool?.close();
+    for (const apply of results) apply?.(summary);
+  }
+  if (fatal !== undefined) throw fatal;
+}
+
+/** What a loaded file adds to the run's summary. */
+function addLoaded(
+  summary: RunSummary,
+  path: string,
+  table: string,
+  outcome: Extract<FileOutcome, { kind: 'loaded' }>,
+): void {
+  summary.files.loaded++;
+  const t = tableSummary(summary, table);
+  t.files++;
+  t.inserted += outcome.stats.inserted;
+  t.updated += outcome.stats.updated;
+  t.unchanged += outcome.stats.unchanged;
+  t.deleted += outcome.stats.deleted;
+  t.childRows += outcome.stats.childRows;
+  t.rejected += outcome.rejectCount;
+  t.discardedRows += outcome.discardedRows;
+  t.discardedValues += outcome.discardedValues;
+  summary.warnings.push(...outcome.warnings);
+  for (const r of outcome.rejects) countReject(summary, r.table, r.code);
+  if (outcome.rejectCount > outcome.rejects.length) {
+    countReject(summary, table, 'MORE', outcome.rejectCount - outcome.rejects.length);
+  }
+  for (const c of outcome.changes) {
+    summary.schemaChanges.push({
+      table: c.kind === 'create_table' ? c.table.name : c.table,
+      kind: c.kind,
+      ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
+      ...(c.kind === 'widen_column'
+        ? { column: c.column, from: formatType(c.from), to: formatType(c.to) }
+        : {}),
+      file: path,
+    });
+  }
+}
+
+/**
+ * Read the live definition of `table` and its child tables again (after a failed or retried
+ * file), leaving the other tables' entries to the lanes loading them.
+ */
+async function refreshCatalog(
+  dest: Destination,
+  catalog: Map<string, LiveTable>,
+  table: string,
+): Promise<void> {
+  const fresh = await dest.readCatalog();
+  const mine = (t: string) => t === table || t.startsWith(`${table}__`);
+  for (const t of [...catalog.keys()]) if (mine(t) && !fresh.has(t)) catalog.delete(t);
+  for (const [t, live] of fresh) if (mine(t)) catalog.set(t, live);
+}
+
+/** `fn` never runs twice at once: concurrent callers wait for the call in progress, then call again. */
+function serialized(fn: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return () => {
+    const next = last.then(fn, fn);
+    last = next.catch(() => {});
+    return next;
+  };
 }
 
 /** Discover every source's files and pair them with their ledger rows. A file is claimed by the first source that matches it. */

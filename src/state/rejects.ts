@@ -25,6 +25,14 @@ const CHUNK = 200;
 
 /** Drop a file's unresolved rejects before it is loaded again (inside the file's transaction). */
 export async function clearRejects(db: SqlClient, fileId: number): Promise<void> {
+  // Look before deleting: a DELETE that matches nothing still locks the index gap on
+  // InnoDB, and another table's file transaction inserting its rejects there deadlocks
+  // with this one (tables load side by side on MySQL). A plain SELECT takes no lock.
+  const some = await db.query(
+    `SELECT 1 AS x FROM ${T.rejects} WHERE file_id = ? AND resolved_run_id IS NULL LIMIT 1`,
+    [fileId],
+  );
+  if (some.length === 0) return;
   await db.execute(`DELETE FROM ${T.rejects} WHERE file_id = ? AND resolved_run_id IS NULL`, [fileId]);
 }
 

@@ -1,4 +1,4 @@
-import { type SqlClient, type SqlDialect, TOMBSTONES } from '../destinations/types.js';
+import { type Destination, type SqlClient, type SqlDialect, TOMBSTONES } from '../destinations/types.js';
 
 /**
  * State lives in the destination, beside the data (ARCHITECTURE.md: "State lives in the
@@ -13,7 +13,10 @@ export const T = {
   tombstones: TOMBSTONES,
 } as const;
 
-export async function ensureStateTables(db: SqlClient, d: SqlDialect): Promise<void> {
+export async function ensureStateTables(
+  db: SqlClient & Partial<Pick<Destination, 'ensureIndex'>>,
+  d: SqlDialect,
+): Promise<void> {
   const q = d.quote;
   const key = d.keyTextSql;
   const long = d.longTextSql;
@@ -87,6 +90,9 @@ export async function ensureStateTables(db: SqlClient, d: SqlDialect): Promise<v
     )`,
   ];
   for (const sql of stmts) await db.execute(sql);
+  // A file's transaction deletes its earlier rejects by file_id: with an index that locks
+  // only those rows (InnoDB), not the whole table other files are inserting into.
+  await db.ensureIndex?.(T.rejects, '_tributary_rejects_file', ['file_id']);
 }
 
 export function now(): string {

@@ -15,6 +15,14 @@ export interface SourceRecord {
    * exact text as a `LosslessNumber`-like `{ isLosslessNumber: true, value: string }`).
    */
   data: Record<string, unknown>;
+  /**
+   * CSV: the field values in header order (an empty field is `null`), with `header`, the
+   * same frozen array for every record of a file: `data` is `{ [header[i]]: values[i] }`.
+   * The CSV reader builds `data` only when it is first read, so a consumer taking values
+   * by position (the runner's passes) never pays for it. Absent for JSON records.
+   */
+  values?: readonly (string | null)[];
+  header?: readonly string[];
   /** 1-based line of the file where the record starts. */
   line: number;
   /** 1-based record number within the file (a CSV header is not a record). */

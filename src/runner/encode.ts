@@ -1,7 +1,7 @@
 import type { ColumnType, Contract, DbValue, RejectCode } from '../core/types.js';
 import type { LiveTable, RowNode } from '../destinations/types.js';
-import { coerce, formatType } from '../schema/types.js';
-import type { Shaped } from './shape.js';
+import { coerceValue, formatType, MISFIT, misfitReason } from '../schema/types.js';
+import type { FlatLayout, Shaped } from './shape.js';
 
 /** What became of one record on its way to the table. */
 export type Encoded =
@@ -9,92 +9,120 @@ export type Encoded =
   | { kind: 'reject'; code: RejectCode; column: string | null; message: string }
   | { kind: 'discard'; reason: string };
 
-type RowResult =
-  | { ok: true; values: DbValue[]; discarded: number }
-  | { ok: false; discard: boolean; code: RejectCode; column: string; message: string };
+type RowFailure = { ok: false; discard: boolean; code: RejectCode; column: string; message: string };
+type RowResult = { ok: true; values: DbValue[]; discarded: number } | RowFailure;
 
 const isEmpty = (v: unknown) => v === null || v === undefined || v === '';
+
+/** Encodes one row: its values as a Map, or a flat record's values through its layout. */
+export type RowEncoder = ((row: ReadonlyMap<string, unknown>) => RowResult) & {
+  flat(layout: FlatLayout, values: readonly unknown[]): RowResult;
+};
 
 /**
  * Values of a shaped row in the table's column order, each coerced to its column's type,
  * with the table's contract deciding what happens to a value that does not fit and to a
  * value in a column the table does not have (docs/schema-evolution.md).
  */
-export function rowEncoder(
-  table: LiveTable,
-  contract: Contract,
-): (row: ReadonlyMap<string, unknown>) => RowResult {
+export function rowEncoder(table: LiveTable, contract: Contract): RowEncoder {
   const index = new Map(table.columns.map((c, i) => [c.name, i]));
   const types = table.columns.map((c) => c.type);
   const width = table.columns.length;
-  return (row) => {
-    const values: DbValue[] = new Array(width).fill(null);
-    let discarded = 0;
-    for (const [col, v] of row) {
-      const i = index.get(col);
-      if (i === undefined) {
-        // Not in the table: NULL-only so far (never created), or kept out by the contract.
-        if (isEmpty(v)) continue;
-        switch (contract.columns) {
-          case 'discard_value':
-            discarded++;
-            continue;
-          case 'discard_row':
-            return {
-              ok: false,
-              discard: true,
-              code: 'CONTRACT_FROZEN',
-              column: col,
-              message: `new column ${col}`,
-            };
-          default:
-            return {
-              ok: false,
-              discard: false,
-              code: 'CONTRACT_FROZEN',
-              column: col,
-              message: `${col}: the table has no such column and its contract freezes columns`,
-            };
-        }
-      }
-      const type = types[i] as ColumnType;
-      const r = coerce(v, type);
-      if (r.ok) {
-        values[i] = r.value;
-        continue;
-      }
-      switch (contract.dataType) {
+  /** Puts `v` of `col` (table column `i`) into `values`: 0 done, 1 discarded, or why not. */
+  const put = (values: DbValue[], i: number | undefined, col: string, v: unknown): 0 | 1 | RowFailure => {
+    if (i === undefined) {
+      // Not in the table: NULL-only so far (never created), or kept out by the contract.
+      if (isEmpty(v)) return 0;
+      switch (contract.columns) {
         case 'discard_value':
-          discarded++;
-          continue;
+          return 1;
         case 'discard_row':
           return {
             ok: false,
             discard: true,
-            code: 'TYPE_MISMATCH',
-            column: col,
-            message: `${col}: ${r.reason}`,
-          };
-        case 'freeze':
-          return {
-            ok: false,
-            discard: false,
             code: 'CONTRACT_FROZEN',
             column: col,
-            message: `${col}: ${r.reason} (the contract freezes its type, ${formatType(type)})`,
+            message: `new column ${col}`,
           };
         default:
           return {
             ok: false,
             discard: false,
-            code: 'TYPE_MISMATCH',
+            code: 'CONTRACT_FROZEN',
             column: col,
-            message: `${col}: ${r.reason}`,
+            message: `${col}: the table has no such column and its contract freezes columns`,
           };
       }
     }
+    const type = types[i] as ColumnType;
+    const coerced = coerceValue(v, type);
+    if (coerced !== MISFIT) {
+      values[i] = coerced;
+      return 0;
+    }
+    const reason = misfitReason();
+    switch (contract.dataType) {
+      case 'discard_value':
+        return 1;
+      case 'discard_row':
+        return {
+          ok: false,
+          discard: true,
+          code: 'TYPE_MISMATCH',
+          column: col,
+          message: `${col}: ${reason}`,
+        };
+      case 'freeze':
+        return {
+          ok: false,
+          discard: false,
+          code: 'CONTRACT_FROZEN',
+          column: col,
+          message: `${col}: ${reason} (the contract freezes its type, ${formatType(type)})`,
+        };
+      default:
+        return {
+          ok: false,
+          discard: false,
+          code: 'TYPE_MISMATCH',
+          column: col,
+          message: `${col}: ${reason}`,
+        };
+    }
+  };
+  const encode = (row: ReadonlyMap<string, unknown>): RowResult => {
+    const values: DbValue[] = new Array(width).fill(null);
+    let discarded = 0;
+    for (const [col, v] of row) {
+      const r = put(values, index.get(col), col, v);
+      if (r === 0) continue;
+      if (r === 1) discarded++;
+      else return r;
+    }
     return { ok: true, values, discarded };
   };
+  // The table column of each layout column, for the layout last seen (one per file).
+  let layout: FlatLayout | undefined;
+  let target: (number | undefined)[] = [];
+  const flat = (l: FlatLayout, source: readonly unknown[]): RowResult => {
+    if (l !== layout) {
+      layout = l;
+      target = l.columns.map((c) => index.get(c));
+    }
+    const { columns, positions, constants } = l;
+    const values: DbValue[] = new Array(width).fill(null);
+    let discarded = 0;
+    // The same columns in the same order as `encode(shape(data).root)`.
+    for (let j = 0; j < columns.length; j++) {
+      const p = positions[j] as number;
+      const r = put(values, target[j], columns[j] as string, p >= 0 ? source[p] : constants[j]);
+      if (r === 0) continue;
+      if (r === 1) discarded++;
+      else return r;
+    }
+    return { ok: true, values, discarded };
+  };
+  return Object.assign(encode, { flat });
 }
 
 export interface RecordEncoderInput {
@@ -105,18 +133,23 @@ export interface RecordEncoderInput {
   contract: Contract;
 }
 
+/** Encodes records: shaped ones, and flat ones by their layout (see `Shaper.layout`). */
+export type RecordEncoder = ((shaped: Shaped) => Encoded) & {
+  /** `encode(shape(record.data))` for a flat record, without building `data` or its Map. */
+  flat(layout: FlatLayout, values: readonly unknown[]): Encoded;
+};
+
 /**
  * Shaped record → a row for the writer, a reject with its reason, or a discard. The one
  * path every loaded row takes (the runner, and re-tried rejects).
  */
-export function recordEncoder(input: RecordEncoderInput): (shaped: Shaped) => Encoded {
+export function recordEncoder(input: RecordEncoderInput): RecordEncoder {
   const { table, primaryKey, cursor, contract } = input;
   const root = rowEncoder(table, contract);
   const children = new Map(input.childTables.map((t) => [t.name, rowEncoder(t, contract)]));
   const keyIdx = primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
   const cursorIdx = cursor ? table.columns.findIndex((c) => c.name === cursor) : -1;
-  return (shaped) => {
-    const r = root(shaped.root);
+  const finish = (r: RowResult, shapedChildren: Shaped['children']): Encoded => {
     if (!r.ok) {
       return r.discard
         ? { kind: 'discard', reason: r.message }
@@ -144,10 +177,10 @@ export function recordEncoder(input: RecordEncoderInput): (shaped: Shaped) => En
     }
     const node: RowNode = { values: r.values };
     let discardedValues = r.discarded;
-    if (shaped.children) {
+    if (shapedChildren) {
       node.children = new Map();
       const key = keyIdx.map((i) => r.values[i] as DbValue);
-      for (const [name, rows] of shaped.children) {
+      for (const [name, rows] of shapedChildren) {
         const enc = children.get(name);
         if (!enc) {
           discardedValues += rows.length; // the child table is kept out by the contract
@@ -171,4 +204,9 @@ export function recordEncoder(input: RecordEncoderInput): (shaped: Shaped) => En
     }
     return { kind: 'row', node, discardedValues };
   };
+  const encode = (shaped: Shaped): Encoded => finish(root(shaped.root), shaped.children);
+  // A flat record has no child rows.
+  const flat = (layout: FlatLayout, values: readonly unknown[]): Encoded =>
+    finish(root.flat(layout, values), undefined);
+  return Object.assign(encode, { flat });
 }

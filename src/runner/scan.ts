@@ -1,7 +1,7 @@
 import type { ResolvedSource } from '../config/resolve.js';
 import type { ColumnType, SourceItem } from '../core/types.js';
-import { type Observation, TableObserver } from '../schema/observe.js';
-import { makeShaper } from './shape.js';
+import { type ColumnSlot, type Observation, TableObserver } from '../schema/observe.js';
+import { type FlatLayout, type FlatRecord, makeShaper } from './shape.js';
 
 /** What the first pass needs to know: the source and the live types of the tables it feeds. */
 export interface ScanInput {
@@ -47,6 +47,9 @@ export async function scanItems(
   };
   const shape = makeShaper(input.source, input.captures, input.children);
   const root = observer(input.source.table);
+  // Flat records (CSV): the root's column slots by layout position, for the file's header.
+  let layout: FlatLayout | undefined;
+  let slots: ColumnSlot[] = [];
   let records = 0;
   let items = 0;
   for await (const batch of batches) {
@@ -55,6 +58,20 @@ export async function scanItems(
     for (const item of batch) {
       if (item.kind !== 'record') continue;
       records++;
+      const values = item.values;
+      if (values !== undefined && item.header !== undefined) {
+        if (layout?.header !== item.header) {
+          layout = shape.layout(item as FlatRecord);
+          slots = layout.columns.map((c) => root.slot(c));
+        }
+        // The same observations, in the same order, as through shape(item.data).root.
+        const { positions, constants } = layout;
+        for (let j = 0; j < slots.length; j++) {
+          const p = positions[j]!;
+          root.observeSlot(slots[j]!, p >= 0 ? values[p] : constants[j]);
+        }
+        continue;
+      }
       const shaped = shape(item.data);
       for (const [col, v] of shaped.root) root.observe(col, v);
       if (shaped.children) {

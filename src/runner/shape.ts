@@ -1,4 +1,5 @@
 import type { ResolvedSource } from '../config/resolve.js';
+import type { SourceRecord } from '../core/types.js';
 import { type ChildRow, flattenRecord, INDEX_COLUMN } from '../schema/flatten.js';
 import { mapperRegistry, normalizeName } from '../schema/naming.js';
 
@@ -9,14 +10,41 @@ export interface Shaped {
 }
 
 /**
+ * Where the root columns of a flat record (one with `values` and `header`, as the CSV
+ * reader yields) come from: the columns of `shape(record.data).root`, in the same order,
+ * each taken from `values` by position or, for a captured path segment, a constant.
+ */
+export interface FlatLayout {
+  readonly header: readonly string[];
+  /** Root column names, in `shape(data).root` order. */
+  readonly columns: readonly string[];
+  /** Per column, the index of its value in `record.values`, or -1 for a constant. */
+  readonly positions: readonly number[];
+  /** Per column, its value when its position is -1. */
+  readonly constants: readonly unknown[];
+}
+
+/** A record whose values come by position (see `SourceRecord.values`). */
+export type FlatRecord = SourceRecord & Required<Pick<SourceRecord, 'values' | 'header'>>;
+
+/**
+ * Shapes records; `orderSensitive()` says whether a column name depended on first-seen
+ * order; `layout(record)` is the {@link FlatLayout} of a flat record's header (the same
+ * object for every record of a file), for the passes to take values by position instead
+ * of building `data` and its root Map for each record: it names the columns exactly as
+ * shaping the first such record would.
+ */
+export type Shaper = ((data: Record<string, unknown>) => Shaped) & {
+  orderSensitive(): boolean;
+  layout(record: FlatRecord): FlatLayout;
+};
+
+/**
  * Record → rows for one file of one source. Captured path segments become columns (they
  * win over a file column of the same name, which becomes `name_2`). Child tables go one
  * level deep and only under a keyed (merge) table, whose key links them: arrays nested
  * inside child rows, and every array of objects of an unkeyed table, are kept as JSON.
  */
-/** Shapes records; `orderSensitive()` says whether a column name depended on first-seen order. */
-export type Shaper = ((data: Record<string, unknown>) => Shaped) & { orderSensitive(): boolean };
-
 export function makeShaper(
   source: ResolvedSource,
   captures: Readonly<Record<string, string>>,
@@ -36,8 +64,33 @@ export function makeShaper(
     if (flat.children.length === 0) return { root, children: undefined };
     return { root, children: foldChildren(table, root, flat.children, childTables) };
   };
+  let last: FlatLayout | undefined;
+  const layout = (record: FlatRecord): FlatLayout => {
+    if (last?.header === record.header) return last;
+    // The columns of shape(record.data).root, in its order (for-in order, which puts
+    // integer-like keys first, then captures), with the same calls to the namer.
+    const namer = namers(table);
+    const position = new Map(record.header.map((name, i) => [name, i]));
+    const from = new Map<string, number | { constant: unknown }>();
+    const data = record.data;
+    for (const key in data) {
+      if (data[key] === undefined) continue;
+      // A key outside the header is inherited (for-in walks the prototype): the same every record.
+      from.set(namer.columnFor(key), position.get(key) ?? { constant: data[key] });
+    }
+    for (const [k, v] of captured) from.set(k, { constant: v });
+    const sources = [...from.values()];
+    last = {
+      header: record.header,
+      columns: [...from.keys()],
+      positions: sources.map((f) => (typeof f === 'number' ? f : -1)),
+      constants: sources.map((f) => (typeof f === 'number' ? undefined : f.constant)),
+    };
+    return last;
+  };
   return Object.assign(shape, {
     orderSensitive: () => [...namers.mappers.values()].some((m) => m.orderSensitive),
+    layout,
   });
 }
 

@@ -2,8 +2,8 @@ import type { ResolvedSource } from '../config/resolve.js';
 import type { DbValue, SourceItem } from '../core/types.js';
 import type { LiveTable, RowNode } from '../destinations/types.js';
 import type { Reject } from '../state/rejects.js';
-import { recordEncoder } from './encode.js';
-import { makeShaper, rawOf } from './shape.js';
+import { type Encoded, recordEncoder } from './encode.js';
+import { type FlatLayout, type FlatRecord, makeShaper, rawOf } from './shape.js';
 
 /** What the second pass needs: the source and the live tables its rows go to. */
 export interface EncodeInput {
@@ -40,15 +40,23 @@ export async function* encodeBatches(
     contract: source.contract,
   });
   const shape = makeShaper(source, input.captures, input.children);
+  let layout: FlatLayout | undefined; // of flat (CSV) records: the file's header
   for await (const batch of batches) {
     const out: EncodedBatch = { rows: [], rejects: [], discardedRows: 0, discardedValues: 0 };
     for (const item of batch) {
-      const base = { table: source.table, line: item.line, record: item.record };
       if (item.kind === 'problem') {
-        out.rejects.push({ ...base, code: item.code, column: null, message: item.message, raw: item.raw });
+        const { line, record, code, message, raw } = item;
+        out.rejects.push({ table: source.table, line, record, code, column: null, message, raw });
         continue;
       }
-      const e = encode(shape(item.data));
+      const values = item.values;
+      let e: Encoded;
+      if (values !== undefined && item.header !== undefined) {
+        if (layout?.header !== item.header) layout = shape.layout(item as FlatRecord);
+        e = encode.flat(layout, values);
+      } else {
+        e = encode(shape(item.data));
+      }
       if (e.kind === 'row') {
         out.discardedValues += e.discardedValues;
         out.rows.push(e.node);
@@ -56,7 +64,9 @@ export async function* encodeBatches(
         out.discardedRows++;
       } else {
         out.rejects.push({
-          ...base,
+          table: source.table,
+          line: item.line,
+          record: item.record,
           code: e.code,
           column: e.column,
           message: e.message,

@@ -1,5 +1,21 @@
 import type { ColumnType } from '../core/types.js';
-import { classify, coerce, joinTypes, widen } from './types.js';
+import { classify, coerceValue, coversText, joinTypes, MISFIT, widen } from './types.js';
+
+/**
+ * One column of a {@link TableObserver}: what `observe` needs per value, found with one
+ * lookup (or none, through `slot`).
+ */
+export interface ColumnSlot {
+  readonly name: string;
+  /** Type so far (null: only NULLs so far); undefined until the column is first observed. */
+  readonly type: ColumnType | null | undefined;
+  /** The table's live type of the column, if it has it. */
+  readonly established: ColumnType | undefined;
+  /** Hinted: its type is fixed. */
+  readonly fixed: boolean;
+}
+
+type Slot = { -readonly [K in keyof ColumnSlot]: ColumnSlot[K] };
 
 /**
  * What one file says about one table's columns, folded value by value in the first pass.
@@ -14,6 +30,8 @@ export class TableObserver {
   readonly incompatible = new Set<string>();
   readonly #established: ReadonlyMap<string, ColumnType>;
   readonly #fixed: ReadonlySet<string>;
+  /** Per column, what `types` holds for it and more; `types` changes only through `#set`. */
+  readonly #slots = new Map<string, Slot>();
 
   constructor(established: ReadonlyMap<string, ColumnType>, fixed: ReadonlySet<string>) {
     this.#established = established;
@@ -21,29 +39,99 @@ export class TableObserver {
   }
 
   observe(column: string, value: unknown): void {
-    const current = this.types.get(column);
-    const t = classify(value);
-    if (current === undefined) {
-      const base = this.#established.get(column) ?? null;
-      this.types.set(column, base);
-      if (t !== null && !this.#fixed.has(column)) this.#fold(column, base, t, value);
-      return;
-    }
-    if (t === null || this.#fixed.has(column)) return;
-    if (current !== null && covers(current, t)) return; // hot path: nothing new
-    this.#fold(column, current, t, value);
+    this.#observe(this.#slot(column), value);
   }
 
-  #fold(column: string, current: ColumnType | null, t: ColumnType, value: unknown): void {
-    if (this.#established.has(column) && current !== null) {
-      // `5` fits decimal(12,2) although not every integer does: ask the value, not its type.
-      if (coerce(value, current).ok) return;
-      const w = widen(current, t);
-      if (w) this.types.set(column, w);
-      else this.incompatible.add(column);
+  /**
+   * The slot of `column`, for callers that observe the same columns row after row (a CSV
+   * file's): `observeSlot(slot(c), v)` is `observe(c, v)`. Getting a slot observes nothing.
+   */
+  slot(column: string): ColumnSlot {
+    return this.#slot(column);
+  }
+
+  #slot(column: string): Slot {
+    let s = this.#slots.get(column);
+    if (s === undefined) {
+      s = {
+        name: column,
+        type: undefined,
+        established: this.#established.get(column),
+        fixed: this.#fixed.has(column),
+      };
+      this.#slots.set(column, s);
+    }
+    return s;
+  }
+
+  /** `observe(slot.name, value)`, for a slot of this observer. */
+  observeSlot(slot: ColumnSlot, value: unknown): void {
+    this.#observe(slot as Slot, value);
+  }
+
+  #observe(slot: Slot, value: unknown): void {
+    const current = slot.type;
+    if (current === undefined) {
+      const base = slot.established ?? null;
+      this.#set(slot, base);
+      if (slot.fixed) return;
+      const t = classify(value);
+      if (t !== null) this.#fold(slot, base, t, value);
       return;
     }
-    this.types.set(column, joinTypes(current, t));
+    if (slot.fixed) return;
+    // Hot path: a value that tells nothing new, found without classifying it in full. No
+    // string classifies as json, and a text or json column takes any other type as it is
+    // (it joins into itself, and every string coerces to it).
+    if (current !== null && typeof value === 'string') {
+      const kind = current.kind;
+      if (kind === 'text' || kind === 'json' || coversText(current, value)) return;
+    }
+    const t = classify(value);
+    if (t === null) return;
+    if (current !== null && covers(current, t)) return;
+    this.#fold(slot, current, t, value);
+  }
+
+  /**
+   * Folds what another part of the same file showed (see {@link mergeObservation}).
+   * @internal
+   */
+  merge(part: Observation, established: ReadonlyMap<string, ColumnType>): void {
+    for (const [col, t] of part.types) {
+      const slot = this.#slot(col);
+      const cur = slot.type;
+      if (cur === undefined || cur === null) {
+        this.#set(slot, cur === undefined ? t : (t ?? null));
+        continue;
+      }
+      if (t === null || covers(cur, t)) continue;
+      if (established.has(col)) {
+        const w = widen(cur, t);
+        if (w) this.#set(slot, w);
+        else this.incompatible.add(col);
+      } else {
+        this.#set(slot, joinTypes(cur, t));
+      }
+    }
+    for (const col of part.incompatible) this.incompatible.add(col);
+  }
+
+  #set(slot: Slot, type: ColumnType | null): void {
+    slot.type = type;
+    this.types.set(slot.name, type);
+  }
+
+  #fold(slot: Slot, current: ColumnType | null, t: ColumnType, value: unknown): void {
+    if (slot.established !== undefined && current !== null) {
+      // `5` fits decimal(12,2) although not every integer does: ask the value, not its type.
+      if (coerceValue(value, current) !== MISFIT) return;
+      const w = widen(current, t);
+      if (w) this.#set(slot, w);
+      else this.incompatible.add(slot.name);
+      return;
+    }
+    this.#set(slot, joinTypes(current, t));
   }
 }
 
@@ -62,22 +150,7 @@ export function mergeObservation(
   part: Observation,
   established: ReadonlyMap<string, ColumnType>,
 ): void {
-  for (const [col, t] of part.types) {
-    const cur = into.types.get(col);
-    if (cur === undefined || cur === null) {
-      into.types.set(col, cur === undefined ? t : (t ?? null));
-      continue;
-    }
-    if (t === null || covers(cur, t)) continue;
-    if (established.has(col)) {
-      const w = widen(cur, t);
-      if (w) into.types.set(col, w);
-      else into.incompatible.add(col);
-    } else {
-      into.types.set(col, joinTypes(cur, t));
-    }
-  }
-  for (const col of part.incompatible) into.incompatible.add(col);
+  into.merge(part, established);
 }
 
 /** `a` holds every value of type `b` as it is. */

@@ -430,6 +430,70 @@ function classifyText(raw: string): ColumnType | null {
   return isBoolText(s) === undefined ? TEXT : BOOL;
 }
 
+/**
+ * True when `covers(type, classify(s))` holds with `classify(s)` not null, decided by a
+ * cheaper check than the full classification of `s` for the common cases: an integer
+ * column and digits (at most 18 of them, so int64 without a range check), a decimal
+ * column and a decimal that fits, a date or datetime column and a valid value of that
+ * type, a bool column and `true`/`false`. False when unsure (surrounding whitespace, an
+ * integer in a decimal column, ...): the caller then classifies. Always false for text
+ * and json, which hold any string but not as the same type.
+ */
+export function coversText(type: ColumnType, s: string): boolean {
+  switch (type.kind) {
+    case 'integer': {
+      const end = s.length;
+      let i = 0;
+      let c = s.charCodeAt(0);
+      if (c === 45 || c === 43) c = s.charCodeAt(++i);
+      if (c === 48) return end === i + 1;
+      if (!(c >= 49 && c <= 57) || end - i > 18) return false;
+      for (i++; i < end; i++) if (!isDigit(s.charCodeAt(i))) return false;
+      return true;
+    }
+    case 'decimal': {
+      // Inlined scanNumber (decimal text only): `[+-]?(0|[1-9][0-9]*)\.[0-9]+`.
+      const end = s.length;
+      let i = 0;
+      let c = s.charCodeAt(0);
+      if (c === 45 || c === 43) c = s.charCodeAt(++i);
+      let intDigits: number;
+      if (c === 48) {
+        i++;
+        intDigits = 1; // `0.5` is decimal(2,1): one integer digit at least
+      } else if (c >= 49 && c <= 57) {
+        const start = i;
+        for (i++; i < end && isDigit(s.charCodeAt(i)); ) i++;
+        intDigits = i - start;
+      } else {
+        return false;
+      }
+      if (s.charCodeAt(i) !== 46) return false;
+      const fracStart = ++i;
+      while (i < end && isDigit(s.charCodeAt(i))) i++;
+      const scale = i - fracStart;
+      return (
+        i === end &&
+        scale > 0 &&
+        scale <= type.scale &&
+        intDigits <= type.precision - type.scale &&
+        // Within what we infer (a type read from a catalog might be wider):
+        intDigits + scale <= MAX_PRECISION &&
+        scale <= MAX_SCALE
+      );
+    }
+    case 'date':
+      // A valid value starts with a digit and ends with a digit or `Z`: `s` is trimmed.
+      return scanTemporal(s, 0, s.length) === VALID_DATE;
+    case 'datetime':
+      return scanTemporal(s, 0, s.length) === VALID_DATETIME;
+    case 'bool':
+      return isBoolText(s) !== undefined;
+    default:
+      return false;
+  }
+}
+
 /** Plain digit text (from a number, never user text with leading zeros). */
 function classifyNumeric(text: string): ColumnType {
   const kind = scanNumber(text, 0, text.length);
@@ -520,18 +584,21 @@ export function widen(from: ColumnType, needed: ColumnType | null): ColumnType |
 // ---------------------------------------------------------------------------------------
 // coerce
 
-const OK_NULL: Coerced = Object.freeze({ ok: true, value: null });
-const OK_TRUE: Coerced = Object.freeze({ ok: true, value: true });
-const OK_FALSE: Coerced = Object.freeze({ ok: true, value: false });
-const OK_ZERO: Coerced = Object.freeze({ ok: true, value: 0 });
-const OK_ONE: Coerced = Object.freeze({ ok: true, value: 1 });
+/** What {@link coerceValue} returns for a value that does not fit its type. */
+export const MISFIT: unique symbol = Symbol('misfit');
+export type Misfit = typeof MISFIT;
 
-function ok(value: DbValue): Coerced {
-  return { ok: true, value };
+/** Why the last value that did not fit did not (scratch, like the scan results). */
+let misfitText = '';
+
+function misfit(reason: string): Misfit {
+  misfitText = reason;
+  return MISFIT;
 }
 
-function fail(reason: string): Coerced {
-  return { ok: false, reason };
+/** Why the last {@link coerceValue} that returned {@link MISFIT} did. */
+export function misfitReason(): string {
+  return misfitText;
 }
 
 /** A value for a reason: strings quoted and cut to 100 characters. */
@@ -551,9 +618,9 @@ function cutText(text: string): string {
   return text.length <= 100 ? text : text.slice(0, 100) + '…';
 }
 
-function notA(value: unknown, type: ColumnType): Coerced {
+function notA(value: unknown, type: ColumnType): Misfit {
   const name = formatType(type);
-  return fail(`${show(value)} is not ${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`);
+  return misfit(`${show(value)} is not ${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`);
 }
 
 /**
@@ -576,11 +643,20 @@ function notA(value: unknown, type: ColumnType): Coerced {
  * - json: compact JSON text (`jsonText`); strings become JSON strings.
  */
 export function coerce(value: unknown, type: ColumnType): Coerced {
-  if (value === null || value === undefined) return OK_NULL;
+  const v = coerceValue(value, type);
+  return v === MISFIT ? { ok: false, reason: misfitText } : { ok: true, value: v };
+}
+
+/**
+ * {@link coerce} without a result object: the value, or {@link MISFIT} with the reason in
+ * {@link misfitReason} (for the hot paths: one call per value of every row).
+ */
+export function coerceValue(value: unknown, type: ColumnType): DbValue | Misfit {
+  if (value === null || value === undefined) return null;
   if (typeof value === 'string') {
-    if (type.kind === 'text') return ok(value);
+    if (type.kind === 'text') return value;
     const s = trimmed(value);
-    if (s.length === 0) return OK_NULL;
+    if (s.length === 0) return null;
     switch (type.kind) {
       case 'integer':
         return integerFromText(s, value);
@@ -588,25 +664,25 @@ export function coerce(value: unknown, type: ColumnType): Coerced {
         return decimalFromText(s, type, value);
       case 'bool': {
         const b = isBoolText(s);
-        return b === undefined ? notA(value, type) : b ? OK_TRUE : OK_FALSE;
+        return b === undefined ? notA(value, type) : b;
       }
       case 'date':
         return dateFromText(s, value);
       case 'datetime':
         return datetimeFromText(s, value);
       default:
-        return ok(JSON.stringify(value));
+        return JSON.stringify(value);
     }
   }
   switch (type.kind) {
     case 'bool':
-      return typeof value === 'boolean' ? (value ? OK_TRUE : OK_FALSE) : notA(value, type);
+      return typeof value === 'boolean' ? value : notA(value, type);
     case 'integer':
       if (typeof value === 'number') {
-        if (Number.isSafeInteger(value)) return value === 0 ? OK_ZERO : ok(value);
+        if (Number.isSafeInteger(value)) return value === 0 ? 0 : value;
         return Number.isInteger(value) ? integerFromText(numberText(value), value) : notA(value, type);
       }
-      if (typeof value === 'boolean') return value ? OK_ONE : OK_ZERO;
+      if (typeof value === 'boolean') return value ? 1 : 0;
       return integerFromText(numericText(value) ?? '', value);
     case 'decimal': {
       if (typeof value === 'boolean') return decimalFromText(value ? '1' : '0', type, value);
@@ -614,10 +690,10 @@ export function coerce(value: unknown, type: ColumnType): Coerced {
       return text === undefined ? notA(value, type) : decimalFromText(text, type, value);
     }
     case 'text':
-      if (isLosslessNumber(value)) return ok(value.value);
-      return typeof value === 'object' ? fail(`${show(value)} is not text`) : ok(String(value));
+      if (isLosslessNumber(value)) return value.value;
+      return typeof value === 'object' ? misfit(`${show(value)} is not text`) : String(value);
     case 'json':
-      return ok(jsonText(value));
+      return jsonText(value);
     default:
       return notA(value, type);
   }
@@ -631,25 +707,25 @@ function numericText(value: unknown): string | undefined {
   return undefined;
 }
 
-function integerFromText(s: string, original: unknown): Coerced {
+function integerFromText(s: string, original: unknown): DbValue | Misfit {
   const kind = scanNumber(s, 0, s.length);
   if (kind !== INTEGER_TEXT) {
     if (kind === NOT_NUMBER && typeof original === 'string') {
       const b = isBoolText(s);
-      if (b !== undefined) return b ? OK_ONE : OK_ZERO;
+      if (b !== undefined) return b ? 1 : 0;
     }
     return notA(original, INTEGER);
   }
   const digits = num.intEnd - num.intStart;
   if (digits < 16 || (digits === 16 && s.slice(num.intStart, num.intEnd) <= '9007199254740991')) {
     const n = Number(s);
-    return n === 0 ? OK_ZERO : ok(n);
+    return n === 0 ? 0 : n;
   }
-  if (!fitsInt64(s)) return fail(`${show(original)} is outside the 64-bit integer range`);
-  return ok(BigInt(s));
+  if (!fitsInt64(s)) return misfit(`${show(original)} is outside the 64-bit integer range`);
+  return BigInt(s);
 }
 
-function decimalFromText(s: string, type: DecimalType, original: unknown): Coerced {
+function decimalFromText(s: string, type: DecimalType, original: unknown): DbValue | Misfit {
   const kind = scanNumber(s, 0, s.length);
   if (kind === NOT_NUMBER) {
     const b = typeof original === 'string' ? isBoolText(s) : undefined;
@@ -659,7 +735,9 @@ function decimalFromText(s: string, type: DecimalType, original: unknown): Coerc
   const intDigits = significantIntDigits(s);
   if (intDigits > allowedInt) {
     const digits = intDigits === 1 ? 'digit' : 'digits';
-    return fail(`${cutText(s)} has ${intDigits} integer ${digits}, ${formatType(type)} allows ${allowedInt}`);
+    return misfit(
+      `${cutText(s)} has ${intDigits} integer ${digits}, ${formatType(type)} allows ${allowedInt}`,
+    );
   }
   let end = num.fracEnd;
   if (end - num.fracStart > type.scale) {
@@ -667,7 +745,9 @@ function decimalFromText(s: string, type: DecimalType, original: unknown): Coerc
     while (end > keep && s.charCodeAt(end - 1) === 48) end--;
     if (end > keep) {
       const places = end - num.fracStart === 1 ? 'place' : 'places';
-      return fail(`${cutText(s)} has ${end - num.fracStart} decimal ${places}, column allows ${type.scale}`);
+      return misfit(
+        `${cutText(s)} has ${end - num.fracStart} decimal ${places}, column allows ${type.scale}`,
+      );
     }
     if (type.scale === 0) end = num.intEnd; // drop the point too
   }
@@ -682,24 +762,25 @@ function decimalFromText(s: string, type: DecimalType, original: unknown): Coerc
       }
     }
   }
-  if (num.intStart === (negative ? 1 : 0) && end === s.length) return ok(s);
-  return ok((negative ? '-' : '') + s.slice(num.intStart, end));
+  if (num.intStart === (negative ? 1 : 0) && end === s.length) return s;
+  return (negative ? '-' : '') + s.slice(num.intStart, end);
 }
 
-function dateFromText(s: string, original: string): Coerced {
+function dateFromText(s: string, original: string): DbValue | Misfit {
   const t = scanTemporal(s, 0, s.length);
-  if (t === VALID_DATE) return ok(s);
-  if (t === VALID_DATETIME || t === OUT_OF_RANGE) return fail(`${show(original)} is a datetime, not a date`);
-  return fail(`${show(original)} is not ${t === NOT_TEMPORAL ? 'a' : 'a valid'} date`);
+  if (t === VALID_DATE) return s;
+  if (t === VALID_DATETIME || t === OUT_OF_RANGE)
+    return misfit(`${show(original)} is a datetime, not a date`);
+  return misfit(`${show(original)} is not ${t === NOT_TEMPORAL ? 'a' : 'a valid'} date`);
 }
 
-function datetimeFromText(s: string, original: string): Coerced {
+function datetimeFromText(s: string, original: string): DbValue | Misfit {
   const t = scanTemporal(s, 0, s.length);
-  if (t === VALID_DATETIME) return ok(tm.canonical ? s : datetimeText(s));
-  if (t === VALID_DATE) return ok(s + ' 00:00:00');
+  if (t === VALID_DATETIME) return tm.canonical ? s : datetimeText(s);
+  if (t === VALID_DATE) return s + ' 00:00:00';
   if (t === OUT_OF_RANGE)
-    return fail(`${show(original)} is outside the datetime range (years 0001–9999 in UTC)`);
-  return fail(`${show(original)} is not ${t === NOT_TEMPORAL ? 'a' : 'a valid'} datetime`);
+    return misfit(`${show(original)} is outside the datetime range (years 0001–9999 in UTC)`);
+  return misfit(`${show(original)} is not ${t === NOT_TEMPORAL ? 'a' : 'a valid'} datetime`);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** CSV (RFC 4180) with papaparse's core parser, fed chunk by chunk. */
 import Papa from 'papaparse';
 import { TributaryError } from '../core/errors.js';
-import type { SourceItem } from '../core/types.js';
+import type { SourceItem, SourceRecord } from '../core/types.js';
 import { clipRaw, MAX_RECORD_CHARS } from './text.js';
 
 /** Options of {@link parseCsv}. */
@@ -68,9 +68,7 @@ class CsvReader {
   private parseAt = 0;
   private line = 1;
   private record = 0;
-  private headers: string[] | undefined;
-  /** Index of a `__proto__` header: assigning that key would set the prototype instead. */
-  private protoIndex = -1;
+  private headers: readonly string[] | undefined;
   private readonly maxRecordChars: number;
 
   constructor(options: CsvOptions) {
@@ -147,17 +145,22 @@ class CsvReader {
     }
   }
 
+  /** `result` is a parse of `this.pending`. */
   private emitRows(result: ParseOutput, out: SourceItem[]): void {
     const rows = result.data;
     // Errors of the unfinished row (index rows.length) are dropped: it is parsed again.
     const bad = new Set<number>();
     for (const e of result.errors) if (e.row !== undefined && e.row < rows.length) bad.add(e.row);
-    for (let i = 0; i < rows.length; i++) this.emitRow(rows[i]!, bad.has(i), out);
+    // A field holds a line break only if quoted, or, in a CRLF file, a lone LF: without a
+    // quote in the text (papaparse's fast mode) and with a one-character line break, rows
+    // are one line each and their fields need no counting.
+    const breaks = this.newline.length > 1 || this.pending.includes('"');
+    for (let i = 0; i < rows.length; i++) this.emitRow(rows[i]!, bad.has(i), breaks, out);
   }
 
-  private emitRow(row: string[], quoteError: boolean, out: SourceItem[]): void {
+  private emitRow(row: string[], quoteError: boolean, breaks: boolean, out: SourceItem[]): void {
     const line = this.line;
-    this.line += 1 + countChar(row, this.lineChar);
+    this.line += breaks ? 1 + countChar(row, this.lineChar) : 1;
     if (row.length === 1 && row[0] === '') return; // blank line
     const headers = this.headers;
     if (!headers) {
@@ -173,19 +176,10 @@ class CsvReader {
       const message = `expected ${headers.length} fields, got ${row.length}`;
       out.push({ kind: 'problem', code: 'CSV_FIELD_COUNT', message, line, record, raw: this.unparse(row) });
     } else {
-      const data: Record<string, unknown> = {};
-      for (let i = 0; i < headers.length; i++) {
-        const value = row[i] === '' ? null : row[i];
-        if (i !== this.protoIndex) data[headers[i]!] = value;
-        else
-          Object.defineProperty(data, '__proto__', {
-            value,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-      }
-      out.push({ kind: 'record', data, line, record });
+      // The row is ours (papaparse made it for this parse): it becomes the record's values.
+      const values = row as (string | null)[];
+      for (let i = 0; i < values.length; i++) if (values[i] === '') values[i] = null;
+      out.push(new CsvRecord(headers, values, line, record));
     }
   }
 
@@ -208,7 +202,7 @@ class CsvReader {
   private setHeaders(row: string[]): void {
     const taken = new Set(row);
     const seen = new Set<string>();
-    this.headers = row.map((name) => {
+    this.headers = row.map((name): string => {
       if (!seen.has(name)) {
         seen.add(name);
         return name;
@@ -219,7 +213,7 @@ class CsvReader {
       taken.add(unique);
       return unique;
     });
-    this.protoIndex = this.headers.indexOf('__proto__');
+    Object.freeze(this.headers);
   }
 
   private unparse(row: string[]): string {
@@ -228,6 +222,44 @@ class CsvReader {
 
   private formatError(message: string): TributaryError {
     return new TributaryError('SOURCE_FORMAT', `CSV: ${message}`, { context: { line: this.line } });
+  }
+}
+
+/** A CSV record: `data` is built from the values when first read (see `SourceRecord.values`). */
+class CsvRecord implements SourceRecord {
+  readonly kind = 'record';
+  #data: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly header: readonly string[],
+    readonly values: readonly (string | null)[],
+    public line: number,
+    public record: number,
+  ) {}
+
+  get data(): Record<string, unknown> {
+    if (this.#data === undefined) {
+      const data: Record<string, unknown> = {};
+      const { header, values } = this;
+      for (let i = 0; i < header.length; i++) {
+        const name = header[i]!;
+        // Assigning `__proto__` would set the prototype: define it as an own property.
+        if (name !== '__proto__') data[name] = values[i];
+        else
+          Object.defineProperty(data, name, {
+            value: values[i],
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+      }
+      this.#data = data;
+    }
+    return this.#data;
+  }
+
+  set data(data: Record<string, unknown>) {
+    this.#data = data;
   }
 }
 

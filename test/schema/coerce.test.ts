@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { DbValue } from '../../src/core/types.js';
-import { type Coerced, coerce, expandExponent, jsonText, parseTypeHint } from '../../src/schema/types.js';
+import {
+  type Coerced,
+  coerce,
+  coerceValue,
+  expandExponent,
+  jsonText,
+  MISFIT,
+  misfitReason,
+  parseTypeHint,
+} from '../../src/schema/types.js';
 
 const lossless = (value: string) => ({ isLosslessNumber: true as const, value });
 
@@ -273,5 +282,23 @@ describe('expandExponent', () => {
     ['1e401', null, 'absurd exponent'],
   ])('%s → %s (%s)', (text, expected) => {
     expect(expandExponent(text)).toBe(expected);
+  });
+});
+
+describe('coerceValue', () => {
+  it.each<[unknown, string]>([
+    ['12.50', 'decimal(5,2)'],
+    [' 42 ', 'integer'],
+    ['9223372036854775807', 'integer'],
+    ['2024-06-01T10:00:00+02:00', 'datetime'],
+    ['', 'date'],
+    ['N/A', 'decimal(5,2)'],
+    ['1.234', 'decimal(5,2)'],
+    ['2024-02-30', 'date'],
+    [{ a: 1 }, 'text'],
+    [lossless('1e500'), 'integer'],
+  ])('gives what coerce gives for %o into %s, without a result object', (value, type) => {
+    const v = coerceValue(value, parseTypeHint(type));
+    expect(v === MISFIT ? no(misfitReason()) : ok(v)).toEqual(into(value, type));
   });
 });

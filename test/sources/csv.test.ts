@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/core/errors.js';
+import type { SourceItem, SourceRecord } from '../../src/core/types.js';
 import { parseCsv } from '../../src/sources/csv.js';
 import { collect, readAll, records, tmpFile } from './helpers.js';
 
@@ -175,5 +176,37 @@ describe('CSV reader', () => {
       expect(await collect(parseCsv([csv.slice(0, cut), csv.slice(cut)]))).toEqual(whole);
     }
     expect(await collect(parseCsv(csv.split('')))).toEqual(whole);
+  });
+
+  it.each([
+    // Without a quote in the text, only a field holding a lone LF in a CRLF file spans lines.
+    ['LF, a CR in a field', 'a,b\n1,x\ry\n2,z\n', [2, 3]],
+    ['CR, an LF in a field', 'a,b\r1,x\ny\r2,z\r', [2, 3]],
+    ['CRLF, a lone LF in a field', 'a,b\r\n1,x\ny\r\n2,z\r\n', [2, 4]],
+    [
+      'LF, a quote in a later chunk only',
+      `a,b\n${'1,x\n'.repeat(30)}2,"y\nz"\n3,w\n`,
+      [...Array(31).keys()].map((i) => i + 2).concat(34),
+    ],
+  ])('counts lines with and without quotes in the text: %s', async (_case, csv, lines) => {
+    const chunks = Array.from({ length: Math.ceil(csv.length / 16) }, (_, i) =>
+      csv.slice(i * 16, i * 16 + 16),
+    );
+    expect((await collect(parseCsv(chunks))).map((i) => i.line)).toEqual(lines);
+  });
+
+  it('keeps the values of a record by position and builds its data once, when first read', async () => {
+    const items: SourceItem[] = [];
+    for await (const batch of parseCsv(['a,b,a,__proto__\n1,,3,4\n5,6,7,8\n'])) items.push(...batch);
+    const [first, second] = items as SourceRecord[];
+    expect(first?.values).toEqual(['1', null, '3', '4']);
+    expect(first?.header).toEqual(['a', 'b', 'a_2', '__proto__']);
+    expect(Object.isFrozen(first?.header)).toBe(true);
+    expect(second?.header).toBe(first?.header); // one header per file
+    const data = first!.data;
+    expect(first?.data).toBe(data);
+    expect(Object.keys(data)).toEqual(['a', 'b', 'a_2', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(data, '__proto__')?.value).toBe('4');
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
   });
 });

@@ -16,18 +16,37 @@ export function tmpFile(name: string, content: string | Buffer): string {
   return file;
 }
 
-/** Every item `readFile` yields, in order. */
+/** Every item `readFile` yields, in order (see {@link plain}). */
 export async function readAll(file: string, options: ReadOptions = {}): Promise<SourceItem[]> {
+  return collect(readFile(file, options));
+}
+
+/** Every item a parser yields for the given chunks, in order (see {@link plain}). */
+export async function collect(batches: AsyncIterable<SourceItem[]>): Promise<SourceItem[]> {
   const items: SourceItem[] = [];
-  for await (const batch of readFile(file, options)) items.push(...batch);
+  for await (const batch of batches) for (const item of batch) items.push(plain(item));
   return items;
 }
 
-/** Every item a parser yields for the given chunks, in order. */
-export async function collect(batches: AsyncIterable<SourceItem[]>): Promise<SourceItem[]> {
-  const items: SourceItem[] = [];
-  for await (const batch of batches) items.push(...batch);
-  return items;
+/**
+ * A record as `{ kind, data, line, record }`, so that tests compare it with `toEqual`
+ * whatever its class (a CSV record builds `data` when first read and also holds its
+ * `values` and `header`: checked here to agree with `data`).
+ */
+export function plain(item: SourceItem): SourceItem {
+  if (item.kind !== 'record') return item;
+  const { data, line, record, values, header } = item;
+  if (values !== undefined || header !== undefined) {
+    const agree =
+      values !== undefined &&
+      header !== undefined &&
+      Object.isFrozen(header) &&
+      values.length === header.length &&
+      Object.keys(data).length === header.length &&
+      header.every((name, i) => Object.getOwnPropertyDescriptor(data, name)?.value === values[i]);
+    if (!agree) throw new Error(`record ${record}: values and header do not agree with data`);
+  }
+  return { kind: 'record', data, line, record };
 }
 
 /** The `data` of the records (problems are left out). */

@@ -123,7 +123,9 @@ export async function runPipeline(
  * (a later file wins, and a file sees the schema its predecessors left); files of different
  * tables load at the same time where the destination allows several transactions
  * (`maxConcurrentLoads`: MySQL's pool, 1 on SQLite, whose one writer is fed by the workers).
- * The summary is assembled in path order, so it reads the same however the loads interleaved.
+ * Each free lane takes the first file in path order whose table is not being loaded, so with
+ * one lane the order is the path order. The summary is assembled in path order, so it reads
+ * the same however the loads interleaved.
  */
 async function loadAll(
   config: ResolvedConfig,
@@ -152,14 +154,13 @@ async function loadAll(
 
   const workers = options.workers ?? os.availableParallelism();
   const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes) : undefined;
-  // One lane per table, in the order of their first files; each lane loads its files in order.
-  const lanes = new Map<string, number[]>();
-  for (const [i, p] of toLoad.entries()) {
-    const lane = lanes.get(p.source.table) ?? [];
-    lane.push(i);
-    lanes.set(p.source.table, lane);
-  }
-  const queue = [...lanes.values()];
+  // Files not started yet, in path order; tables with a file in progress.
+  const pending = toLoad.map((_, i) => i);
+  const busy = new Set<string>();
+  const waiting: Array<() => void> = [];
+  const wakeAll = () => {
+    for (const w of waiting.splice(0)) w();
+  };
   const results: Array<(s: RunSummary) => void> = [];
   let started = 0;
   let fatal: unknown;
@@ -263,26 +264,43 @@ async function loadAll(
     }
   }
 
+  /** The first file in path order whose table has no file in progress. */
+  function take(): number | undefined {
+    const k = pending.findIndex((i) => !busy.has((toLoad[i] as PlannedFile).source.table));
+    if (k === -1) return undefined;
+    const [i] = pending.splice(k, 1) as [number];
+    busy.add((toLoad[i] as PlannedFile).source.table);
+    return i;
+  }
+
   async function lane(): Promise<void> {
-    for (let files = queue.shift(); files; files = queue.shift()) {
-      for (const i of files) {
-        if (fatal !== undefined) return;
-        if (options.signal?.aborted) {
-          fatal = new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
-          return;
-        }
-        try {
-          results[i] = await loadOne(i);
-        } catch (err) {
-          fatal ??= err; // the other lanes stop after their current file
-          return;
-        }
+    while (pending.length > 0) {
+      if (fatal !== undefined) return;
+      if (options.signal?.aborted) {
+        fatal = new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
+        return;
+      }
+      const i = take();
+      if (i === undefined) {
+        await new Promise<void>((resolve) => waiting.push(resolve)); // until a table is free
+        continue;
+      }
+      try {
+        results[i] = await loadOne(i);
+      } catch (err) {
+        fatal ??= err; // the other lanes stop after their current file
+      } finally {
+        busy.delete((toLoad[i] as PlannedFile).source.table);
+        wakeAll();
       }
     }
   }
 
   try {
-    const width = Math.max(1, Math.min(dest.capabilities.maxConcurrentLoads, queue.length));
+    const width = Math.max(
+      1,
+      Math.min(dest.capabilities.maxConcurrentLoads, new Set(toLoad.map((p) => p.source.table)).size),
+    );
     await Promise.all(Array.from({ length: width }, lane));
   } finally {
     await pool?.close();

@@ -146,7 +146,8 @@ export interface LabOptions {
 /** Kills a pipeline over one data set, again and again, and checks each recovery. */
 export class CrashLab {
   reference: Reference | undefined;
-  readonly #prefixes = new Map<number, Promise<State>>();
+  /** States of uninterrupted runs over some of the files, by their paths. */
+  readonly #prefixes = new Map<string, Promise<State>>();
   readonly #cleanup: Array<() => Promise<void>> = [];
   #trials = 0;
 
@@ -190,7 +191,7 @@ export class CrashLab {
       },
       ms: x.ms,
     };
-    this.#prefixes.set(this.data.files.length, Promise.resolve(this.reference.state));
+    this.#prefixes.set(this.data.files.join('\n'), Promise.resolve(this.reference.state));
     return this.reference;
   }
 
@@ -276,41 +277,51 @@ export class CrashLab {
           `table ${name}: ${orphans.length} rows of files not loaded, e.g. ${JSON.stringify(orphans[0])}`,
         );
     }
-    const loaded = state.ledger.filter((l) => l.status === 'loaded').map((l) => l.path);
-    const k = loaded.length;
-    if (loaded.some((p, i) => p !== this.data.files[i])) {
-      problems.push(`loaded files are not the first ${k} in path order: ${loaded.join(', ')}`);
-      return problems;
+    // Files of one table load in path order; tables may load side by side (MySQL), so the
+    // loaded files are, table by table, the first ones of that table.
+    const loaded = new Set(state.ledger.filter((l) => l.status === 'loaded').map((l) => l.path));
+    const tableOf = new Map((this.reference?.state.ledger ?? []).map((l) => [l.path, l.table]));
+    const files = this.data.files.filter((f) => loaded.has(f));
+    for (const table of new Set(tableOf.values())) {
+      const mine = this.data.files.filter((f) => tableOf.get(f) === table);
+      const n = mine.filter((f) => loaded.has(f)).length;
+      if (mine.slice(0, n).some((f) => !loaded.has(f))) {
+        problems.push(
+          `loaded files of ${table} are not its first ${n} in path order: ${[...loaded].join(', ')}`,
+        );
+        return problems;
+      }
     }
     if (this.options.strict !== false) {
-      const prefix = await this.prefixState(k);
+      const prefix = await this.prefixState(files);
       problems.push(
         ...compareStates(prefix, state, {
           ddlAhead: !this.target.transactionalDdl,
           history: this.target.transactionalDdl,
           // Models are built after the loads: a kill may leave them from before, or half done.
           ignoreTables: this.data.models,
-        }).map((p) => `differs from a run over the first ${k} files: ${p}`),
+        }).map((p) => `differs from a run over the ${files.length} files loaded: ${p}`),
       );
     }
     return problems;
   }
 
-  /** The state of an uninterrupted run over the first `k` files (cached). */
-  prefixState(k: number): Promise<State> {
+  /** The state of an uninterrupted run over `files` (cached). */
+  prefixState(files: readonly string[]): Promise<State> {
+    const k = files.join('\n');
     let p = this.#prefixes.get(k);
     if (!p) {
       p = (async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-prefix-'));
         const db = await this.target.create(dir);
         try {
-          for (const rel of this.data.files.slice(0, k)) {
+          for (const rel of files) {
             fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
             fs.linkSync(path.join(this.data.dir, rel), path.join(dir, rel));
           }
           const config = this.config('prefix', db.destination, dir);
           const x = await this.run(config);
-          if (x.code !== 0) throw new Error(`prefix run over ${k} files failed: ${describeExit(x)}`);
+          if (x.code !== 0) throw new Error(`run over ${files.length} files failed: ${describeExit(x)}`);
           return await readState(config);
         } finally {
           await db.drop();

@@ -24,7 +24,7 @@ export type RowEncoder = ((row: ReadonlyMap<string, unknown>) => RowResult) & {
  * with the table's contract deciding what happens to a value that does not fit and to a
  * value in a column the table does not have (docs/schema-evolution.md).
  */
-export function rowEncoder(table: LiveTable, contract: Contract): RowEncoder {
+export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () => void): RowEncoder {
   const index = new Map(table.columns.map((c, i) => [c.name, i]));
   const types = table.columns.map((c) => c.type);
   const width = table.columns.length;
@@ -32,7 +32,10 @@ export function rowEncoder(table: LiveTable, contract: Contract): RowEncoder {
   const put = (values: DbValue[], i: number | undefined, col: string, v: unknown): 0 | 1 | RowFailure => {
     if (i === undefined) {
       // Not in the table: NULL-only so far (never created), or kept out by the contract.
-      if (isEmpty(v)) return 0;
+      if (isEmpty(v)) {
+        onUnknown?.();
+        return 0;
+      }
       switch (contract.columns) {
         case 'discard_value':
           return 1;
@@ -131,6 +134,8 @@ export interface RecordEncoderInput {
   primaryKey: readonly string[];
   cursor: string | undefined;
   contract: Contract;
+  /** Called for each empty value of a column the table does not have (a one-pass load must know: runner/file.ts). */
+  onUnknown?: () => void;
 }
 
 /** Encodes records: shaped ones, and flat ones by their layout (see `Shaper.layout`). */
@@ -145,8 +150,8 @@ export type RecordEncoder = ((shaped: Shaped) => Encoded) & {
  */
 export function recordEncoder(input: RecordEncoderInput): RecordEncoder {
   const { table, primaryKey, cursor, contract } = input;
-  const root = rowEncoder(table, contract);
-  const children = new Map(input.childTables.map((t) => [t.name, rowEncoder(t, contract)]));
+  const root = rowEncoder(table, contract, input.onUnknown);
+  const children = new Map(input.childTables.map((t) => [t.name, rowEncoder(t, contract, input.onUnknown)]));
   const keyIdx = primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
   const cursorIdx = cursor ? table.columns.findIndex((c) => c.name === cursor) : -1;
   const finish = (r: RowResult, shapedChildren: Shaped['children']): Encoded => {

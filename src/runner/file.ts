@@ -163,8 +163,10 @@ class OnePassMiss extends Error {}
  * table lacks: the first pass widens an existing column only for a value that does not fit
  * it, and adds only columns it sees. So at the first reject for a type (`TYPE_MISMATCH`,
  * `CONTRACT_FROZEN`) or the first value or row kept out by the contract, the transaction is
- * rolled back and the file loads in two passes; undefined is returned then. Rejects of other
- * kinds (a malformed line, an empty key) do not depend on the schema and do not stop it.
+ * rolled back and the file loads in two passes; undefined is returned then. So it is at
+ * the first column the table lacks, even one with only empty values (which creates nothing
+ * but may word a rename warning). Rejects of other kinds (a malformed line, an empty key)
+ * do not depend on the schema and do not stop it.
  */
 async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutcome | undefined> {
   const { dest, source, file } = job;
@@ -534,7 +536,8 @@ export async function writeRows(
 
 /** A batch the first pass could have planned a schema change for (see loadInOnePass). */
 function mayNeedSchemaChange(batch: StreamBatch): boolean {
-  if (batch.discardedRows > 0 || batch.discardedValues > 0) return true;
+  // A column the table lacks, even empty, is seen by the first pass (it may word a warning).
+  if (batch.discardedRows > 0 || batch.discardedValues > 0 || batch.unknownColumns) return true;
   return batch.rejects.some((r) => r.code === 'TYPE_MISMATCH' || r.code === 'CONTRACT_FROZEN');
 }
 

@@ -20,6 +20,8 @@ export interface EncodedBatch {
   rejects: Reject[];
   discardedRows: number;
   discardedValues: number;
+  /** Empty values of columns the table does not have (nothing to load; a one-pass load must know). */
+  unknownColumns?: number;
 }
 
 /**
@@ -32,7 +34,11 @@ export async function* encodeBatches(
   input: EncodeInput,
 ): AsyncGenerator<EncodedBatch> {
   const { source } = input;
+  let unknown = 0;
   const encode = recordEncoder({
+    onUnknown: () => {
+      unknown++;
+    },
     table: input.table,
     childTables: input.childTables,
     primaryKey: source.primaryKey,
@@ -43,6 +49,7 @@ export async function* encodeBatches(
   let layout: FlatLayout | undefined; // of flat (CSV) records: the file's header
   for await (const batch of batches) {
     const out: EncodedBatch = { rows: [], rejects: [], discardedRows: 0, discardedValues: 0 };
+    unknown = 0;
     for (const item of batch) {
       if (item.kind === 'problem') {
         const { line, record, code, message, raw } = item;
@@ -74,6 +81,7 @@ export async function* encodeBatches(
         });
       }
     }
+    if (unknown > 0) out.unknownColumns = unknown;
     yield out;
   }
 }
@@ -92,6 +100,7 @@ export interface WireBatch {
   rejects: Reject[];
   discardedRows: number;
   discardedValues: number;
+  unknownColumns?: number;
 }
 
 export function toWire(batch: EncodedBatch, width: number): WireBatch {
@@ -108,6 +117,7 @@ export function toWire(batch: EncodedBatch, width: number): WireBatch {
     rejects: batch.rejects,
     discardedRows: batch.discardedRows,
     discardedValues: batch.discardedValues,
+    ...(batch.unknownColumns ? { unknownColumns: batch.unknownColumns } : {}),
   };
 }
 
@@ -131,5 +141,6 @@ export function fromWire(wire: WireBatch): EncodedBatch {
     rejects: wire.rejects,
     discardedRows: wire.discardedRows,
     discardedValues: wire.discardedValues,
+    ...(wire.unknownColumns ? { unknownColumns: wire.unknownColumns } : {}),
   };
 }

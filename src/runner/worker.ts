@@ -46,6 +46,7 @@ export interface TextBatch {
   rejects: EncodedBatch['rejects'];
   discardedRows: number;
   discardedValues: number;
+  unknownColumns?: number;
 }
 
 /** A batch's rows as lines of a text row format. */
@@ -59,6 +60,7 @@ export function toText(batch: EncodedBatch, format: RowFormat): TextBatch {
     rejects: batch.rejects,
     discardedRows: batch.discardedRows,
     discardedValues: batch.discardedValues,
+    ...(batch.unknownColumns ? { unknownColumns: batch.unknownColumns } : {}),
   };
 }
 

@@ -6,9 +6,6 @@
  * on the main thread: parts merge in file order, line and record numbers are exact, and a
  * file whose column names depend on first-seen order (a collision) is read in one piece.
  */
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { type ErrorCode, TributaryError } from '../core/errors.js';
@@ -100,12 +97,11 @@ export async function scanInPool(
   target: ReadTarget,
   input: ScanInput,
 ): Promise<{ hash: string; scan: ScanResult; parts: FileParts }> {
-  const hashing = hashFile(target.abs);
-  hashing.catch(() => {}); // its error, if any, surfaces where it is awaited
   let { format, split } = await partsOf(pool, target);
-  let results = await Promise.all(
-    readSpecs(target, format, split).map((read) => scanTask(pool, read, input)),
-  );
+  const scanning = Promise.all(readSpecs(target, format, split).map((read) => scanTask(pool, read, input)));
+  const hashing = hashInPool(pool, target.abs); // queued after the parts: off the main thread
+  hashing.catch(() => {}); // its error, if any, surfaces where it is awaited
+  let results = await scanning;
   if (split && format === 'ndjson' && results.some((r) => r.orderSensitive)) {
     split = undefined; // names depend on first-seen order: read the file in one piece
     results = [await scanTask(pool, readSpecs(target, format, undefined)[0] as ReadSpecOptions, input)];
@@ -184,9 +180,8 @@ export function encodeInPool(
   input: EncodeInput,
   rowFormat?: RowFormat,
 ): { batches: AsyncGenerator<{ batch: StreamBatch; bytes: number }>; hash: () => Promise<string> } {
-  const hash = hashFile(target.abs);
-  hash.catch(() => {});
   const specs = readSpecs(target, parts.format, parts.split);
+  let hash: Promise<string> | undefined;
   async function* batches(): AsyncGenerator<{ batch: StreamBatch; bytes: number }> {
     const channels = specs.map(() => new MessageChannel());
     const tasks = specs.map((read, i) => {
@@ -196,6 +191,8 @@ export function encodeInPool(
         [port],
       );
     });
+    hash = hashInPool(pool, target.abs); // queued after the parts: off the writer's thread
+    hash.catch(() => {}); // its error, if any, surfaces where it is awaited
     const failures: unknown[] = [];
     let wake: (() => void) | undefined;
     tasks.forEach((t, i) => {
@@ -259,7 +256,7 @@ export function encodeInPool(
       for (const c of channels) c.port1.close();
     }
   }
-  return { batches: batches(), hash: () => hash };
+  return { batches: batches(), hash: () => hash ?? hashInPool(pool, target.abs) };
 }
 
 function rehydrate(e: SerializedError): Error {
@@ -270,18 +267,9 @@ function rehydrate(e: SerializedError): Error {
   });
 }
 
-/** SHA-256 of a file's bytes as stored (the ledger's content hash). */
-export async function hashFile(abs: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    const stream = createReadStream(abs, { highWaterMark: 1 << 20 });
-    stream.on('data', (chunk) => hash.update(chunk as Buffer));
-    await once(stream, 'end');
-  } catch (err) {
-    throw new TributaryError('SOURCE_UNREADABLE', `cannot read ${abs}: ${(err as Error).message}`, {
-      cause: err,
-      context: { file: abs },
-    });
-  }
-  return hash.digest('hex');
+/** SHA-256 of a file's bytes (the ledger's content hash), computed on a worker thread. */
+async function hashInPool(pool: WorkerPool, abs: string): Promise<string> {
+  const r = await pool.run<{ ok: string } | { error: SerializedError }>({ kind: 'hash', abs });
+  if ('error' in r) throw rehydrate(r.error);
+  return r.ok;
 }

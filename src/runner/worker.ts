@@ -4,6 +4,9 @@
  * over a MessagePort with a credit window, so a worker never runs more than `window`
  * batches ahead of the writer: memory stays bounded whatever the file size.
  */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../core/errors.js';
 import type { DbValue } from '../core/types.js';
@@ -20,6 +23,7 @@ export interface ReadSpec {
 
 export type WorkerTask =
   | { kind: 'scan'; read: ReadSpec; input: ScanInput }
+  | { kind: 'hash'; abs: string }
   | {
       kind: 'encode';
       read: ReadSpec;
@@ -84,7 +88,14 @@ export function serializeError(err: unknown): SerializedError {
 
 export default async function run(
   task: WorkerTask,
-): Promise<{ ok: ScanResult } | { error: SerializedError } | undefined> {
+): Promise<{ ok: ScanResult | string } | { error: SerializedError } | undefined> {
+  if (task.kind === 'hash') {
+    try {
+      return { ok: await hashFile(task.abs) };
+    } catch (err) {
+      return { error: serializeError(err) };
+    }
+  }
   if (task.kind === 'scan') {
     try {
       return { ok: await scanItems(readFile(task.read.abs, task.read.options), task.input) };
@@ -139,4 +150,20 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
   } finally {
     port.close();
   }
+}
+
+/** SHA-256 of a file's bytes as stored (the ledger's content hash). */
+export async function hashFile(abs: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    const stream = createReadStream(abs, { highWaterMark: 1 << 20 });
+    stream.on('data', (chunk) => hash.update(chunk as Buffer));
+    await once(stream, 'end');
+  } catch (err) {
+    throw new TributaryError('SOURCE_UNREADABLE', `cannot read ${abs}: ${(err as Error).message}`, {
+      cause: err,
+      context: { file: abs },
+    });
+  }
+  return hash.digest('hex');
 }

@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { ORDER_COLUMNS, ordersCsv, rate, runCli, saveResult, tempDir } from './lib.js';
+import { ORDER_COLUMNS, order, ordersCsv, rate, runCli, saveResult, tempDir } from './lib.js';
 
 const SERVER = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+
+/** What version `version` of the generated orders must leave in the table: the sum of the amounts in cents. */
+function expectedCents(rows: number, version: number): bigint {
+  let cents = 0n;
+  for (let i = 0; i < rows; i++) {
+    const [whole, frac] = order(i, version).amount.split('.');
+    cents += BigInt(whole as string) * 100n + BigInt(frac as string);
+  }
+  return cents;
+}
 
 /**
  * MariaDB end to end vs the speed limit, both in this run on the same file: (a) a bare
@@ -56,6 +66,20 @@ export async function benchMysql(rows: number): Promise<Record<string, unknown>>
       return Number(r?.n);
     };
     if ((await count()) !== rows) throw new Error(`tributary loaded ${await count()} rows, expected ${rows}`);
+    // Not just the count: every row's values and run id (the sum of the amounts, the cursor's month).
+    const check = async (version: number, runId: number) => {
+      const [[r]] = (await admin.query(
+        `SELECT CAST(SUM(amount * 100) AS CHAR) AS cents, SUM(MONTH(updated_at) = ${6 + version}) AS month, ` +
+          `MIN(_tributary_run_id) AS lo, MAX(_tributary_run_id) AS hi FROM ${runDb}.orders`,
+      )) as unknown as [[{ cents: string; month: number | string; lo: number; hi: number }]];
+      const want = expectedCents(rows, version);
+      if (BigInt(String(r?.cents).replace(/\.0*$/, '')) !== want || Number(r?.month) !== rows) {
+        throw new Error(`version ${version}: table holds ${JSON.stringify(r)}, expected ${want} cents`);
+      }
+      if (r?.lo !== runId || r?.hi !== runId)
+        throw new Error(`version ${version}: run ids ${r?.lo}..${r?.hi}`);
+    };
+    await check(0, 1);
 
     fs.rmSync(path.join(dir, 'in', 'orders.csv'));
     fs.symlinkSync(updates, path.join(dir, 'in', 'orders.csv'));
@@ -68,6 +92,8 @@ export async function benchMysql(rows: number): Promise<Record<string, unknown>>
       .find((e) => e.type === 'run_finished');
     const updated = done.summary.tables[0]?.updated;
     if (updated !== rows) throw new Error(`update run updated ${updated} rows, expected ${rows}`);
+    if ((await count()) !== rows) throw new Error(`update run left ${await count()} rows, expected ${rows}`);
+    await check(1, 2);
     fs.rmSync(dir, { recursive: true, force: true });
 
     const result = {

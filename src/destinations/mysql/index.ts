@@ -22,7 +22,7 @@ import { BINARY_COLLATIONS, columnDefSql, createTableDdl, keyTextChars, mysqlDia
 import { translateMysqlError } from './errors.js';
 import { RunLocks } from './lock.js';
 import { Session } from './session.js';
-import { mysqlWriter } from './writer.js';
+import { mysqlWriter, type WriterOptions } from './writer.js';
 
 /** A parsed `mysql://` / `mariadb://` destination (see config/destination.ts). */
 export type MysqlConfig = Extract<DestinationConfig, { kind: 'mysql' }>;
@@ -117,8 +117,9 @@ function refuseInfile(path: string): Readable {
 
 /**
  * MySQL 8 / MariaDB 10.11 destination: a mysql2 pool for file transactions, DDL outside
- * them (MySQL DDL commits implicitly), rows through LOAD DATA LOCAL INFILE into per-file
- * staging tables, and run locks with GET_LOCK on dedicated connections.
+ * them (MySQL DDL commits implicitly), rows through LOAD DATA LOCAL INFILE straight into
+ * an empty table or into per-file staging tables, and run locks with GET_LOCK on dedicated
+ * connections.
  *
  * Values come back exact: BIGINT as a number when it is a safe integer and as a string
  * otherwise, DECIMAL as a string, DATE/DATETIME as text in UTC, JSON as its text.
@@ -134,6 +135,7 @@ export class MysqlDestination implements Destination {
   #collation: string = BINARY_COLLATIONS[2];
   #dialect: SqlDialect = mysqlDialect();
   #bulk = false;
+  #stagingEngines: readonly string[] = ['InnoDB'];
   readonly #ready = new WeakSet<object>();
   #locks: RunLocks | undefined;
 
@@ -150,6 +152,8 @@ export class MysqlDestination implements Destination {
       maxIdentifierLength: 64,
       bulkLoad: this.#bulk,
       maxConcurrentLoads: this.#settings.loads,
+      // Workers encode rows as LOAD DATA text; without LOAD DATA the writers bind values.
+      ...(this.#bulk ? { rowFormat: 'tsv' as const } : {}),
     };
   }
 
@@ -204,6 +208,10 @@ export class MysqlDestination implements Destination {
         `SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (${BINARY_COLLATIONS.map((n) => `'${n}'`).join(', ')})`,
       );
       const names = new Set((colls as Array<{ name: string }>).map((r) => r.name));
+      const [aria] = await probe.query(
+        "SELECT 1 AS found FROM information_schema.ENGINES WHERE ENGINE = 'Aria' AND SUPPORT IN ('YES', 'DEFAULT')",
+      );
+      this.#stagingEngines = (aria as unknown[]).length > 0 ? ['Aria', 'InnoDB'] : ['InnoDB'];
       this.#collation = BINARY_COLLATIONS.find((n) => names.has(n)) ?? BINARY_COLLATIONS[2];
       this.#dialect = mysqlDialect(this.#collation);
       if (Number(info?.has_db) === 0) {
@@ -391,11 +399,15 @@ export class MysqlDestination implements Destination {
       else conn.release();
       throw err;
     }
-    const bulk = this.#bulk;
+    const options: WriterOptions = {
+      bulk: this.#bulk,
+      padSpace: this.#collation === 'utf8mb4_bin',
+      stagingEngines: this.#stagingEngines,
+    };
     const tx: Transaction = {
       query: (sql, params) => session.query(sql, params),
       execute: (sql, params) => session.execute(sql, params),
-      writer: (plan) => mysqlWriter(session, plan, bulk),
+      writer: (plan) => mysqlWriter(session, plan, options),
     };
     try {
       const result = await fn(tx);

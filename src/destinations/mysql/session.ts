@@ -23,6 +23,14 @@ export interface LoadTarget {
   loaded: number;
   /** Rows sent before the current statement (to turn a warning's "row N" into a row number). */
   sent: number;
+  /**
+   * Rows the server skipped, summed over the statements, when the target expects them: with
+   * LOCAL, a row whose key is already stored is skipped with a warning (IGNORE semantics). A
+   * statement that skipped rows is not checked for other warnings: its load is void (a direct
+   * load that met a key twice is rolled back and done again through staging). Undefined: a
+   * skipped row fails the load like any other warning.
+   */
+  skipped?: number;
 }
 
 interface OpenLoad {
@@ -188,6 +196,10 @@ export class Session implements SqlClient {
     const before = target.sent;
     target.sent += open.rows;
     target.loaded += result.affectedRows;
+    if (target.skipped !== undefined && result.affectedRows < open.rows) {
+      target.skipped += open.rows - result.affectedRows;
+      return;
+    }
     // LOAD DATA LOCAL turns data errors into warnings even in strict mode (the server cannot
     // stop the client mid-file): a truncated or defaulted value must fail the load instead.
     if (result.warningStatus > 0) await this.#rejectWarnings(target, before);

@@ -174,6 +174,11 @@ export interface Destination extends SqlClient {
    */
   lockLost?(pipeline: string): boolean;
   /**
+   * Asked inside a file's transaction right before it commits: whether the run lock is still
+   * ours (MySQL: our GET_LOCK connection still owns it). Absent: the lock cannot be lost.
+   */
+  holdsLock?(db: SqlClient, pipeline: string): Promise<boolean>;
+  /**
    * Create an index on `table` unless one named `name` exists. Optional: without it,
    * incremental models get no helper indexes and read their base tables whole.
    */

@@ -132,6 +132,7 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
           },
         );
       }
+      await confirmLock(job, tx);
       await markLoaded(tx, id, {
         table: source.table,
         size: file.size,
@@ -177,6 +178,7 @@ async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutco
       await clearRejects(tx, id);
       const result = await writeRows(job, tx, id, children, direct, true);
       await checkUnchanged(job);
+      await confirmLock(job, tx);
       await markLoaded(tx, id, {
         table: source.table,
         size: file.size,
@@ -202,6 +204,18 @@ async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutco
     }
     throw err;
   }
+}
+
+/**
+ * The run lock must still be ours when a file commits: a database restart frees MySQL's
+ * lock with its connection, and another run may have taken it before this process noticed.
+ */
+async function confirmLock(job: FileJob, tx: Transaction): Promise<void> {
+  if (!job.dest.holdsLock || (await job.dest.holdsLock(tx, job.pipeline))) return;
+  throw new TributaryError(
+    'LOCK_LOST',
+    `the run lock of pipeline ${job.pipeline} was lost when its database connection closed, and another run took it; ${job.file.path} was rolled back and this run stops here: the files it loaded are kept, the others load on the next run`,
+  );
 }
 
 /** A file read once must not have changed meanwhile (two passes compare their hashes instead). */

@@ -14,6 +14,7 @@ import type {
   LiveTable,
   LockInfo,
   SchemaChange,
+  SqlClient,
   SqlDialect,
   Transaction,
 } from '../types.js';
@@ -443,6 +444,10 @@ export class MysqlDestination implements Destination {
 
   lockLost(pipeline: string): boolean {
     return this.#locks?.lost(pipeline) ?? false;
+  }
+
+  async holdsLock(db: SqlClient, pipeline: string): Promise<boolean> {
+    return (await this.#locks?.holds(db, pipeline)) ?? false;
   }
 
   /**

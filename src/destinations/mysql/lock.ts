@@ -15,6 +15,8 @@ interface Held {
   timer: NodeJS.Timeout;
   /** The connection closed (a server restart, a network cut): the server has freed the lock. */
   lost: boolean;
+  /** The server's id of the connection holding the lock (`IS_USED_LOCK` names it). */
+  connectionId: number;
 }
 
 /** The server-side name of a pipeline's lock: `tributary:<db>:<pipeline>`, hashed when too long. */
@@ -67,6 +69,7 @@ export class RunLocks {
       }
       const [got] = await run<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [name]);
       if (got?.got === 1) {
+        const [me] = await run<{ id: number }>('SELECT CONNECTION_ID() AS id');
         await run(
           `REPLACE INTO ${LOCKS} (pipeline, holder, since, connection_id) VALUES (?, ?, ?, CONNECTION_ID())`,
           [pipeline, holder, new Date().toISOString()],
@@ -75,7 +78,7 @@ export class RunLocks {
           conn.query('SELECT 1').catch(() => lose());
         }, KEEPALIVE_MS);
         timer.unref();
-        const held: Held = { conn, name, timer, lost: false };
+        const held: Held = { conn, name, timer, lost: false, connectionId: Number(me?.id) };
         // Noticed at once, not at the next keepalive: the runner checks `lost` before each file.
         const lose = () => {
           if (held.lost || this.#held.get(pipeline) !== held) return; // unlock() ends it on purpose
@@ -130,6 +133,22 @@ export class RunLocks {
       // Closing the connection frees the lock on the server whatever failed above.
       held.conn.destroy();
     }
+  }
+
+  /**
+   * Asked on `db` (a file's transaction, just before it commits): whether the server says
+   * the lock of `pipeline` is still held by our lock connection. Closes the window between
+   * the runner's check before a file and the commit, in which a restart could free the lock
+   * and another run take it without this process having noticed yet.
+   */
+  async holds(
+    db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> },
+    pipeline: string,
+  ): Promise<boolean> {
+    const held = this.#held.get(pipeline);
+    if (!held || held.lost) return false;
+    const [row] = await db.query<{ owner: number | null }>('SELECT IS_USED_LOCK(?) AS owner', [held.name]);
+    return row?.owner !== null && row?.owner !== undefined && Number(row.owner) === held.connectionId;
   }
 
   /** Whether the lock of `pipeline` was taken here and its connection has closed since. */

@@ -117,40 +117,18 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
   if (ddlOutside && changes.length > 0) await applyDdl(job, dest, changes);
   if (changes.length > 0) crashPoint('after_ddl');
 
-  const load = (direct: boolean) =>
-    dest.transaction(async (tx): Promise<FileOutcome> => {
+  return commitFile(job, children, {
+    passes: 2,
+    changes,
+    warnings,
+    before: async (tx) => {
       if (!ddlOutside && changes.length > 0) await applyDdl(job, tx, changes);
-      const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
-      await clearRejects(tx, id);
-      const result = await writeRows(job, tx, id, children, direct);
-      if (result.hash !== scan.hash) {
-        throw new TributaryError(
-          'SOURCE_CHANGED',
-          `${file.path} changed while it was being loaded; it will be loaded again next run`,
-          {
-            context: { file: file.path },
-          },
-        );
-      }
-      await confirmLock(job, tx);
-      await markLoaded(tx, id, {
-        table: source.table,
-        size: file.size,
-        mtimeMs: file.mtimeMs,
-        hash: scan.hash,
-        runId: job.runId,
-        rows: result.rows,
-        rejects: result.rejectCount,
-      });
-      return { kind: 'loaded', ...result, hash: scan.hash, changes, warnings, passes: 2 };
-    });
-  try {
-    return await load(true);
-  } catch (err) {
-    // An empty table loaded directly, and the file holds a key twice: through staging.
-    if (err instanceof DirectLoadConflict) return load(false);
-    throw err;
-  }
+    },
+    // The second read must find the bytes the first one planned for.
+    check: async (result) => {
+      if (result.hash !== scan.hash) throw sourceChanged(file.path);
+    },
+  });
 }
 
 /** The one-pass load met something the first pass would have planned a schema change for. */
@@ -170,33 +148,16 @@ class OnePassMiss extends Error {}
  * do not depend on the schema and do not stop it.
  */
 async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutcome | undefined> {
-  const { dest, source, file } = job;
+  const { file } = job;
   if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
-  const load = (direct: boolean) =>
-    dest.transaction(async (tx): Promise<FileOutcome> => {
-      const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
-      await clearRejects(tx, id);
-      const result = await writeRows(job, tx, id, children, direct, true);
-      await checkUnchanged(job);
-      await confirmLock(job, tx);
-      await markLoaded(tx, id, {
-        table: source.table,
-        size: file.size,
-        mtimeMs: file.mtimeMs,
-        hash: result.hash,
-        runId: job.runId,
-        rows: result.rows,
-        rejects: result.rejectCount,
-      });
-      return { kind: 'loaded', ...result, changes: [], warnings: [], passes: 1 };
-    });
   try {
-    try {
-      return await load(true);
-    } catch (err) {
-      if (err instanceof DirectLoadConflict) return await load(false);
-      throw err;
-    }
+    return await commitFile(job, children, {
+      passes: 1,
+      changes: [],
+      warnings: [],
+      onePass: true,
+      check: () => checkUnchanged(job),
+    });
   } catch (err) {
     if (err instanceof OnePassMiss) {
       job.parts = undefined;
@@ -222,11 +183,61 @@ async function confirmLock(job: FileJob, tx: Transaction): Promise<void> {
 async function checkUnchanged(job: FileJob): Promise<void> {
   const now = await stat(job.file.abs).catch(() => undefined);
   if (!now || now.size !== job.file.size || Math.trunc(now.mtimeMs) !== job.file.mtimeMs) {
-    throw new TributaryError(
-      'SOURCE_CHANGED',
-      `${job.file.path} changed while it was being loaded; it will be loaded again next run`,
-      { context: { file: job.file.path } },
-    );
+    throw sourceChanged(job.file.path);
+  }
+}
+
+function sourceChanged(path: string): TributaryError {
+  return new TributaryError(
+    'SOURCE_CHANGED',
+    `${path} changed while it was being loaded; it will be loaded again next run`,
+    { context: { file: path } },
+  );
+}
+
+/**
+ * The file's transaction, for both ways of loading it: `before` (the DDL where it is
+ * transactional), its ledger id, its earlier rejects cleared, its rows written, `check` on
+ * what was read, the run lock confirmed, the ledger row marked loaded. Tried first with
+ * `direct` on; a direct load that met a key twice is rolled back and done through staging.
+ */
+async function commitFile(
+  job: FileJob,
+  children: boolean,
+  how: {
+    passes: 1 | 2;
+    changes: SchemaChange[];
+    warnings: string[];
+    onePass?: boolean;
+    before?: (tx: Transaction) => Promise<void>;
+    check: (result: WriteResult) => Promise<void>;
+  },
+): Promise<FileOutcome> {
+  const { source, file } = job;
+  const load = (direct: boolean) =>
+    job.dest.transaction(async (tx): Promise<FileOutcome> => {
+      await how.before?.(tx);
+      const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
+      await clearRejects(tx, id);
+      const result = await writeRows(job, tx, id, children, direct, how.onePass);
+      await how.check(result);
+      await confirmLock(job, tx);
+      await markLoaded(tx, id, {
+        table: source.table,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        hash: result.hash,
+        runId: job.runId,
+        rows: result.rows,
+        rejects: result.rejectCount,
+      });
+      return { kind: 'loaded', ...result, changes: how.changes, warnings: how.warnings, passes: how.passes };
+    });
+  try {
+    return await load(true);
+  } catch (err) {
+    if (err instanceof DirectLoadConflict) return load(false);
+    throw err;
   }
 }
 

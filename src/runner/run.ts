@@ -15,7 +15,7 @@ import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { crashPoint } from './faults.js';
 import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
-import { countReject, countsOf, newSummary, tableSummary } from './summary.js';
+import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from './summary.js';
 
 export interface RunOptions {
   /** Seconds to wait for another run of the pipeline to finish. Default 0: fail at once. */
@@ -332,17 +332,7 @@ function addLoaded(
   if (outcome.rejectCount > outcome.rejects.length) {
     countReject(summary, table, 'MORE', outcome.rejectCount - outcome.rejects.length);
   }
-  for (const c of outcome.changes) {
-    summary.schemaChanges.push({
-      table: c.kind === 'create_table' ? c.table.name : c.table,
-      kind: c.kind,
-      ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
-      ...(c.kind === 'widen_column'
-        ? { column: c.column, from: formatType(c.from), to: formatType(c.to) }
-        : {}),
-      file: path,
-    });
-  }
+  addSchemaChanges(summary, outcome.changes, path);
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { SchemaChange } from '../core/types.js';
+import { formatType } from '../schema/types.js';
 import type { RunCounts } from '../state/runs.js';
 import type { RunSummary, TableSummary } from './events.js';
 
@@ -61,4 +63,19 @@ export function countsOf(s: RunSummary): RunCounts {
     rowsUnchanged: sum('unchanged'),
     rowsRejected: sum('rejected'),
   };
+}
+
+/** The schema changes a file brought, as the summary lists them. */
+export function addSchemaChanges(summary: RunSummary, changes: readonly SchemaChange[], file: string): void {
+  for (const c of changes) {
+    summary.schemaChanges.push({
+      table: c.kind === 'create_table' ? c.table.name : c.table,
+      kind: c.kind,
+      ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
+      ...(c.kind === 'widen_column'
+        ? { column: c.column, from: formatType(c.from), to: formatType(c.to) }
+        : {}),
+      file,
+    });
+  }
 }

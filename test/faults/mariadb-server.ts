@@ -17,10 +17,16 @@ const MARIADBD = '/usr/sbin/mariadbd';
 
 /** Whether this machine can run a private server (the binaries the CI script uses). */
 export function privateServerSupported(): string | undefined {
-  for (const bin of [MARIADBD, '/usr/bin/mariadb-install-db'])
-    if (!fs.existsSync(bin)) return `${bin} not found`;
-  for (const cmd of ['start-stop-daemon', 'mysqladmin']) if (!which(cmd)) return `${cmd} not found`;
-  return undefined;
+  const missing =
+    [MARIADBD, '/usr/bin/mariadb-install-db'].find((bin) => !fs.existsSync(bin)) ??
+    ['start-stop-daemon', 'mysqladmin'].find((cmd) => !which(cmd));
+  if (missing === undefined) return undefined;
+  // Under CI a missing MariaDB is a failure, never a skip (as for the shared server).
+  if (process.env.CI === 'true' || process.env.CI === '1')
+    throw new Error(
+      `${missing} not found: the private MariaDB server tests cannot run (CI=true fails instead of skipping)`,
+    );
+  return `${missing} not found`;
 }
 
 function which(cmd: string): boolean {

@@ -32,3 +32,24 @@ export function tsvRow(values: readonly DbValue[]): string {
   for (let i = 1; i < values.length; i++) line += '\t' + tsvField(values[i] as DbValue);
   return line;
 }
+
+/**
+ * Rows as one JSON array of arrays (`RowFormat` json): bigints as digit strings (SQLite's
+ * INTEGER affinity stores them as exact integers), booleans as true/false (read back as 1/0).
+ * The values are what coercion makes — strings, safe integers, bigints, booleans, null — so
+ * no number loses precision on the way.
+ */
+export function jsonRows(rows: ReadonlyArray<readonly DbValue[]>): string {
+  const out: unknown[] = [];
+  for (const values of rows) {
+    let row: readonly unknown[] = values;
+    for (let i = 0; i < values.length; i++) {
+      if (typeof values[i] === 'bigint') {
+        row = values.map((v) => (typeof v === 'bigint' ? v.toString() : v));
+        break;
+      }
+    }
+    out.push(row);
+  }
+  return JSON.stringify(out);
+}

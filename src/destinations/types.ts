@@ -28,8 +28,12 @@ export interface Capabilities {
   rowFormat?: RowFormat;
 }
 
-/** `tsv`: LOAD DATA's tab-separated text (src/destinations/rowtext.ts `tsvRow`), one row per line. */
-export type RowFormat = 'tsv';
+/**
+ * `tsv`: LOAD DATA's tab-separated text (src/destinations/rowtext.ts `tsvRow`), one row per
+ * line. `json`: one JSON array of rows, each an array of values (`jsonRows`), which SQLite
+ * reads with `json_each` inside one INSERT … SELECT.
+ */
+export type RowFormat = 'tsv' | 'json';
 
 export interface ExecResult {
   /** Rows changed. (MySQL counts an UPDATE that sets the same values as 0; SQLite counts matched rows.) */
@@ -128,8 +132,8 @@ export interface WriteStats {
 export interface TableWriter {
   write(rows: readonly RowNode[]): Promise<void>;
   /**
-   * Rows already encoded as text lines in `Capabilities.rowFormat` (values in the table's
-   * column order, each line ending in `\n`): only when the destination has a row format and
+   * Rows already encoded as text in `Capabilities.rowFormat` (values in the table's column
+   * order; tsv: each line ending in `\n`; json: one array of rows): only when the destination has a row format and
    * the plan has no child tables. Batches of `write` and `writeText` may not be mixed.
    */
   writeText?(text: string, rows: number): Promise<void>;

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../core/errors.js';
 import type { DbValue } from '../core/types.js';
-import { tsvRow } from '../destinations/rowtext.js';
+import { jsonRows, tsvRow } from '../destinations/rowtext.js';
 import type { RowFormat } from '../destinations/types.js';
 import { type ReadOptions, readFile } from '../sources/open.js';
 import { type ScanInput, type ScanResult, scanItems } from './scan.js';
@@ -55,9 +55,9 @@ export interface TextBatch {
 
 /** A batch's rows as lines of a text row format. */
 export function toText(batch: EncodedBatch, format: RowFormat): TextBatch {
-  if (format !== 'tsv') throw new Error(`internal: unknown row format ${format}`);
   let text = '';
-  for (const row of batch.rows) text += `${tsvRow(row.values as DbValue[])}\n`;
+  if (format === 'json') text = jsonRows(batch.rows.map((r) => r.values as DbValue[]));
+  else for (const row of batch.rows) text += `${tsvRow(row.values as DbValue[])}\n`;
   return {
     text,
     rows: batch.rows.length,

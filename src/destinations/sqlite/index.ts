@@ -30,6 +30,7 @@ export class SqliteDestination implements Destination {
     maxIdentifierLength: 64, // SQLite has no limit; we keep MySQL's so a pipeline can move
     bulkLoad: false,
     maxConcurrentLoads: 1,
+    rowFormat: 'json',
   };
   readonly dialect = d;
   readonly description: string;

@@ -18,7 +18,7 @@ function bind(v: DbValue): unknown {
 
 /**
  * Row writer for one table inside an open SQLite transaction: prepared statements, one
- * upsert per row. Merge semantics (shared with MySQL, tested by one suite): the row with the
+ * upsert per row (`write`), or one per batch of rows sent as JSON (`writeText`). Merge semantics (shared with MySQL, tested by one suite): the row with the
  * greatest cursor wins, ties go to the later row; without a cursor the later row wins; a row
  * identical to the stored one changes nothing (and keeps its `_tributary_run_id`).
  */
@@ -30,7 +30,13 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
   const insertCols = [...cols, SYS_RUN_ID, ...(withFile ? [SYS_FILE_ID] : [])];
   const tail: unknown[] = withFile ? [runId, fileId] : [runId];
   const placeholders = insertCols.map(() => '?').join(', ');
-  const insertHead = `INSERT INTO ${t} (${insertCols.map(d.quote).join(', ')}) VALUES (${placeholders})`;
+  const into = `INSERT INTO ${t} (${insertCols.map(d.quote).join(', ')})`;
+  const insertHead = `${into} VALUES (${placeholders})`;
+  // Rows as one JSON array (RowFormat json, encoded by the workers): one statement per batch
+  // reads them with json_each, so the rows are parsed in SQLite's C, not bound one by one.
+  // json_each yields the rows in order, and each row is upserted before the next is read.
+  // `WHERE true` keeps the ON CONFLICT of an upsert apart from the SELECT (SQLite's grammar).
+  const fromJson = `${into} SELECT ${cols.map((_, i) => `value->>${i}`).join(', ')}, ${tail.map(() => '?').join(', ')} FROM json_each(?) WHERE true`;
   const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
 
   if (plan.write === 'replace' && plan.beforeImages?.has(table.name)) {
@@ -48,8 +54,8 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
   const count = db.prepare(`SELECT count(*) FROM ${t}`).pluck();
   const before = plan.write === 'merge' ? (count.get() as number) : 0;
   const hasChildren = plan.children.length > 0;
-  const sql = plan.write === 'merge' ? mergeSql(insertHead, plan, hasChildren) : insertHead;
-  const stmt = db.prepare(sql);
+  const stmt = db.prepare(plan.write === 'merge' ? mergeSql(insertHead, plan, hasChildren) : insertHead);
+  let jsonStmt: Database.Statement | undefined; // prepared on the first writeText
   const children = plan.children.map((child) => {
     const ccols = child.columns.map((c) => c.name);
     const key = plan.primaryKey.map((k) => `${d.quote(k)} = ?`).join(' AND ');
@@ -65,7 +71,7 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
   let rows = 0;
   let changed = 0;
 
-  return {
+  const writer: TableWriter = {
     async write(batch: readonly RowNode[]) {
       for (const row of batch) {
         const params = row.values.map(bind);
@@ -99,6 +105,14 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
       return stats;
     },
   };
+  if (!hasChildren) {
+    writer.writeText = async (text: string, n: number) => {
+      jsonStmt ??= db.prepare(plan.write === 'merge' ? mergeSql(fromJson, plan, false) : fromJson);
+      changed += jsonStmt.run(...tail, text).changes;
+      rows += n;
+    };
+  }
+  return writer;
 }
 
 function mergeSql(insertHead: string, plan: TableWritePlan, hasChildren: boolean): string {

@@ -35,55 +35,97 @@ export async function scanItems(
   input: ScanInput,
   onBatch: () => void = () => {},
 ): Promise<ScanResult> {
-  const observers = new Map<string, TableObserver>();
-  const observer = (table: string) => {
-    let o = observers.get(table);
-    if (!o) {
-      const established = input.established.get(table) ?? new Map();
-      o = new TableObserver(established, table === input.source.table ? input.fixed : new Set());
-      observers.set(table, o);
-    }
-    return o;
-  };
-  const shape = makeShaper(input.source, input.captures, input.children);
-  const root = observer(input.source.table);
-  // Flat records (CSV): the root's column slots by layout position, for the file's header.
-  let layout: FlatLayout | undefined;
-  let slots: ColumnSlot[] = [];
-  let records = 0;
-  let items = 0;
+  const scanner = new Scanner(input);
   for await (const batch of batches) {
     onBatch();
-    items += batch.length;
+    scanner.add(batch);
+  }
+  return scanner.result();
+}
+
+/**
+ * Items as they pass, observed by `scanner` (a one-pass load of a new table scans what it
+ * writes, to check the types it guessed: src/runner/file.ts).
+ */
+export async function* observing(
+  batches: AsyncIterable<SourceItem[]>,
+  scanner: Scanner,
+): AsyncGenerator<SourceItem[]> {
+  for await (const batch of batches) {
+    scanner.add(batch);
+    yield batch;
+  }
+}
+
+/** The first pass's state, fed batch by batch. */
+export class Scanner {
+  readonly #input: ScanInput;
+  readonly #observers = new Map<string, TableObserver>();
+  readonly #shape: ReturnType<typeof makeShaper>;
+  readonly #root: TableObserver;
+  // Flat records (CSV): the root's column slots by layout position, for the file's header.
+  #layout: FlatLayout | undefined;
+  #slots: ColumnSlot[] = [];
+  #records = 0;
+  #items = 0;
+
+  constructor(input: ScanInput) {
+    this.#input = input;
+    this.#shape = makeShaper(input.source, input.captures, input.children);
+    this.#root = this.#observer(input.source.table);
+  }
+
+  #observer(table: string): TableObserver {
+    let o = this.#observers.get(table);
+    if (!o) {
+      const established = this.#input.established.get(table) ?? new Map();
+      o = new TableObserver(established, table === this.#input.source.table ? this.#input.fixed : new Set());
+      this.#observers.set(table, o);
+    }
+    return o;
+  }
+
+  add(batch: readonly SourceItem[]): void {
+    const root = this.#root;
+    this.#items += batch.length;
     for (const item of batch) {
       if (item.kind !== 'record') continue;
-      records++;
+      this.#records++;
       const values = item.values;
       if (values !== undefined && item.header !== undefined) {
-        if (layout?.header !== item.header) {
-          layout = shape.layout(item as FlatRecord);
-          slots = layout.columns.map((c) => root.slot(c));
+        if (this.#layout?.header !== item.header) {
+          this.#layout = this.#shape.layout(item as FlatRecord);
+          this.#slots = this.#layout.columns.map((c) => root.slot(c));
         }
         // The same observations, in the same order, as through shape(item.data).root.
-        const { positions, constants } = layout;
+        const { positions, constants } = this.#layout;
+        const slots = this.#slots;
         for (let j = 0; j < slots.length; j++) {
           const p = positions[j]!;
           root.observeSlot(slots[j]!, p >= 0 ? values[p] : constants[j]);
         }
         continue;
       }
-      const shaped = shape(item.data);
+      const shaped = this.#shape(item.data);
       for (const [col, v] of shaped.root) root.observe(col, v);
       if (shaped.children) {
         for (const [table, rows] of shaped.children) {
-          const o = observer(table);
+          const o = this.#observer(table);
           for (const row of rows) for (const [col, v] of row) o.observe(col, v);
         }
       }
     }
   }
-  const observations = new Map<string, Observation>();
-  for (const [table, o] of observers)
-    observations.set(table, { types: o.types, incompatible: o.incompatible });
-  return { observations, records, items, orderSensitive: shape.orderSensitive() };
+
+  result(): ScanResult {
+    const observations = new Map<string, Observation>();
+    for (const [table, o] of this.#observers)
+      observations.set(table, { types: o.types, incompatible: o.incompatible });
+    return {
+      observations,
+      records: this.#records,
+      items: this.#items,
+      orderSensitive: this.#shape.orderSensitive(),
+    };
+  }
 }

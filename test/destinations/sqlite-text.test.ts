@@ -146,7 +146,7 @@ describe('SQLite writer: rows as JSON (writeText)', () => {
       expect(back).toHaveLength(rows.length);
       const stored = await dest.query<{ s: string; n: unknown }>(`SELECT s, n FROM "${b}" ORDER BY id`);
       // Lone surrogates are stored as the driver stores them on both paths (compared above).
-      const wellFormed = texts.map((t, i) => [t, i] as const).filter(([t]) => t.isWellFormed());
+      const wellFormed = texts.map((t, i) => [t, i] as const).filter(([t]) => !t.startsWith('lone '));
       expect(wellFormed.map(([, i]) => stored[i]?.s)).toEqual(wellFormed.map(([t]) => t));
       const big = await dest.query<{ q: string }>(
         `SELECT typeof(n) || ':' || quote(n) AS q FROM "${b}" WHERE id IN (4, 5, 6) ORDER BY id`,
@@ -201,6 +201,7 @@ describe('SQLite writer: rows as JSON (writeText)', () => {
         table: catalog.get('j_merge_rows') as LiveTable,
         write: 'merge' as const,
         primaryKey: ['id'],
+        cursor: undefined,
         runId: 9,
         fileId: 1,
       };

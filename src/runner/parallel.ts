@@ -179,29 +179,70 @@ export function encodeInPool(
   parts: FileParts,
   input: EncodeInput,
   rowFormat?: RowFormat,
-): { batches: AsyncGenerator<{ batch: StreamBatch; bytes: number }>; hash: () => Promise<string> } {
+  observe?: ScanInput,
+): {
+  batches: AsyncGenerator<{ batch: StreamBatch; bytes: number }>;
+  hash: () => Promise<string>;
+  /** With `observe`, after the last batch: the merged scan of every part. */
+  scan: () => ScanResult | undefined;
+} {
   const specs = readSpecs(target, parts.format, parts.split);
   let hash: Promise<string> | undefined;
+  const scans: ScanResult[] = [];
   async function* batches(): AsyncGenerator<{ batch: StreamBatch; bytes: number }> {
     const channels = specs.map(() => new MessageChannel());
-    const tasks = specs.map((read, i) => {
-      const port = (channels[i] as MessageChannel).port2;
-      return pool.run<undefined>(
-        { kind: 'encode', read, input, port, window: WINDOW, ...(rowFormat ? { rowFormat } : {}) },
-        [port],
-      );
-    });
-    hash = hashInPool(pool, target.abs); // queued after the parts: off the writer's thread
-    hash.catch(() => {}); // its error, if any, surfaces where it is awaited
+    const queues: WorkerMessage[][] = specs.map(() => []);
+    const closed: boolean[] = specs.map(() => false);
     const failures: unknown[] = [];
     let wake: (() => void) | undefined;
-    tasks.forEach((t, i) => {
-      // A worker that dies (or never starts) may not close its port: wake the reader.
-      t.catch((err) => {
-        failures[i] = err;
+    // A part waits in its thread while it is WINDOW batches ahead of the writer, so a part
+    // may only hold a thread once the parts before it have: part i+1 is submitted when part
+    // i has started. Otherwise (the pool does not start tasks strictly in order) later parts
+    // of several files could fill every thread, waiting for writers that wait for earlier
+    // parts still queued behind them: a deadlock. This way each file's running parts are
+    // a prefix of its parts, the first unfinished one is the one its writer reads, and
+    // every file moves on.
+    const submit = (i: number) => {
+      if (i === specs.length) {
+        hash = hashInPool(pool, target.abs); // after the parts: off the writer's thread
+        hash.catch(() => {}); // its error, if any, surfaces where it is awaited
+        return;
+      }
+      const port = (channels[i] as MessageChannel).port2;
+      pool
+        .run<undefined>(
+          {
+            kind: 'encode',
+            read: specs[i] as ReadSpecOptions,
+            input,
+            port,
+            window: WINDOW,
+            ...(rowFormat ? { rowFormat } : {}),
+            ...(observe ? { observe } : {}),
+          },
+          [port],
+        )
+        .catch((err) => {
+          // A worker that dies (or never starts) may not close its port: wake the reader.
+          failures[i] = err;
+          wake?.();
+        });
+    };
+    for (const [i, channel] of channels.entries()) {
+      channel.port1.on('message', (m: WorkerMessage) => {
+        if ('started' in m) {
+          submit(i + 1);
+          return;
+        }
+        queues[i]?.push(m);
         wake?.();
       });
-    });
+      channel.port1.on('close', () => {
+        closed[i] = true;
+        wake?.();
+      });
+    }
+    submit(0);
     let before = 0;
     let records = 0; // items of the parts before this one
     try {
@@ -210,18 +251,9 @@ export function encodeInPool(
         let partItems = 0;
         let bytes = 0;
         const messages = channel.port1;
-        const queue: WorkerMessage[] = [];
-        let closed = false;
-        messages.on('message', (m: WorkerMessage) => {
-          queue.push(m);
-          wake?.();
-        });
-        messages.on('close', () => {
-          closed = true;
-          wake?.();
-        });
+        const queue = queues[i] as WorkerMessage[];
         for (;;) {
-          while (queue.length === 0 && !closed && failures[i] === undefined) {
+          while (queue.length === 0 && !closed[i] && failures[i] === undefined) {
             await new Promise<void>((r) => {
               wake = r;
             });
@@ -232,7 +264,9 @@ export function encodeInPool(
             throw new Error(`worker for part ${i + 1} of ${target.abs} stopped without finishing`);
           }
           if ('error' in m) throw rehydrate(m.error);
+          if ('started' in m) continue; // not queued (see submit)
           if ('done' in m) {
+            if (m.scan) scans.push(m.scan);
             before += m.bytes - bytes;
             break;
           }
@@ -256,7 +290,11 @@ export function encodeInPool(
       for (const c of channels) c.port1.close();
     }
   }
-  return { batches: batches(), hash: () => hash ?? hashInPool(pool, target.abs) };
+  return {
+    batches: batches(),
+    hash: () => hash ?? hashInPool(pool, target.abs),
+    scan: () => (observe && scans.length === specs.length ? mergeScans(scans, observe) : undefined),
+  };
 }
 
 function rehydrate(e: SerializedError): Error {

@@ -13,7 +13,7 @@ import type { DbValue } from '../core/types.js';
 import { jsonRows, tsvRow } from '../destinations/rowtext.js';
 import type { RowFormat } from '../destinations/types.js';
 import { type ReadOptions, readFile } from '../sources/open.js';
-import { type ScanInput, type ScanResult, scanItems } from './scan.js';
+import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from './scan.js';
 import { type EncodedBatch, type EncodeInput, encodeBatches, toWire, type WireBatch } from './stream.js';
 
 export interface ReadSpec {
@@ -32,12 +32,15 @@ export type WorkerTask =
       window: number;
       /** Encode rows as text in this format (`Capabilities.rowFormat`) instead of values. */
       rowFormat?: RowFormat;
+      /** Also scan what is encoded, as the first pass would; the result comes with `done`. */
+      observe?: ScanInput;
     };
 
 export type WorkerMessage =
   | { batch: WireBatch; bytes: number }
   | { text: TextBatch; bytes: number }
-  | { done: true; bytes: number }
+  | { started: true }
+  | { done: true; bytes: number; scan?: ScanResult }
   | { error: SerializedError };
 
 /**
@@ -122,12 +125,15 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
     closed = true; // the reader gave up (its file failed): stop
     wake?.();
   });
-  const items = readFile(task.read.abs, {
+  port.postMessage({ started: true } satisfies WorkerMessage); // the next part may take a thread now
+  const read = readFile(task.read.abs, {
     ...task.read.options,
     onRawChunk: (chunk) => {
       bytes += chunk.length;
     },
   });
+  const scanner = task.observe ? new Scanner(task.observe) : undefined;
+  const items = scanner ? observing(read, scanner) : read;
   try {
     for await (const batch of encodeBatches(items, task.input)) {
       port.postMessage(
@@ -144,7 +150,11 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
       }
       if (closed) return;
     }
-    port.postMessage({ done: true, bytes } satisfies WorkerMessage);
+    port.postMessage({
+      done: true,
+      bytes,
+      ...(scanner ? { scan: scanner.result() } : {}),
+    } satisfies WorkerMessage);
   } catch (err) {
     if (!closed) port.postMessage({ error: serializeError(err) } satisfies WorkerMessage);
   } finally {

@@ -31,7 +31,7 @@ import {
   scanInPool,
   type WorkerPool,
 } from './parallel.js';
-import { type ScanInput, scanItems } from './scan.js';
+import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from './scan.js';
 import { type EncodeInput, encodeBatches } from './stream.js';
 
 /** Everything a file load needs from the run. */
@@ -61,6 +61,8 @@ export interface FileJob {
   pool?: WorkerPool;
   /** How the first pass split the file (set by it, read by the second pass). */
   parts?: FileParts;
+  /** Try one pass first (loadInOnePass, loadNewInOnePass). Default true. */
+  onePass?: boolean;
 }
 
 export type FileOutcome =
@@ -95,8 +97,10 @@ const KEEP_REJECTS = 1_000; // rejects kept in memory for the run summary; all a
 export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const { dest, source, file } = job;
   const children = source.write === 'merge' && source.primaryKey.length > 0;
-  if (job.knownHash === null && !job.items && job.catalog.has(source.table)) {
-    const outcome = await loadInOnePass(job, children);
+  if (job.knownHash === null && !job.items && job.onePass !== false) {
+    const outcome = job.catalog.has(source.table)
+      ? await loadInOnePass(job, children)
+      : await loadNewInOnePass(job, children);
     if (outcome) return outcome;
   }
   const scan = await scanFile(job, children);
@@ -155,10 +159,82 @@ async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutco
       passes: 1,
       changes: [],
       warnings: [],
-      onePass: true,
+      onePass: 'live',
       check: () => checkUnchanged(job),
     });
   } catch (err) {
+    if (err instanceof OnePassMiss) {
+      job.parts = undefined;
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** Records a new table's types are guessed from before its file is loaded in one pass. */
+const SAMPLE_RECORDS = 10_000;
+
+/**
+ * One pass for a file whose table does not exist yet, where DDL is transactional (SQLite):
+ * the table is created with the types a sample of the file's first records needs, and the
+ * file is loaded into it in the same transaction while every record is also scanned, as
+ * the first pass would scan it. At the end the schema planned from that full scan must be
+ * the one planned from the sample — then the table, the rows and the rejects are exactly
+ * what two passes make, since two passes would have created the same table and coerced to
+ * the same types. Otherwise (or at the first batch that needs a wider type, see
+ * {@link loadInOnePass}) the transaction, DDL included, is rolled back and the file loads
+ * in two passes; undefined is returned then. Where DDL commits on its own (MySQL), a wrong
+ * guess would leave a table behind, so this is not tried there.
+ */
+async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOutcome | undefined> {
+  const { dest, source, file } = job;
+  if (!dest.capabilities.transactionalDdl || source.contract.tables !== 'evolve') return undefined;
+  const input = scanInput(job, children);
+  const sample = new Scanner(input);
+  for await (const batch of reader(job, () => {})) {
+    checkAbort(job);
+    crashPoint('scan');
+    sample.add(batch);
+    if (sample.records >= SAMPLE_RECORDS) break;
+  }
+  let changes: SchemaChange[];
+  try {
+    changes = planFile(job, sample.result().observations);
+  } catch {
+    return undefined; // two passes will say what is wrong with the whole file
+  }
+  if (changes.length === 0) return undefined;
+  const before = new Map(job.catalog);
+  const touched = changes.map((c) => (c.kind === 'create_table' ? c.table.name : c.table));
+  if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
+  try {
+    const outcome = await commitFile(job, children, {
+      passes: 1,
+      changes,
+      warnings: [],
+      onePass: 'new',
+      observe: input,
+      before: async (tx) => {
+        await applyDdl(job, tx, changes, false);
+        crashPoint('after_ddl');
+      },
+      check: async (result) => {
+        await checkUnchanged(job);
+        const scan = result.scan;
+        if (!scan || (job.parts?.split && scan.orderSensitive)) throw new OnePassMiss();
+        const planned = planFile({ ...job, catalog: before }, scan.observations);
+        if (JSON.stringify(planned) !== JSON.stringify(changes)) throw new OnePassMiss();
+      },
+    });
+    for (const change of changes) job.emit({ type: 'schema_changed', file: file.path, change });
+    return outcome;
+  } catch (err) {
+    // The DDL was rolled back with the file: so are the tables it put in the catalog.
+    for (const t of touched) {
+      const live = before.get(t);
+      if (live) job.catalog.set(t, live);
+      else job.catalog.delete(t);
+    }
     if (err instanceof OnePassMiss) {
       job.parts = undefined;
       return undefined;
@@ -208,7 +284,8 @@ async function commitFile(
     passes: 1 | 2;
     changes: SchemaChange[];
     warnings: string[];
-    onePass?: boolean;
+    onePass?: 'live' | 'new';
+    observe?: ScanInput;
     before?: (tx: Transaction) => Promise<void>;
     check: (result: WriteResult) => Promise<void>;
   },
@@ -219,7 +296,11 @@ async function commitFile(
       await how.before?.(tx);
       const id = await fileId(tx, job.pipeline, { ...file, table: source.table }, job.runId);
       await clearRejects(tx, id);
-      const result = await writeRows(job, tx, id, children, direct, how.onePass);
+      const result = await writeRows(job, tx, id, children, {
+        direct,
+        onePass: how.onePass,
+        observe: how.observe,
+      });
       await how.check(result);
       await confirmLock(job, tx);
       await markLoaded(tx, id, {
@@ -308,15 +389,7 @@ function reader(job: FileJob, onRawChunk: (chunk: Buffer) => void): AsyncIterabl
 
 /** Pass 1: fold every value into the types each table needs; hash the bytes on the way. */
 export async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
-  const input: ScanInput = {
-    source: job.source,
-    captures: job.file.captures,
-    children,
-    established: new Map(
-      [...job.catalog].map(([t, live]) => [t, new Map(live.columns.map((c) => [c.name, c.type]))]),
-    ),
-    fixed: new Set(job.hints.keys()),
-  };
+  const input = scanInput(job, children);
   if (job.pool && !job.items && job.file.size >= POOL_MIN_BYTES) {
     const pending = scanInPool(job.pool, target(job), input);
     pending.catch(() => {});
@@ -338,6 +411,19 @@ export async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
   return { hash: hash.digest('hex'), observed: scan.observations, records: scan.records };
 }
 
+/** What the first pass needs: the source, and the types of the tables as they are now. */
+function scanInput(job: FileJob, children: boolean): ScanInput {
+  return {
+    source: job.source,
+    captures: job.file.captures,
+    children,
+    established: new Map(
+      [...job.catalog].map(([t, live]) => [t, new Map(live.columns.map((c) => [c.name, c.type]))]),
+    ),
+    fixed: new Set(job.hints.keys()),
+  };
+}
+
 /** Files smaller than this are parsed on the main thread: a worker round trip costs more than it saves. */
 const POOL_MIN_BYTES = 1 << 20;
 
@@ -345,18 +431,20 @@ function target(job: FileJob): ReadTarget {
   return { abs: job.file.abs, format: job.source.format, delimiter: job.source.delimiter };
 }
 
-/** Pass 2 on the main thread: encoded batches, and the hash of the bytes read. */
-function localStream(job: FileJob, input: EncodeInput) {
+/** Pass 2 on the main thread: encoded batches, the hash of the bytes read, and with `observe` their scan. */
+function localStream(job: FileJob, input: EncodeInput, observe?: ScanInput) {
   const hash = createHash('sha256');
+  const scanner = observe ? new Scanner(observe) : undefined;
   let bytes = 0;
   async function* batches() {
-    const items = reader(job, (chunk) => {
+    const read = reader(job, (chunk) => {
       hash.update(chunk);
       bytes += chunk.length;
     });
+    const items = scanner ? observing(read, scanner) : read;
     for await (const batch of encodeBatches(items, input)) yield { batch, bytes };
   }
-  return { batches: batches(), hash: () => hash.digest('hex') };
+  return { batches: batches(), hash: () => hash.digest('hex'), scan: () => scanner?.result() };
 }
 
 /** The schema changes this file needs, root table first, then its child tables. */
@@ -412,6 +500,7 @@ export async function applyDdl(
   job: FileJob,
   db: Transaction | Destination,
   changes: SchemaChange[],
+  emit = true,
 ): Promise<void> {
   // Where DDL commits on its own (MySQL) the history rows go first: an error or a crash
   // between a DDL statement and its row would lose the row for good, since the next run
@@ -427,7 +516,7 @@ export async function applyDdl(
     if (live) job.catalog.set(t, live);
   }
   if (!ahead) await recordChanges(job, db, changes);
-  for (const change of changes) job.emit({ type: 'schema_changed', file: job.file.path, change });
+  if (emit) for (const change of changes) job.emit({ type: 'schema_changed', file: job.file.path, change });
 }
 
 async function recordChanges(
@@ -466,6 +555,8 @@ export interface WriteResult {
   stats: WriteStats;
   discardedRows: number;
   discardedValues: number;
+  /** What the first pass would have observed, when asked for (`observe`). */
+  scan?: ScanResult;
 }
 
 /** Pass 2: coerce each record to the live types, reject what does not fit, write the rest. */
@@ -474,9 +565,20 @@ export async function writeRows(
   tx: Transaction,
   id: number,
   children: boolean,
-  direct = false,
-  onePass = false,
+  how: {
+    /** Load straight into the table where the destination can (TableWritePlan.direct). */
+    direct?: boolean;
+    /**
+     * Stop with OnePassMiss at the first batch that may need a schema change: of a table as
+     * it was (`live`), or of one just created from a sample (`new`, whose columns with only
+     * empty values so far are checked at the end, with the whole file's scan).
+     */
+    onePass?: 'live' | 'new';
+    /** Also scan the records, as the first pass would (WriteResult.scan). */
+    observe?: ScanInput;
+  } = {},
 ): Promise<WriteResult> {
+  const { direct = false, onePass, observe } = how;
   const { source, catalog, file } = job;
   const table = catalog.get(source.table);
   if (!table) throw new Error(`internal: table ${source.table} missing after DDL`);
@@ -506,10 +608,11 @@ export async function writeRows(
   const stream: {
     batches: AsyncIterable<{ batch: StreamBatch; bytes: number }>;
     hash(): Promise<string> | string;
+    scan(): ScanResult | undefined;
   } =
     job.pool && job.parts && !job.items
-      ? encodeInPool(job.pool, target(job), job.parts, input, rowFormat)
-      : localStream(job, input);
+      ? encodeInPool(job.pool, target(job), job.parts, input, rowFormat, observe)
+      : localStream(job, input, observe);
   const rejects: Reject[] = [];
   let pending: Reject[] = [];
   let rejectCount = 0;
@@ -533,7 +636,7 @@ export async function writeRows(
 
   for await (const { batch, bytes: read } of stream.batches) {
     checkAbort(job);
-    if (onePass && mayNeedSchemaChange(batch)) throw new OnePassMiss();
+    if (onePass && mayNeedSchemaChange(batch, onePass)) throw new OnePassMiss();
     for (const r of batch.rejects) await reject(r);
     discardedRows += batch.discardedRows;
     discardedValues += batch.discardedValues;
@@ -556,13 +659,24 @@ export async function writeRows(
   }
   if (pending.length > 0) await insertRejects(tx, job.pipeline, { id, path: file.path }, job.runId, pending);
   const stats = await writer.finish();
-  return { hash: await stream.hash(), rows, rejects, rejectCount, stats, discardedRows, discardedValues };
+  const scan = stream.scan();
+  return {
+    hash: await stream.hash(),
+    rows,
+    rejects,
+    rejectCount,
+    stats,
+    discardedRows,
+    discardedValues,
+    ...(scan ? { scan } : {}),
+  };
 }
 
 /** A batch the first pass could have planned a schema change for (see loadInOnePass). */
-function mayNeedSchemaChange(batch: StreamBatch): boolean {
+function mayNeedSchemaChange(batch: StreamBatch, table: 'live' | 'new'): boolean {
   // A column the table lacks, even empty, is seen by the first pass (it may word a warning).
-  if (batch.discardedRows > 0 || batch.discardedValues > 0 || batch.unknownColumns) return true;
+  if (batch.discardedRows > 0 || batch.discardedValues > 0) return true;
+  if (batch.unknownColumns && table === 'live') return true;
   return batch.rejects.some((r) => r.code === 'TYPE_MISMATCH' || r.code === 'CONTRACT_FROZEN');
 }
 

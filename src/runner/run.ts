@@ -33,6 +33,11 @@ export interface RunOptions {
   /** Smallest part a big CSV/NDJSON file is split into for parallel parsing. Default 8 MiB. */
   minPartBytes?: number;
   /**
+   * Try loading a new file in one pass (src/runner/file.ts). Default true; false reads
+   * every file twice — the reference the one-pass tests compare with.
+   */
+  onePass?: boolean;
+  /**
    * Runs under the run lock, after the run is recorded and before files are discovered
    * (`run --full-refresh` resets its tables here); an error fails the run.
    */
@@ -205,6 +210,7 @@ async function loadAll(
             signal: options.signal,
             beforeImages,
             pool,
+            onePass: options.onePass ?? true,
           });
         },
         {

@@ -117,6 +117,11 @@ export class Scanner {
     }
   }
 
+  /** Records added so far. */
+  get records(): number {
+    return this.#records;
+  }
+
   result(): ScanResult {
     const observations = new Map<string, Observation>();
     for (const [table, o] of this.#observers)

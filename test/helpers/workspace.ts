@@ -6,6 +6,8 @@ import { readConfig } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { createDestination } from '../../src/destinations/index.js';
 import type { Destination, LiveTable } from '../../src/destinations/types.js';
+import type { RunEvent, RunSummary } from '../../src/runner/events.js';
+import { type RunOptions, runPipeline } from '../../src/runner/run.js';
 
 export type Dialect = 'sqlite' | 'mariadb';
 /** Every end-to-end suite runs once per dialect (ARCHITECTURE.md: one shared suite). */
@@ -109,6 +111,20 @@ export class Workspace {
     const dest = await createDestination(config.destination);
     await dest.open();
     return dest;
+  }
+
+  /** Run the pipeline in this process (runPipeline, no CLI), collecting its events. */
+  async runInProcess(options: RunOptions = {}): Promise<{ summary: RunSummary; events: RunEvent[] }> {
+    const config = readConfig(path.join(this.dir, 'tributary.yaml'));
+    const dest = await createDestination(config.destination);
+    await dest.open();
+    const events: RunEvent[] = [];
+    try {
+      const summary = await runPipeline(config, dest, { ...options, emit: (e) => events.push(e) });
+      return { summary, events };
+    } finally {
+      await dest.close();
+    }
   }
 
   async drop(): Promise<void> {

@@ -1,9 +1,5 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/cli/context.js';
-import { createDestination } from '../../src/destinations/index.js';
 import type { RunEvent, RunSummary } from '../../src/runner/events.js';
-import { runPipeline } from '../../src/runner/run.js';
 import { listSchemaHistory } from '../../src/state/history.js';
 import { listRejects } from '../../src/state/rejects.js';
 import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
@@ -99,21 +95,7 @@ describe.each(DIALECTS)('one-pass loads of new tables on %s', (dialect) => {
     ] as const) {
       const ws = await Workspace.create(dialect);
       writeData(ws);
-      const config = readConfig(path.join(ws.dir, 'tributary.yaml'));
-      const dest = await createDestination(config.destination);
-      await dest.open();
-      const events: RunEvent[] = [];
-      try {
-        const summary = await runPipeline(config, dest, {
-          workers,
-          onePass,
-          minPartBytes: 64 * 1024,
-          emit: (e) => events.push(e),
-        });
-        runs.push({ name, ws, summary, events });
-      } finally {
-        await dest.close();
-      }
+      runs.push({ name, ws, ...(await ws.runInProcess({ workers, onePass, minPartBytes: 64 * 1024 })) });
     }
   }, 180_000);
   afterAll(async () => {

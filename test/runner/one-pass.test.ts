@@ -1,9 +1,5 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/cli/context.js';
-import { createDestination } from '../../src/destinations/index.js';
 import type { RunEvent, RunSummary } from '../../src/runner/events.js';
-import { runPipeline } from '../../src/runner/run.js';
 import { listRejects } from '../../src/state/rejects.js';
 import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
 
@@ -66,20 +62,7 @@ describe.each(DIALECTS)('one-pass loads on %s', (dialect) => {
     for (const workers of [0, 2]) {
       const ws = await Workspace.create(dialect);
       writeData(ws);
-      const config = readConfig(path.join(ws.dir, 'tributary.yaml'));
-      const dest = await createDestination(config.destination);
-      await dest.open();
-      const events: RunEvent[] = [];
-      try {
-        const summary = await runPipeline(config, dest, {
-          workers,
-          minPartBytes: 64 * 1024,
-          emit: (e) => events.push(e),
-        });
-        runs.push({ ws, summary, events });
-      } finally {
-        await dest.close();
-      }
+      runs.push({ ws, ...(await ws.runInProcess({ workers, minPartBytes: 64 * 1024 })) });
     }
   }, 120_000);
   afterAll(async () => {

@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/cli/context.js';
-import { createDestination } from '../../src/destinations/index.js';
 import type { RunSummary } from '../../src/runner/events.js';
-import { runPipeline } from '../../src/runner/run.js';
 import { listRejects } from '../../src/state/rejects.js';
 import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
 
@@ -57,15 +54,7 @@ describe.each(DIALECTS)('parallel parsing on %s', (dialect) => {
     for (const workers of [0, 2]) {
       const ws = await Workspace.create(dialect);
       writeData(ws);
-      const config = readConfig(path.join(ws.dir, 'tributary.yaml'));
-      const dest = await createDestination(config.destination);
-      await dest.open();
-      try {
-        const summary = await runPipeline(config, dest, { workers, minPartBytes: 64 * 1024 });
-        runs.push({ ws, summary });
-      } finally {
-        await dest.close();
-      }
+      runs.push({ ws, ...(await ws.runInProcess({ workers, minPartBytes: 64 * 1024 })) });
     }
   });
   afterAll(async () => {

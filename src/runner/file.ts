@@ -425,7 +425,7 @@ function scanInput(job: FileJob, children: boolean): ScanInput {
 }
 
 /** Files smaller than this are parsed on the main thread: a worker round trip costs more than it saves. */
-const POOL_MIN_BYTES = 1 << 20;
+export const POOL_MIN_BYTES = 1 << 20;
 
 function target(job: FileJob): ReadTarget {
   return { abs: job.file.abs, format: job.source.format, delimiter: job.source.delimiter };

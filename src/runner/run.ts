@@ -13,7 +13,7 @@ import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { crashPoint } from './faults.js';
-import { type FileOutcome, loadFile } from './file.js';
+import { type FileOutcome, loadFile, POOL_MIN_BYTES } from './file.js';
 import { WorkerPool } from './parallel.js';
 import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from './summary.js';
 
@@ -154,11 +154,18 @@ async function loadAll(
     bytes: toLoad.reduce((n, p) => n + p.file.size, 0),
   });
   if (toLoad.length === 0) return;
-  const catalog = await dest.readCatalog();
-  checkHints(config, hints, catalog);
-
   const workers = options.workers ?? os.availableParallelism();
   const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes) : undefined;
+  if (pool && toLoad.some((p) => p.file.size >= POOL_MIN_BYTES)) pool.warm();
+  let catalog: Map<string, LiveTable>;
+  try {
+    catalog = await dest.readCatalog();
+    checkHints(config, hints, catalog);
+  } catch (err) {
+    await pool?.close(); // warm threads would keep the process alive
+    throw err;
+  }
+
   // Files not started yet, in path order; tables with a file in progress.
   const pending = toLoad.map((_, i) => i);
   const busy = new Set<string>();

@@ -187,4 +187,29 @@ export interface Destination extends SqlClient {
    * incremental models get no helper indexes and read their base tables whole.
    */
   ensureIndex?(table: string, name: string, columns: readonly string[]): Promise<void>;
+  /**
+   * Tables created for a one-pass load where DDL commits by itself (MySQL), before the
+   * file's transaction: marked tentative until that transaction has committed, so that a
+   * crash in between leaves a table the next run recognises (src/runner/tentative.ts).
+   * Absent where DDL is transactional.
+   */
+  tentative?: TentativeTables;
+}
+
+/** See {@link Destination.tentative}. */
+export interface TentativeTables {
+  /** Create the tables of `create_table` changes, marked as made for `root`'s file in run `runId`. */
+  create(changes: readonly SchemaChange[], mark: TentativeMark): Promise<void>;
+  /** The tables still marked, with their marks. */
+  list(): Promise<Array<{ table: string; mark: TentativeMark }>>;
+  /** Clear the mark: an ordinary table from now on. */
+  confirm(table: string): Promise<void>;
+  /** Drop the table if it is still marked. */
+  drop(table: string): Promise<void>;
+}
+
+/** Which load a tentative table was made for: the source table of the file, and the run. */
+export interface TentativeMark {
+  root: string;
+  runId: number;
 }

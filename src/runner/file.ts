@@ -175,20 +175,27 @@ async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutco
 const SAMPLE_RECORDS = 10_000;
 
 /**
- * One pass for a file whose table does not exist yet, where DDL is transactional (SQLite):
- * the table is created with the types a sample of the file's first records needs, and the
- * file is loaded into it in the same transaction while every record is also scanned, as
- * the first pass would scan it. At the end the schema planned from that full scan must be
- * the one planned from the sample — then the table, the rows and the rejects are exactly
- * what two passes make, since two passes would have created the same table and coerced to
- * the same types. Otherwise (or at the first batch that needs a wider type, see
- * {@link loadInOnePass}) the transaction, DDL included, is rolled back and the file loads
- * in two passes; undefined is returned then. Where DDL commits on its own (MySQL), a wrong
- * guess would leave a table behind, so this is not tried there.
+ * One pass for a file whose table does not exist yet: the table is created with the types
+ * a sample of the file's first records needs, and the file is loaded into it while every
+ * record is also scanned, as the first pass would scan it. At the end the schema planned
+ * from that full scan must be the one planned from the sample — then the table, the rows
+ * and the rejects are exactly what two passes make, since two passes would have created the
+ * same table and coerced to the same types. Otherwise (or at the first batch that needs a
+ * wider type, see {@link loadInOnePass}) the file is rolled back, its new tables with it,
+ * and it loads in two passes; undefined is returned then.
+ *
+ * Where DDL is transactional (SQLite) the tables are created in the file's transaction.
+ * Where it commits by itself (MySQL) they are created just before, marked tentative
+ * (Destination.tentative), their schema history is written in the file's transaction, and
+ * the mark is cleared after the commit; a guess that failed drops them. A crash in between
+ * leaves a marked table that the next run drops, or keeps when the ledger says the file
+ * committed (src/runner/tentative.ts) — the same state as if the file had loaded in two
+ * passes, or not yet.
  */
 async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOutcome | undefined> {
   const { dest, source, file } = job;
-  if (!dest.capabilities.transactionalDdl || source.contract.tables !== 'evolve') return undefined;
+  const inTx = dest.capabilities.transactionalDdl;
+  if ((!inTx && !dest.tentative) || source.contract.tables !== 'evolve') return undefined;
   const input = scanInput(job, children);
   const sample = new Scanner(input);
   for await (const batch of reader(job, () => {})) {
@@ -204,10 +211,23 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
     return undefined; // two passes will say what is wrong with the whole file
   }
   if (changes.length === 0) return undefined;
+  // Only new tables: a change to a table that exists would outlive a wrong guess on MySQL.
+  if (!inTx && changes.some((c) => c.kind !== 'create_table' || job.catalog.has(c.table.name)))
+    return undefined;
   const before = new Map(job.catalog);
   const touched = changes.map((c) => (c.kind === 'create_table' ? c.table.name : c.table));
   if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
+  const tentative = inTx ? undefined : dest.tentative;
   try {
+    if (tentative) {
+      await tentative.create(changes, { root: source.table, runId: job.runId });
+      const fresh = await dest.readCatalog();
+      for (const t of touched) {
+        const live = fresh.get(t);
+        if (live) job.catalog.set(t, live);
+      }
+      crashPoint('after_ddl');
+    }
     const outcome = await commitFile(job, children, {
       passes: 1,
       changes,
@@ -215,6 +235,10 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
       onePass: 'new',
       observe: input,
       before: async (tx) => {
+        if (tentative) {
+          await recordChanges(job, tx, changes);
+          return;
+        }
         await applyDdl(job, tx, changes, false);
         crashPoint('after_ddl');
       },
@@ -226,14 +250,23 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
         if (JSON.stringify(planned) !== JSON.stringify(changes)) throw new OnePassMiss();
       },
     });
+    // Committed: the tables are ordinary ones now. Should clearing a mark fail, the next
+    // run clears it (the ledger says the file loaded).
+    if (tentative) for (const t of touched) await tentative.confirm(t).catch(() => {});
     for (const change of changes) job.emit({ type: 'schema_changed', file: file.path, change });
     return outcome;
   } catch (err) {
-    // The DDL was rolled back with the file: so are the tables it put in the catalog.
+    // The DDL was rolled back with the file (SQLite), or its tables are dropped (MySQL;
+    // should that fail too, the file's next attempt or the next run drops them).
     for (const t of touched) {
       const live = before.get(t);
       if (live) job.catalog.set(t, live);
       else job.catalog.delete(t);
+    }
+    if (tentative) {
+      const dropped = Promise.all(touched.map((t) => tentative.drop(t)));
+      if (!(err instanceof OnePassMiss)) await dropped.catch(() => {});
+      else await dropped; // two passes create them again: they must be gone
     }
     if (err instanceof OnePassMiss) {
       job.parts = undefined;

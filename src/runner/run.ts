@@ -16,6 +16,7 @@ import { crashPoint } from './faults.js';
 import { type FileOutcome, loadFile, POOL_MIN_BYTES } from './file.js';
 import { WorkerPool } from './parallel.js';
 import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from './summary.js';
+import { settleTentative } from './tentative.js';
 
 export interface RunOptions {
   /** Seconds to wait for another run of the pipeline to finish. Default 0: fail at once. */
@@ -81,6 +82,7 @@ export async function runPipeline(
   const started = Date.now();
   try {
     await closeCrashedRuns(dest, config.pipeline);
+    await settleTentative(dest); // tables a crashed run made for a one-pass load
     const run = await startRun(dest, config.pipeline);
     emit({ type: 'run_started', runId: run.id, pipeline: config.pipeline, destination: dest.description });
     const summary = newSummary(run.id, config.pipeline, run.startedAt);
@@ -357,8 +359,9 @@ async function refreshCatalog(
   catalog: Map<string, LiveTable>,
   table: string,
 ): Promise<void> {
-  const fresh = await dest.readCatalog();
   const mine = (t: string) => t === table || t.startsWith(`${table}__`);
+  await settleTentative(dest, mine); // a failed one-pass attempt's tables, if it could not drop them
+  const fresh = await dest.readCatalog();
   for (const t of [...catalog.keys()]) if (mine(t) && !fresh.has(t)) catalog.delete(t);
   for (const [t, live] of fresh) if (mine(t)) catalog.set(t, live);
 }

@@ -135,3 +135,12 @@ export async function recordRetry(db: SqlClient, id: number, runId: number, reso
     [runId, resolved, resolved, now(), id],
   );
 }
+
+/** Whether run `runId` committed a file of `table` (src/runner/tentative.ts). */
+export async function loadedInRun(db: SqlClient, table: string, runId: number): Promise<boolean> {
+  const rows = await db.query(
+    `SELECT 1 AS found FROM ${T.files} WHERE table_name = ? AND run_id = ? AND status = 'loaded' LIMIT 1`,
+    [table, runId],
+  );
+  return rows.length > 0;
+}

@@ -16,6 +16,7 @@ import type {
   SchemaChange,
   SqlClient,
   SqlDialect,
+  TentativeTables,
   Transaction,
 } from '../types.js';
 import { readMysqlCatalog, readMysqlTable } from './catalog.js';
@@ -23,6 +24,7 @@ import { BINARY_COLLATIONS, columnDefSql, createTableDdl, keyTextChars, mysqlDia
 import { translateMysqlError } from './errors.js';
 import { RunLocks } from './lock.js';
 import { Session } from './session.js';
+import { mysqlTentative } from './tentative.js';
 import { mysqlWriter, type WriterOptions } from './writer.js';
 
 /** A parsed `mysql://` / `mariadb://` destination (see config/destination.ts). */
@@ -330,6 +332,11 @@ export class MysqlDestination implements Destination {
   readCatalog(): Promise<Map<string, LiveTable>> {
     return this.#withSession((s) => readMysqlCatalog(s));
   }
+
+  readonly tentative: TentativeTables = mysqlTentative(
+    (fn) => this.#withSession(fn),
+    () => this.#collation,
+  );
 
   /**
    * Each change is one DDL statement that commits on its own, so a crash between two leaves

@@ -33,6 +33,7 @@ import {
 } from './parallel.js';
 import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from './scan.js';
 import { type EncodeInput, encodeBatches } from './stream.js';
+import { settleTentative } from './tentative.js';
 
 /** Everything a file load needs from the run. */
 export interface FileJob {
@@ -256,17 +257,18 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
     for (const change of changes) job.emit({ type: 'schema_changed', file: file.path, change });
     return outcome;
   } catch (err) {
-    // The DDL was rolled back with the file (SQLite), or its tables are dropped (MySQL;
-    // should that fail too, the file's next attempt or the next run drops them).
+    // The DDL was rolled back with the file (SQLite), or its tables are settled (MySQL):
+    // dropped — unless the ledger says the file committed after all (a COMMIT whose reply
+    // was lost). Should that fail too, the file's next attempt or the next run settles them.
     for (const t of touched) {
       const live = before.get(t);
       if (live) job.catalog.set(t, live);
       else job.catalog.delete(t);
     }
     if (tentative) {
-      const dropped = Promise.all(touched.map((t) => tentative.drop(t)));
-      if (!(err instanceof OnePassMiss)) await dropped.catch(() => {});
-      else await dropped; // two passes create them again: they must be gone
+      const settled = settleTentative(dest, (t) => touched.includes(t));
+      if (!(err instanceof OnePassMiss)) await settled.catch(() => {});
+      else await settled; // two passes create them again: they must be gone
     }
     if (err instanceof OnePassMiss) {
       job.parts = undefined;

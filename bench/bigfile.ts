@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { DATA, order, rate, runCli, saveResult, tempDir } from './lib.js';
+import mysql from 'mysql2/promise';
+import { DATA, order, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
 
 const TARGET = 2 * 1000 ** 3; // 2 GB
 
@@ -40,9 +41,10 @@ async function csv(): Promise<{ file: string; rows: number }> {
   return { file: await ordersCsv(`orders-${rows}.csv`, rows), rows };
 }
 
-/** One 2 GB file, CSV and JSON array, into SQLite: time and the process's peak RSS. */
+/** One 2 GB file, CSV and JSON array, into SQLite, and the CSV into MariaDB: time and the process's peak RSS. */
 export async function benchBigfile(): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = { target: 'maxRssMb < 300' };
+  result.csvMariadb = await csvIntoMariadb();
   for (const [name, make] of [
     ['csv', csv],
     ['jsonArray', jsonArray],
@@ -72,4 +74,38 @@ export async function benchBigfile(): Promise<Record<string, unknown>> {
   }
   saveResult('bigfile', result);
   return result;
+}
+
+/** The 2 GB CSV into a new MariaDB table (one pass, LOAD DATA): time and peak RSS. */
+async function csvIntoMariadb(): Promise<Record<string, unknown>> {
+  const { file, rows } = await csv();
+  const admin = await mysql.createConnection(SERVER);
+  const db = 'trib_bench_big';
+  const dir = tempDir('trib-bench-big-mysql-');
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+    fs.mkdirSync(path.join(dir, 'in'));
+    fs.symlinkSync(file, path.join(dir, 'in', path.basename(file)));
+    fs.writeFileSync(
+      path.join(dir, 'tributary.yaml'),
+      `pipeline: big\ndestination: mysql://root@127.0.0.1:3306/${db}\nsources:\n  - table: orders\n    files: "in/*"\n    primary_key: order_id\n`,
+    );
+    const run = await runCli(['run', '--quiet'], dir);
+    if (run.code !== 0) throw new Error(`tributary run failed: ${run.stderr}`);
+    const [[r]] = (await admin.query(`SELECT count(*) AS n FROM ${db}.orders`)) as unknown as [
+      [{ n: number }],
+    ];
+    if (Number(r?.n) !== rows) throw new Error(`csvMariadb: loaded ${r?.n} rows, expected ${rows}`);
+    return {
+      fileGB: Number((fs.statSync(file).size / 1e9).toFixed(2)),
+      rows,
+      ms: Math.round(run.ms),
+      rowsPerSec: rate(rows, run.ms),
+      maxRssMb: Math.round(run.maxRssMb),
+    };
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+    await admin.end();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

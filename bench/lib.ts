@@ -7,6 +7,8 @@ import { mulberry32 } from '../examples/markets/generate.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const DATA = path.join(ROOT, 'bench', 'data');
+/** The MariaDB server the benchmarks use (the machine's, root with no password). */
+export const SERVER = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 
 /** Deterministic PRNG: the demo generator's mulberry32. */
 export const rng = mulberry32;

@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { ORDER_COLUMNS, order, ordersCsv, rate, runCli, saveResult, tempDir } from './lib.js';
-
-const SERVER = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+import { ORDER_COLUMNS, order, ordersCsv, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
 
 /** What version `version` of the generated orders must leave in the table: the sum of the amounts in cents. */
 function expectedCents(rows: number, version: number): bigint {

@@ -38,10 +38,11 @@ export async function benchScaling(rows = 1_400_000): Promise<Record<string, unk
       await pool.close();
     }
   };
-  const ceilingBefore = await machineCeiling();
+  const iterations = Math.max(2_000_000, rows * 100); // ~1 s per run at full size, a moment in the smoke test
+  const ceilingBefore = await machineCeiling(iterations);
   const one = await time(1);
   const two = await time(2);
-  const ceilingAfter = await machineCeiling();
+  const ceilingAfter = await machineCeiling(iterations);
   const ceiling = (ceilingBefore + ceilingAfter) / 2;
   const result = {
     rows,
@@ -66,7 +67,7 @@ const round = (x: number) => Number(x.toFixed(2));
  * strings, like parsing) twice on one worker thread, then once on each of two at the same
  * time. 1.0 means the second vCPU gave nothing; 2.0 a whole core.
  */
-async function machineCeiling(iterations = 150_000_000): Promise<number> {
+async function machineCeiling(iterations: number): Promise<number> {
   const code = `const { parentPort, workerData } = require('node:worker_threads');
 let x = 0; const a = [];
 for (let i = 0; i < workerData; i++) { x = (x * 31 + i) | 0; if ((i & 1023) === 0) a.push(String(x)); if (a.length > 10000) a.length = 0; }

@@ -40,6 +40,7 @@ describe('benchmark smoke run', () => {
   it('scaling: the first pass on 1 vs 2 worker threads', async () => {
     const r = await benchScaling(30_000);
     expect(r.speedup).toBeGreaterThan(0);
+    expect(r.ofMachine).toBeGreaterThan(0);
   });
 
   it('no-op rerun over unchanged files', async () => {

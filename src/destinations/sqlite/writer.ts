@@ -18,9 +18,10 @@ function bind(v: DbValue): unknown {
 
 /**
  * Row writer for one table inside an open SQLite transaction: prepared statements, one
- * upsert per row (`write`), or one per batch of rows sent as JSON (`writeText`). Merge semantics (shared with MySQL, tested by one suite): the row with the
- * greatest cursor wins, ties go to the later row; without a cursor the later row wins; a row
- * identical to the stored one changes nothing (and keeps its `_tributary_run_id`).
+ * upsert per row (`write`), or one per batch of rows sent as JSON (`writeText`). Merge
+ * semantics (shared with MySQL, tested by one suite): the row with the greatest cursor
+ * wins, ties go to the later row; without a cursor the later row wins; a row identical to
+ * the stored one changes nothing (and keeps its `_tributary_run_id`).
  */
 export function sqliteWriter(db: Database.Database, plan: TableWritePlan): TableWriter {
   const { table, runId, fileId } = plan;

@@ -8,6 +8,7 @@ import { createDestination } from '../../src/destinations/index.js';
 import type { Destination, LiveTable } from '../../src/destinations/types.js';
 import type { RunEvent, RunSummary } from '../../src/runner/events.js';
 import { type RunOptions, runPipeline } from '../../src/runner/run.js';
+import { listRejects } from '../../src/state/rejects.js';
 
 export type Dialect = 'sqlite' | 'mariadb';
 /** Every end-to-end suite runs once per dialect (ARCHITECTURE.md: one shared suite). */
@@ -113,6 +114,16 @@ export class Workspace {
     return dest;
   }
 
+  /** `fn` on the open destination, closed after. */
+  async withDest<T>(fn: (dest: Destination) => Promise<T>): Promise<T> {
+    const dest = await this.open();
+    try {
+      return await fn(dest);
+    } finally {
+      await dest.close();
+    }
+  }
+
   /** Run the pipeline in this process (runPipeline, no CLI), collecting its events. */
   async runInProcess(options: RunOptions = {}): Promise<{ summary: RunSummary; events: RunEvent[] }> {
     const config = readConfig(path.join(this.dir, 'tributary.yaml'));
@@ -214,4 +225,19 @@ export function fixed(text: string, scale: number): string {
   const [i = '0', f = ''] = (neg ? text.slice(1) : text).split('.');
   const frac = scale > 0 ? `.${(f + '0'.repeat(scale)).slice(0, scale)}` : '';
   return `${neg ? '-' : ''}${i}${frac}`;
+}
+
+/**
+ * The rejects of pipeline `test` as `[file, line, record, code, column]` rows, the fields
+ * two loads of the same files must agree on (`message` too when asked).
+ */
+export async function rejectRows(dest: Destination, withMessage = false): Promise<unknown[][]> {
+  return (await listRejects(dest, 'test')).map((r) => [
+    r.file,
+    r.line,
+    r.record,
+    r.code,
+    r.column,
+    ...(withMessage ? [r.message] : []),
+  ]);
 }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent, RunSummary } from '../../src/runner/events.js';
 import { listSchemaHistory } from '../../src/state/history.js';
-import { listRejects } from '../../src/state/rejects.js';
-import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
+import { DIALECTS, dump, rejectRows, Workspace } from '../helpers/workspace.js';
 
 /**
  * A file for a table that does not exist yet is loaded in one pass where DDL is
@@ -102,9 +101,8 @@ describe.each(DIALECTS)('one-pass loads of new tables on %s', (dialect) => {
     for (const r of runs) await r.ws.drop();
   });
 
-  const read = async (ws: Workspace) => {
-    const dest = await ws.open();
-    try {
+  const read = (ws: Workspace) =>
+    ws.withDest(async (dest) => {
       const catalog = await dest.readCatalog();
       const tables: Record<string, unknown> = {};
       for (const t of [...catalog.keys()].filter((n) => !n.startsWith('_tributary')).sort()) {
@@ -117,20 +115,10 @@ describe.each(DIALECTS)('one-pass loads of new tables on %s', (dialect) => {
       const history = (await listSchemaHistory(dest, 'test'))
         .map((h) => JSON.stringify([h.table, h.change, h.column, h.oldType, h.newType, h.file]))
         .sort();
-      const rejects = (await listRejects(dest, 'test')).map((r) => [
-        r.file,
-        r.line,
-        r.record,
-        r.code,
-        r.column,
-      ]);
       // No table is left marked tentative (MySQL), whether its guess held or not.
       const tentative = (await dest.tentative?.list()) ?? [];
-      return { tables, history, rejects, tentative };
-    } finally {
-      await dest.close();
-    }
-  };
+      return { tables, history, rejects: await rejectRows(dest), tentative };
+    });
 
   it('reads a new table’s file once when its sample types hold, else twice, with the result of two passes', async () => {
     const passes = (events: RunEvent[]) =>

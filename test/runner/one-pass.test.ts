@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent, RunSummary } from '../../src/runner/events.js';
-import { listRejects } from '../../src/state/rejects.js';
-import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
+import { DIALECTS, dump, rejectRows, Workspace } from '../helpers/workspace.js';
 
 /**
  * A file for a table that exists is loaded in one pass when it fits the table as it is, and
@@ -69,22 +68,11 @@ describe.each(DIALECTS)('one-pass loads on %s', (dialect) => {
     for (const r of runs) await r.ws.drop();
   });
 
-  const read = async (ws: Workspace) => {
-    const dest = await ws.open();
-    try {
-      const rejects = (await listRejects(dest, 'test')).map((r) => [
-        r.file,
-        r.line,
-        r.record,
-        r.code,
-        r.column,
-      ]);
+  const read = (ws: Workspace) =>
+    ws.withDest(async (dest) => {
       const qty = (await dest.readCatalog()).get('orders')?.columns.find((c) => c.name === 'qty')?.type;
-      return { orders: await dump(dest, 'orders'), rejects, qty };
-    } finally {
-      await dest.close();
-    }
-  };
+      return { orders: await dump(dest, 'orders'), rejects: await rejectRows(dest), qty };
+    });
 
   it('reads a fitting file once, and twice when the schema must change, with the same result', async () => {
     for (const { summary, events } of runs) {

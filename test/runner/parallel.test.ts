@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/runner/events.js';
-import { listRejects } from '../../src/state/rejects.js';
-import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
+import { DIALECTS, dump, rejectRows, Workspace } from '../helpers/workspace.js';
 
 /**
  * Parsing on worker threads, with big files split into parts, must give exactly what one
@@ -66,22 +65,11 @@ describe.each(DIALECTS)('parallel parsing on %s', (dialect) => {
     expect(one?.summary.status).toBe('succeeded');
     expect(two?.summary.tables).toEqual(one?.summary.tables);
     expect(two?.summary.rejectsByReason).toEqual(one?.summary.rejectsByReason);
-    const read = async (ws: Workspace) => {
-      const dest = await ws.open();
-      try {
-        const rejects = (await listRejects(dest, 'test')).map((r) => [
-          r.file,
-          r.line,
-          r.record,
-          r.code,
-          r.column,
-          r.message,
-        ]);
-        return { orders: await dump(dest, 'orders'), rejects };
-      } finally {
-        await dest.close();
-      }
-    };
+    const read = (ws: Workspace) =>
+      ws.withDest(async (dest) => ({
+        orders: await dump(dest, 'orders'),
+        rejects: await rejectRows(dest, true),
+      }));
     const a = await read(one!.ws);
     const b = await read(two!.ws);
     expect(a.orders.length).toBeGreaterThan(20_000);

@@ -40,8 +40,7 @@ describe.skipIf(!available)('tentative tables on MariaDB', () => {
   it('drops a marked table whose file never committed, then loads the file as if never tried', async () => {
     const w = await setUp();
     w.write('in/a.csv', csv(1, 50));
-    const dest = await w.open();
-    try {
+    await w.withDest(async (dest) => {
       // What a process killed right after creating it leaves: an empty marked table, typed
       // from a sample that the whole file contradicts (qty as text).
       await dest.tentative?.create(
@@ -64,14 +63,11 @@ describe.skipIf(!available)('tentative tables on MariaDB', () => {
       expect(await dest.tentative?.list()).toEqual([
         { table: 'orders', mark: { root: 'orders', runId: 41 } },
       ]);
-    } finally {
-      await dest.close();
-    }
+    });
     const { summary, events } = await w.runInProcess({ workers: 0 });
     expect(summary.status).toBe('succeeded');
     expect(events.find((e) => e.type === 'file_loaded')).toMatchObject({ passes: 1, rows: 50 });
-    const after = await w.open();
-    try {
+    await w.withDest(async (after) => {
       expect(await after.tentative?.list()).toEqual([]);
       const live = (await after.readCatalog()).get('orders');
       expect(live?.columns.map((c) => [c.name, c.type.kind])).toEqual([
@@ -83,9 +79,7 @@ describe.skipIf(!available)('tentative tables on MariaDB', () => {
         ['orders', 'create_table', 'in/a.csv'],
       ]);
       expect(await dump(after, 'orders')).toHaveLength(50);
-    } finally {
-      await after.close();
-    }
+    });
   });
 
   it('keeps a marked table whose file committed and clears its mark', async () => {
@@ -93,26 +87,20 @@ describe.skipIf(!available)('tentative tables on MariaDB', () => {
     w.write('in/a.csv', csv(1, 50));
     const first = await w.runInProcess({ workers: 0 });
     expect(first.summary.status).toBe('succeeded');
-    const dest = await w.open();
-    try {
+    await w.withDest(async (dest) => {
       expect(await dest.tentative?.list()).toEqual([]);
       // The process died after the commit, before clearing the mark.
       await dest.execute(
         `ALTER TABLE orders COMMENT='tributary:tentative:${first.summary.runId}:${hex('orders')}'`,
       );
-    } finally {
-      await dest.close();
-    }
+    });
     w.write('in/b.csv', csv(51, 10));
     const second = await w.runInProcess({ workers: 0 });
     expect(second.summary.status).toBe('succeeded');
-    const after = await w.open();
-    try {
+    await w.withDest(async (after) => {
       expect(await after.tentative?.list()).toEqual([]);
       expect(await dump(after, 'orders')).toHaveLength(60);
       expect((await listSchemaHistory(after, 'test')).map((h) => h.change)).toEqual(['create_table']);
-    } finally {
-      await after.close();
-    }
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import type { RunEvent } from '../runner/events.js';
+import { changedTable } from '../schema/diff.js';
 import { eventLine } from './render.js';
 import { redact } from './secrets.js';
 
@@ -138,7 +139,7 @@ function describeEvent(e: RunEvent): { fields: Record<string, unknown>; msg: str
       return { fields: { ...e }, msg: `${e.file}: ${e.rows} rows, ${e.bytes} bytes read` };
     case 'schema_changed': {
       const c = e.change;
-      const table = c.kind === 'create_table' ? c.table.name : c.table;
+      const table = changedTable(c);
       const column =
         c.kind === 'add_column' ? c.column.name : c.kind === 'widen_column' ? c.column : undefined;
       return {

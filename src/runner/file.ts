@@ -11,7 +11,7 @@ import {
   type Transaction,
   type WriteStats,
 } from '../destinations/types.js';
-import { applyChanges, planTable, SchemaConflict } from '../schema/diff.js';
+import { applyChanges, changedTable, planTable, SchemaConflict } from '../schema/diff.js';
 import type { Observation } from '../schema/observe.js';
 import { formatType } from '../schema/types.js';
 import type { DiscoveredFile } from '../sources/discover.js';
@@ -216,17 +216,13 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
   if (!inTx && changes.some((c) => c.kind !== 'create_table' || job.catalog.has(c.table.name)))
     return undefined;
   const before = new Map(job.catalog);
-  const touched = changes.map((c) => (c.kind === 'create_table' ? c.table.name : c.table));
+  const touched = changes.map(changedTable);
   if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
   const tentative = inTx ? undefined : dest.tentative;
   try {
     if (tentative) {
       await tentative.create(changes, { root: source.table, runId: job.runId });
-      const fresh = await dest.readCatalog();
-      for (const t of touched) {
-        const live = fresh.get(t);
-        if (live) job.catalog.set(t, live);
-      }
+      await adoptTables(job, touched);
       crashPoint('after_ddl');
     }
     const outcome = await commitFile(job, children, {
@@ -544,14 +540,18 @@ export async function applyDdl(
   const ahead = !job.dest.capabilities.transactionalDdl;
   if (ahead) await recordChanges(job, db, changes);
   await job.dest.applySchemaChanges(changes, 'writer' in db ? (db as Transaction) : undefined);
-  const touched = new Set(changes.map((c) => (c.kind === 'create_table' ? c.table.name : c.table)));
+  await adoptTables(job, changes.map(changedTable));
+  if (!ahead) await recordChanges(job, db, changes);
+  if (emit) for (const change of changes) job.emit({ type: 'schema_changed', file: job.file.path, change });
+}
+
+/** The live definitions of `tables`, read back after DDL, into the job's catalog. */
+async function adoptTables(job: FileJob, tables: readonly string[]): Promise<void> {
   const fresh = await job.dest.readCatalog();
-  for (const t of touched) {
+  for (const t of new Set(tables)) {
     const live = fresh.get(t);
     if (live) job.catalog.set(t, live);
   }
-  if (!ahead) await recordChanges(job, db, changes);
-  if (emit) for (const change of changes) job.emit({ type: 'schema_changed', file: job.file.path, change });
 }
 
 async function recordChanges(
@@ -562,7 +562,7 @@ async function recordChanges(
   for (const change of changes) {
     await recordSchemaChange(db, job.pipeline, {
       runId: job.runId,
-      table: change.kind === 'create_table' ? change.table.name : change.table,
+      table: changedTable(change),
       change: change.kind,
       column:
         change.kind === 'add_column'

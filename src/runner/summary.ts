@@ -1,4 +1,5 @@
 import type { SchemaChange } from '../core/types.js';
+import { changedTable } from '../schema/diff.js';
 import { formatType } from '../schema/types.js';
 import type { RunCounts } from '../state/runs.js';
 import type { RunSummary, TableSummary } from './events.js';
@@ -69,7 +70,7 @@ export function countsOf(s: RunSummary): RunCounts {
 export function addSchemaChanges(summary: RunSummary, changes: readonly SchemaChange[], file: string): void {
   for (const c of changes) {
     summary.schemaChanges.push({
-      table: c.kind === 'create_table' ? c.table.name : c.table,
+      table: changedTable(c),
       kind: c.kind,
       ...(c.kind === 'add_column' ? { column: c.column.name, to: formatType(c.column.type) } : {}),
       ...(c.kind === 'widen_column'

@@ -91,6 +91,11 @@ export function planTable(input: TablePlanInput): SchemaChange[] {
   return changes;
 }
 
+/** The table a schema change is about. */
+export function changedTable(c: SchemaChange): string {
+  return c.kind === 'create_table' ? c.table.name : c.table;
+}
+
 /** Apply changes to a schema in memory (what the catalog will say after the DDL). */
 export function applyChanges(
   live: TableSchema | undefined,

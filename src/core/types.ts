@@ -90,7 +90,10 @@ export type SchemaChange =
 
 /** Which bookkeeping columns a data table carries. */
 export interface SystemColumns {
-  /** `_tributary_file_id`: lets an append table drop a re-sent file's earlier rows. */
+  /**
+   * `_tributary_file_id`: the file that supplied the row. An append table drops a re-sent
+   * file's earlier rows by it; a merge table's rebuild keeps the rows of deleted files by it.
+   */
   fileId: boolean;
   /** `_tributary_idx`: position of a child row in its parent's array. */
   idx: boolean;

@@ -96,7 +96,7 @@ export function keyTextChars(columns: CreateTableInput['columns'], primaryKey: r
 
 /**
  * CREATE TABLE for a data table: the shared text with key text columns sized by
- * `keyTextChars`, an index on `_tributary_file_id` (a re-sent append file deletes its
+ * `keyTextChars`, an index on `_tributary_file_id` of a table without a key (a re-sent append file deletes its
  * earlier rows by it; without the index that DELETE scans and locks the whole table), and
  * InnoDB with the binary collation.
  */
@@ -104,9 +104,12 @@ export function createTableDdl(input: CreateTableInput, collation: string): stri
   const chars = keyTextChars(input.columns, input.primaryKey);
   const sized: SqlDialect = { ...mysqlDialect(collation), typeSql: (t, key) => typeSql(t, key, chars) };
   const base = createTableSql(sized, input);
-  const body = input.system.fileId
-    ? `${base.slice(0, -2)},\n  KEY ${q(SYS_FILE_ID)} (${q(SYS_FILE_ID)})\n)`
-    : base;
+  // Only a table without a key deletes by it (a re-sent append file); a merge table keeps the
+  // column for provenance and rebuilds whole (src/runner/reconcile.ts), so needs no index.
+  const body =
+    input.system.fileId && input.primaryKey.length === 0
+      ? `${base.slice(0, -2)},\n  KEY ${q(SYS_FILE_ID)} (${q(SYS_FILE_ID)})\n)`
+      : base;
   return `${body} ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`;
 }
 

@@ -443,7 +443,10 @@ function directWriter(session: Session, plan: TableWritePlan, stats: WriteStats)
       label: table.name,
       columns: cols,
       names: cols,
-      constants: [[SYS_RUN_ID, plan.runId]],
+      constants: [
+        [SYS_RUN_ID, plan.runId],
+        ...(table.systemColumns.includes(SYS_FILE_ID) ? [[SYS_FILE_ID, plan.fileId] as const] : []),
+      ],
       skips: true,
     },
     CHUNK,
@@ -536,6 +539,17 @@ async function flatMergeWriter(
   };
 }
 
+/**
+ * The file id a merge writes into `_tributary_file_id` — none when the table has no such
+ * column (a merge table made before provenance was kept). Checked to be an integer: it goes
+ * into the SQL text.
+ */
+function fileIdOf(plan: TableWritePlan): number[] {
+  if (!plan.table.systemColumns.includes(SYS_FILE_ID)) return [];
+  if (!Number.isSafeInteger(plan.fileId)) throw new Error(`internal: bad file id ${plan.fileId}`);
+  return [plan.fileId];
+}
+
 /** SQL that is true when column `c`'s stored value `a` and staged value `b` are the same. */
 type Same = (c: string, a: string, b: string) => string;
 
@@ -623,7 +637,11 @@ async function mergeByUpdate(
     await recordMergeImages(session, plan, stage, false, same);
     const ok = cursor ? `(${s(cursor)} >= ${o(cursor)} OR ${o(cursor)} IS NULL)` : 'TRUE';
     const differs = `NOT (${rest.map((c) => same(c, o(c), s(c))).join(' AND ')})`;
-    const sets = [`${o(SYS_RUN_ID)} = ${plan.runId}`, ...rest.map((c) => `${o(c)} = ${s(c)}`)];
+    const sets = [
+      `${o(SYS_RUN_ID)} = ${plan.runId}`,
+      ...fileIdOf(plan).map((id) => `${o(SYS_FILE_ID)} = ${id}`),
+      ...rest.map((c) => `${o(c)} = ${s(c)}`),
+    ];
     const r = await session.command(
       `UPDATE ${t} o STRAIGHT_JOIN ${st} s ON ${pk.map((k) => `${s(k)} = ${o(k)}`).join(' AND ')} ` +
         `SET ${sets.join(', ')} WHERE ${range} AND ${ok} AND ${differs}`,
@@ -638,9 +656,10 @@ async function mergeByUpdate(
   }
   // New keys: those outside the stored keys' range need no lookup (nor the copy MySQL makes of
   // an INSERT … SELECT that reads its own table); the others are looked up.
+  const file = fileIdOf(plan);
   const insert =
-    `INSERT INTO ${t} (${[...cols, SYS_RUN_ID].map(q).join(', ')}) ` +
-    `SELECT ${cols.map((_, i) => `s.\`c${i}\``).join(', ')}, ${plan.runId} FROM ${st} s WHERE `;
+    `INSERT INTO ${t} (${[...cols, SYS_RUN_ID, ...file.map(() => SYS_FILE_ID)].map(q).join(', ')}) ` +
+    `SELECT ${cols.map((_, i) => `s.\`c${i}\``).join(', ')}, ${[plan.runId, ...file].join(', ')} FROM ${st} s WHERE `;
   const order = ` ORDER BY ${[...pk.map(s), 's.`_seq`'].join(', ')}`;
   if (stats.updated < rows) {
     stats.inserted += (
@@ -690,14 +709,18 @@ export function mergeSql(
   // With child rows a row identical to the stored one is still accepted (its children may
   // have changed), as in the SQLite writer.
   const accept = children ? ok : `${ok} AND ${differs}`;
+  const file = fileIdOf(plan);
+  // The file that supplied the row moves with it (provenance: src/runner/reconcile.ts);
+  // before the other columns, so that its test sees the stored values, as the run id's does.
   const sets = [
     `${q(SYS_RUN_ID)} = IF(${accept}, ${v(SYS_RUN_ID)}, ${q(SYS_RUN_ID)})`,
+    ...file.map(() => `${q(SYS_FILE_ID)} = IF(${accept}, ${v(SYS_FILE_ID)}, ${q(SYS_FILE_ID)})`),
     ...rest.map((c) => `${q(c)} = IF(${ok}, ${v(c)}, ${q(c)})`),
   ];
   const select = cols.map((_, i) => `s.c${i}`).join(', ');
   return (
-    `INSERT INTO ${q(plan.table.name)} (${[...cols, SYS_RUN_ID].map(q).join(', ')}) ` +
-    `SELECT ${select}, ${plan.runId} FROM ${q(stage)} s ORDER BY ${order.map((c) => `s.${c}`).join(', ')} ` +
+    `INSERT INTO ${q(plan.table.name)} (${[...cols, SYS_RUN_ID, ...file.map(() => SYS_FILE_ID)].map(q).join(', ')}) ` +
+    `SELECT ${select}, ${[plan.runId, ...file].join(', ')} FROM ${q(stage)} s ORDER BY ${order.map((c) => `s.${c}`).join(', ')} ` +
     `ON DUPLICATE KEY UPDATE ${sets.join(', ')}`
   );
 }

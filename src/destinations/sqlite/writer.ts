@@ -130,7 +130,11 @@ function mergeSql(insertHead: string, plan: TableWritePlan, hasChildren: boolean
   if (!hasChildren && rest.length > 0) {
     conds.push(`(${rest.map((c) => `${target}.${d.quote(c)} IS NOT excluded.${d.quote(c)}`).join(' OR ')})`);
   }
-  const sets = [...rest, SYS_RUN_ID].map((c) => `${d.quote(c)} = excluded.${d.quote(c)}`);
+  // The file that supplied the row moves with it (provenance: src/runner/reconcile.ts).
+  const withFile = plan.table.systemColumns.includes(SYS_FILE_ID);
+  const sets = [...rest, SYS_RUN_ID, ...(withFile ? [SYS_FILE_ID] : [])].map(
+    (c) => `${d.quote(c)} = excluded.${d.quote(c)}`,
+  );
   if (rest.length === 0 && !hasChildren) return `${insertHead} ${conflict} DO NOTHING`;
   return `${insertHead} ${conflict} DO UPDATE SET ${sets.join(', ')}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
 }

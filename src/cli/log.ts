@@ -115,6 +115,7 @@ const EVENT_LEVEL: Record<RunEvent['type'], 'trace' | 'debug' | 'info' | 'warn' 
   file_unchanged: 'info',
   file_failed: 'error',
   file_retry: 'warn',
+  table_reconciled: 'info',
   warning: 'warn',
   run_finished: 'info',
   model_started: 'debug',

@@ -65,6 +65,10 @@ export function summaryText(s: RunSummary): string {
     for (const t of discarded)
       out.push(`  ${t.table}: ${t.discardedRows} row(s), ${t.discardedValues} value(s)`);
   }
+  if (s.reconciled && s.reconciled.length > 0) {
+    out.push('', 'Put back in line with the current files (docs/loading.md, "Edited and late files"):');
+    for (const r of s.reconciled) out.push(`  ${r.table}: ${r.action.replace('_', ' ')} — ${r.reason}`);
+  }
   if (s.warnings.length > 0) {
     out.push('', 'Warnings:');
     for (const w of s.warnings) out.push(`  ${w}`);
@@ -100,6 +104,8 @@ export function eventLine(e: RunEvent): string | undefined {
       return `FAILED ${e.file}: ${e.code}: ${e.message}`;
     case 'file_retry':
       return `retrying ${e.file} (attempt ${e.attempt} failed, ${e.retriesLeft} retr${e.retriesLeft === 1 ? 'y' : 'ies'} left): ${e.code}: ${e.message}`;
+    case 'table_reconciled':
+      return `${e.action === 'rebuild' ? 'rebuilding' : e.action === 'empty' ? 'emptying' : 'removing rows of a deleted file from'} ${e.table}: ${e.reason}`;
     case 'warning':
       return `warning: ${e.message}`;
     case 'model_finished': {

@@ -38,6 +38,8 @@ export interface ResolvedSource {
   readonly contract: Readonly<Contract>;
   /** `max_rejects`: more rejects than this fail the file instead of loading it. Absent: no limit. */
   readonly maxRejects?: MaxRejects;
+  /** `on_deleted_file`: the rows of a loaded file that is gone stay (`keep`) or go (`delete`). */
+  readonly onDeletedFile: 'keep' | 'delete';
 }
 
 /** A count of rejected records, or a share (0–1) of the file's records. */
@@ -168,6 +170,7 @@ function resolveSource(
     columns,
     rename: s.rename ?? {},
     contract: Object.freeze(resolveContract(defaults, s.contract)),
+    onDeletedFile: s.on_deleted_file ?? 'keep',
     ...(s.max_rejects === undefined ? {} : { maxRejects: resolveMaxRejects(s.max_rejects, at, problems) }),
   });
 }

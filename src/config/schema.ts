@@ -72,6 +72,12 @@ export const sourceSchema = z
     contract: contractSchema
       .optional()
       .describe('Schema contract of this table; overrides the top-level `contract`.'),
+    on_deleted_file: z
+      .enum(['keep', 'delete'])
+      .optional()
+      .describe(
+        'What happens to the rows of a file that was loaded and is no longer in the landing folder: `keep` (default) leaves them; `delete` takes them out on the next run, and keys that other current files hold fall back to them (docs/loading.md).',
+      ),
     max_rejects: z
       .union([
         z.number().int().min(0),

@@ -34,6 +34,13 @@ export type RunEvent =
       code: string;
       message: string;
     }
+  /**
+   * Before loading, a table was put back in line with its current files (src/runner/reconcile.ts):
+   * `rebuild` (a merge table's rows from current files taken out; they load again in path
+   * order), `delete_file` (a deleted file's rows and ledger row removed), `empty` (a replace
+   * table whose files are all gone).
+   */
+  | { type: 'table_reconciled'; table: string; action: 'rebuild' | 'delete_file' | 'empty'; reason: string }
   | { type: 'warning'; message: string }
   | { type: 'run_finished'; summary: RunSummary }
   | ModelEvent;
@@ -70,6 +77,8 @@ export interface RunSummary {
   }>;
   failures: Array<{ file: string; code: string; message: string }>;
   rejectsByReason: Array<{ table: string; code: string; count: number }>;
+  /** Tables put back in line with their current files before loading (the table_reconciled events). */
+  reconciled?: Array<{ table: string; action: 'rebuild' | 'delete_file' | 'empty'; reason: string }>;
   /** Things worth a look that did not fail anything (e.g. a possible renamed header). */
   warnings: string[];
   /**

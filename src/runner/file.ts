@@ -8,6 +8,7 @@ import {
   DirectLoadConflict,
   type LiveTable,
   SYS_IDX,
+  type TableWriter,
   type Transaction,
   type WriteStats,
 } from '../destinations/types.js';
@@ -62,6 +63,11 @@ export interface FileJob {
   pool?: WorkerPool;
   /** How the first pass split the file (set by it, read by the second pass). */
   parts?: FileParts;
+  /**
+   * A later current file of a replace table holds the table (src/runner/reconcile.ts): the
+   * file is read for its schema changes and rejects, and its rows are not written.
+   */
+  shadowed?: boolean;
   /** Try one pass first (loadInOnePass, loadNewInOnePass). Default true. */
   onePass?: boolean;
 }
@@ -154,7 +160,7 @@ class OnePassMiss extends Error {}
  */
 async function loadInOnePass(job: FileJob, children: boolean): Promise<FileOutcome | undefined> {
   const { file } = job;
-  if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
+  if (job.pool && file.size >= job.pool.minFileBytes) job.parts = await partsOf(job.pool, target(job));
   try {
     return await commitFile(job, children, {
       passes: 1,
@@ -217,7 +223,7 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
     return undefined;
   const before = new Map(job.catalog);
   const touched = changes.map(changedTable);
-  if (job.pool && file.size >= POOL_MIN_BYTES) job.parts = await partsOf(job.pool, target(job));
+  if (job.pool && file.size >= job.pool.minFileBytes) job.parts = await partsOf(job.pool, target(job));
   const tentative = inTx ? undefined : dest.tentative;
   try {
     if (tentative) {
@@ -421,7 +427,7 @@ function reader(job: FileJob, onRawChunk: (chunk: Buffer) => void): AsyncIterabl
 /** Pass 1: fold every value into the types each table needs; hash the bytes on the way. */
 export async function scanFile(job: FileJob, children: boolean): Promise<Scan> {
   const input = scanInput(job, children);
-  if (job.pool && !job.items && job.file.size >= POOL_MIN_BYTES) {
+  if (job.pool && !job.items && job.file.size >= job.pool.minFileBytes) {
     const pending = scanInPool(job.pool, target(job), input);
     pending.catch(() => {});
     crashPoint('scan');
@@ -455,9 +461,6 @@ function scanInput(job: FileJob, children: boolean): ScanInput {
   };
 }
 
-/** Files smaller than this are parsed on the main thread: a worker round trip costs more than it saves. */
-export const POOL_MIN_BYTES = 1 << 20;
-
 function target(job: FileJob): ReadTarget {
   return { abs: job.file.abs, format: job.source.format, delimiter: job.source.delimiter };
 }
@@ -489,7 +492,9 @@ export function planFile(job: FileJob, observed: Map<string, Observation>): Sche
       observed: observed.get(source.table)?.types ?? new Map(),
       hints: job.hints,
       primaryKey: source.primaryKey,
-      system: { fileId: source.write === 'append', idx: false },
+      // Merge rows carry the file that supplied them too: what an edited or deleted file
+      // changes is recomputed from that (src/runner/reconcile.ts).
+      system: { fileId: source.write !== 'replace', idx: false },
       contract: source.contract,
       incompatible: observed.get(source.table)?.incompatible,
     });
@@ -622,17 +627,19 @@ export async function writeRows(
         (t) => t.name.startsWith(`${source.table}__`) && t.primaryKey.includes(SYS_IDX),
       )
     : [];
-  const writer = await tx.writer({
-    table,
-    write: source.write,
-    primaryKey: source.primaryKey,
-    cursor: source.cursor,
-    runId: job.runId,
-    fileId: id,
-    children: childTables,
-    beforeImages: job.beforeImages,
-    direct,
-  });
+  const writer = job.shadowed
+    ? shadowWriter()
+    : await tx.writer({
+        table,
+        write: source.write,
+        primaryKey: source.primaryKey,
+        cursor: source.cursor,
+        runId: job.runId,
+        fileId: id,
+        children: childTables,
+        beforeImages: job.beforeImages,
+        direct,
+      });
   const input: EncodeInput = { source, captures: file.captures, children, table, childTables };
   // Rows as text made by the workers, when the destination takes a text format: the main
   // thread then only forwards it (for MySQL, to LOAD DATA).
@@ -704,6 +711,22 @@ export async function writeRows(
     discardedRows,
     discardedValues,
     ...(scan ? { scan } : {}),
+  };
+}
+
+/** The writer of a shadowed file (FileJob.shadowed): takes rows and writes none. */
+function shadowWriter(): TableWriter {
+  let rows = 0;
+  return {
+    async write(batch) {
+      rows += batch.length;
+    },
+    async writeText(_text, n) {
+      rows += n;
+    },
+    async finish() {
+      return { inserted: 0, updated: 0, unchanged: rows, deleted: 0, childRows: 0 };
+    },
   };
 }
 

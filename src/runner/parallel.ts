@@ -33,10 +33,13 @@ export class WorkerPool {
    * @param size threads
    * @param minPartBytes smallest part a file is split into (default 8 MiB: below it, a
    *   part costs more to coordinate than it saves)
+   * @param minFileBytes smallest file parsed on the pool (default 1 MiB: below it, a worker
+   *   round trip costs more than it saves); tests lower both to send small files through it
    */
   constructor(
     readonly size: number,
     readonly minPartBytes = 8 << 20,
+    readonly minFileBytes = 1 << 20,
   ) {}
 
   /**

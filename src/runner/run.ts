@@ -6,15 +6,24 @@ import type { ColumnType, SchemaChange } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
-import { type DiscoveredFile, discoverFiles } from '../sources/discover.js';
+import { discoverFiles } from '../sources/discover.js';
 import { type LedgerEntry, markFailed, readLedger, touch } from '../state/ledger.js';
 import { closeCrashedRuns, finishRun, runsAfter, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { crashPoint } from './faults.js';
-import { type FileOutcome, loadFile, POOL_MIN_BYTES } from './file.js';
+import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
+import {
+  applyReconciliation,
+  ensureProvenance,
+  filesToHash,
+  hashFile,
+  type PlannedFile,
+  planReconcile,
+  unchangedByStat,
+} from './reconcile.js';
 import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from './summary.js';
 import { settleTentative } from './tentative.js';
 
@@ -33,6 +42,8 @@ export interface RunOptions {
   workers?: number;
   /** Smallest part a big CSV/NDJSON file is split into for parallel parsing. Default 8 MiB. */
   minPartBytes?: number;
+  /** Smallest file parsed on the worker threads. Default 1 MiB (tests lower it). */
+  minPoolBytes?: number;
   /**
    * Try loading a new file in one pass (src/runner/file.ts). Default true; false reads
    * every file twice — the reference the one-pass tests compare with.
@@ -59,12 +70,6 @@ export const DEFAULT_RETRIES = 5;
  * each delay multiplied by a random factor in [1, 2), and capped at 5 s.
  */
 export const RETRY_BACKOFF = { minTimeout: 200, factor: 2, maxTimeout: 5_000, randomize: true } as const;
-
-interface PlannedFile {
-  file: DiscoveredFile;
-  source: ResolvedSource;
-  ledger: LedgerEntry | undefined;
-}
 
 /**
  * One run: discover, then per file (in path order) read → normalize → evolve → load, and
@@ -144,7 +149,30 @@ async function loadAll(
   beforeImages: PreparedModels['beforeImages'],
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
-  const planned = await plan(config, dest);
+  const { planned, ledger } = await plan(config, dest);
+  // Edited, late and deleted files: put the tables back in line first (src/runner/reconcile.ts).
+  const hashes = new Map<string, string>();
+  for (const p of filesToHash(config.sources, planned)) {
+    const h = await hashFile(p.file.abs);
+    if (h !== undefined) hashes.set(p.file.path, h);
+  }
+  const fix = planReconcile(config.sources, planned, ledger.values(), hashes);
+  const fixes =
+    fix.rebuild.length + fix.deleted.length + fix.empty.length + fix.reload.length + fix.unchanged.length;
+  if (fixes > 0) {
+    let before = await dest.readCatalog();
+    if (await ensureProvenance(dest, before, config.sources)) before = await dest.readCatalog();
+    await applyReconciliation(dest, fix, runId, before);
+    const now = await readLedger(dest, config.pipeline);
+    for (const p of planned) p.ledger = now.get(p.file.path);
+    const report = (table: string, action: 'rebuild' | 'delete_file' | 'empty', reason: string) => {
+      summary.reconciled = [...(summary.reconciled ?? []), { table, action, reason }];
+      emit({ type: 'table_reconciled', table, action, reason });
+    };
+    for (const r of fix.rebuild) report(r.table, 'rebuild', r.reasons.join('; '));
+    for (const d of fix.deleted) report(d.table, 'delete_file', `${d.entry.path} was deleted`);
+    for (const t of fix.empty) report(t, 'empty', 'every file of the table was deleted');
+  }
   const toLoad = planned.filter((p) => !unchangedByStat(p));
   summary.files.discovered = planned.length;
   summary.files.unchanged = planned.length - toLoad.length;
@@ -157,11 +185,12 @@ async function loadAll(
   });
   if (toLoad.length === 0) return;
   const workers = options.workers ?? os.availableParallelism();
-  const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes) : undefined;
-  if (pool && toLoad.some((p) => p.file.size >= POOL_MIN_BYTES)) pool.warm();
+  const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes, options.minPoolBytes) : undefined;
+  if (pool && toLoad.some((p) => p.file.size >= pool.minFileBytes)) pool.warm();
   let catalog: Map<string, LiveTable>;
   try {
     catalog = await dest.readCatalog();
+    if (await ensureProvenance(dest, catalog, config.sources)) catalog = await dest.readCatalog();
     checkHints(config, hints, catalog);
   } catch (err) {
     await pool?.close(); // warm threads would keep the process alive
@@ -215,6 +244,7 @@ async function loadAll(
             file,
             catalog,
             knownHash: ledger?.status === 'loaded' ? ledger.hash : null,
+            shadowed: fix.shadowed.has(file.path),
             emit: fileEmit,
             signal: options.signal,
             beforeImages,
@@ -377,7 +407,10 @@ function serialized(fn: () => Promise<void>): () => Promise<void> {
 }
 
 /** Discover every source's files and pair them with their ledger rows. A file is claimed by the first source that matches it. */
-async function plan(config: ResolvedConfig, dest: Destination): Promise<PlannedFile[]> {
+async function plan(
+  config: ResolvedConfig,
+  dest: Destination,
+): Promise<{ planned: PlannedFile[]; ledger: Map<string, LedgerEntry> }> {
   const ledger = await readLedger(dest, config.pipeline);
   const claimed = new Map<string, PlannedFile>();
   for (const source of config.sources) {
@@ -385,15 +418,10 @@ async function plan(config: ResolvedConfig, dest: Destination): Promise<PlannedF
       if (!claimed.has(file.path)) claimed.set(file.path, { file, source, ledger: ledger.get(file.path) });
     }
   }
-  return [...claimed.values()].sort((a, b) =>
+  const planned = [...claimed.values()].sort((a, b) =>
     a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0,
   );
-}
-
-/** Size and mtime as in the ledger: unchanged without opening the file. */
-function unchangedByStat(p: PlannedFile): boolean {
-  const l = p.ledger;
-  return l !== undefined && l.status === 'loaded' && l.size === p.file.size && l.mtimeMs === p.file.mtimeMs;
+  return { planned, ledger };
 }
 
 /**

@@ -1,7 +1,11 @@
 import type { SqlClient } from '../destinations/types.js';
 import { now, T } from './tables.js';
 
-export type FileStatus = 'loading' | 'loaded' | 'failed';
+/**
+ * `stale`: the file loaded before, but its table is being rebuilt from its current files
+ * (src/runner/reconcile.ts): its rows were taken out and it loads again, in path order.
+ */
+export type FileStatus = 'loading' | 'loaded' | 'failed' | 'stale';
 
 export interface LedgerEntry {
   id: number;
@@ -100,7 +104,8 @@ export async function touch(db: SqlClient, id: number, size: number, mtimeMs: nu
 
 /**
  * Record a failed file. A file that loaded before keeps its rows and hash (status moves to
- * `failed` so the next run tries it again); a new file gets a `failed` row.
+ * `failed` so the next run tries it again); a new file, or a stale one (whose rows were taken
+ * out), gets a `failed` row without hash.
  */
 export async function markFailed(
   db: SqlClient,
@@ -111,7 +116,8 @@ export async function markFailed(
 ): Promise<void> {
   const id = await fileId(db, pipeline, file, runId);
   await db.execute(
-    `UPDATE ${T.files} SET status = 'failed', run_id = ?, error = ?, updated_at = ? WHERE id = ?`,
+    // A stale file's rows were taken out (src/runner/reconcile.ts): it no longer has a loaded hash.
+    `UPDATE ${T.files} SET hash = CASE WHEN status = 'stale' THEN NULL ELSE hash END, status = 'failed', run_id = ?, error = ?, updated_at = ? WHERE id = ?`,
     [runId, error, now(), id],
   );
 }
@@ -143,4 +149,28 @@ export async function loadedInRun(db: SqlClient, table: string, runId: number): 
     [table, runId],
   );
   return rows.length > 0;
+}
+
+/**
+ * Files whose rows were taken out of their table to be recomputed: they load again on this
+ * run (or the next), in path order. Inside the transaction that deleted the rows.
+ */
+export async function markStale(db: SqlClient, ids: readonly number[]): Promise<void> {
+  for (const id of ids) {
+    await db.execute(`UPDATE ${T.files} SET status = 'stale', updated_at = ? WHERE id = ?`, [now(), id]);
+  }
+}
+
+/** A file that failed or moved on disk but holds what it held when it loaded: loaded again, as it was. */
+export async function markUnchanged(db: SqlClient, id: number, size: number, mtimeMs: number): Promise<void> {
+  await db.execute(
+    `UPDATE ${T.files} SET status = 'loaded', error = NULL, size = ?, mtime_ms = ?, updated_at = ? WHERE id = ?`,
+    [size, mtimeMs, now(), id],
+  );
+}
+
+/** A deleted file's ledger row and rejects, gone with its rows (`on_deleted_file: delete`). */
+export async function forgetFile(db: SqlClient, id: number): Promise<void> {
+  await db.execute(`DELETE FROM ${T.rejects} WHERE file_id = ?`, [id]);
+  await db.execute(`DELETE FROM ${T.files} WHERE id = ?`, [id]);
 }

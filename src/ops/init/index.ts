@@ -169,6 +169,7 @@ async function sampleGroup(
         write: 'append',
         columns: {},
         rename: {},
+        onDeletedFile: 'keep',
         contract: { tables: 'evolve', columns: 'evolve', dataType: 'evolve' },
       },
       {},

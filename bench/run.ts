@@ -1,6 +1,7 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
 import { benchBigfile } from './bigfile.js';
 import { benchCrash } from './crash.js';
+import { benchIntegrity } from './integrity.js';
 import { benchMysql } from './mysql.js';
 import { benchNoop } from './noop.js';
 import { benchParse } from './parse.js';
@@ -21,6 +22,7 @@ const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = 
   bigfile: () => benchBigfile(),
   transforms: benchTransforms,
   crash: () => benchCrash(),
+  integrity: () => benchIntegrity(),
 };
 for (const name of names.length ? names : Object.keys(all)) {
   const fn = all[name];

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { benchIntegrity } from '../../bench/integrity.js';
 import { benchMysql } from '../../bench/mysql.js';
 import { benchNoop } from '../../bench/noop.js';
 import { benchParse } from '../../bench/parse.js';
@@ -31,6 +32,12 @@ describe('benchmark smoke run', () => {
       expect(r.updateRatio).toBeGreaterThan(0);
     },
   );
+
+  it('integrity: the invariant property, a few cases', { timeout: 120_000 }, async () => {
+    const r = await benchIntegrity();
+    expect(r.failed).toBe(0);
+    expect(r.results.length).toBeGreaterThanOrEqual(2);
+  });
 
   it('parse: our reader and normalizer vs bare papaparse', async () => {
     const r = await benchParse(30_000);

@@ -6,22 +6,34 @@
  *
  * The permission case needs a user the file is closed to: tests run as root in CI, and root
  * reads anything, so the pipeline runs as `nobody` (uid 65534) there, as in
- * test/sources/open.test.ts.
+ * test/sources/open.test.ts. That user must reach the files and the CLI wherever the checkout
+ * is (a clone in a folder only its owner may enter is out of its reach): the data is in a
+ * fresh folder it can reach, and the CLI it runs is the built one copied to another such
+ * folder (test/helpers/other-user.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mysqlAvailable } from '../helpers/mysql.js';
+import { asRoot, NOBODY, otherUserDir, type StagedCli, stageCli, UserCli } from '../helpers/other-user.js';
 import { DIALECTS } from '../helpers/workspace.js';
-import { Cli, describeExit, type Exit, tributary } from './cli.js';
+import { Cli, describeExit, type Exit, ROOT, tributary } from './cli.js';
 import { freshPipeline, targetFor } from './harness.js';
 import { compareStates, readState } from './state.js';
 
 const mariadb = DIALECTS.includes('mariadb') ? await mysqlAvailable() : false;
-const asRoot = process.getuid?.() === 0;
-const NOBODY = 65534;
+
+/** As root, the built CLI copied where `nobody` can run it (see above). */
+let stage: StagedCli | undefined;
+beforeAll(() => {
+  if (asRoot) stage = stageCli(ROOT, NOBODY);
+});
+afterAll(() => stage?.remove());
+/** `tributary …` as the user the unreadable file is closed to: `nobody` as root, else this user. */
+const start = (args: string[], dir: string) =>
+  stage ? new UserCli(stage, args, { cwd: dir }) : new Cli(args);
 
 const csv = (from: number, n: number) =>
   `id,name,amount\n${Array.from({ length: n }, (_, i) => `${from + i},name ${from + i},${(from + i) % 1000}.25`).join('\n')}\n`;
@@ -35,7 +47,10 @@ describe.each(DIALECTS)('unreadable files on %s', (dialect) => {
   let dir: string;
   const drops: Array<() => Promise<void>> = [];
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-files-'));
+    // Where `nobody` can reach it; as another user, an ordinary temp folder.
+    dir = asRoot
+      ? otherUserDir('trib-files-', NOBODY)
+      : fs.mkdtempSync(path.join(os.tmpdir(), 'trib-files-'));
   });
   afterEach(async () => {
     for (const d of drops.splice(0)) await d();
@@ -45,6 +60,7 @@ describe.each(DIALECTS)('unreadable files on %s', (dialect) => {
   const write = (rel: string, content: string | Buffer) => {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), content);
+    fs.chmodSync(path.join(dir, rel), 0o644); // readable by `nobody` whatever the umask
   };
   const gzipped = gzipSync(Buffer.from(csv(70_001, 20_000)));
   const fixed = {
@@ -67,11 +83,12 @@ describe.each(DIALECTS)('unreadable files on %s', (dialect) => {
       write('in/z-vanishes.csv', csv(110_001, 100));
       const p = await freshPipeline(targetFor(dialect), dir, 'files', SOURCES);
       drops.push(p.drop);
-      if (asRoot) for (const f of ['', 'in', 'files.yaml']) fs.chownSync(path.join(dir, f), NOBODY, NOBODY);
-      const as = asRoot ? { uid: NOBODY, gid: NOBODY, env: { HOME: '/tmp' } } : {};
+      if (asRoot) {
+        for (const f of ['', 'in', 'files.yaml']) fs.chownSync(path.join(dir, f), NOBODY.uid, NOBODY.gid);
+      }
 
       // Run 1: z-vanishes.csv is deleted once discovered, while the run is frozen.
-      const run = new Cli(['run', '--json', '-c', p.config], as);
+      const run = start(['run', '--json', '-c', p.config], dir);
       await run.waitFor((e) => e.type === 'files_discovered');
       run.signal('SIGSTOP');
       const vanished = fs.readFileSync(path.join(dir, 'in/z-vanishes.csv'));
@@ -112,8 +129,8 @@ describe.each(DIALECTS)('unreadable files on %s', (dialect) => {
 
       // Run 2: the vanished file is back; the others are still broken and are tried again.
       write('in/z-vanishes.csv', vanished);
-      if (asRoot) fs.chownSync(path.join(dir, 'in/z-vanishes.csv'), NOBODY, NOBODY);
-      const second = await tributary(['run', '--json', '-c', p.config], as);
+      if (asRoot) fs.chownSync(path.join(dir, 'in/z-vanishes.csv'), NOBODY.uid, NOBODY.gid);
+      const second = await start(['run', '--json', '-c', p.config], dir).exited;
       expect(second.code, describeExit(second)).toBe(1);
       const tried = second.events.flatMap((e) => (e.type === 'file_failed' ? [e.file] : []));
       expect(tried.sort()).toEqual(['in/b-no-permission.csv', 'in/c-truncated.csv.gz', 'in/d-not-json.json']);
@@ -122,7 +139,7 @@ describe.each(DIALECTS)('unreadable files on %s', (dialect) => {
       // Run 3: all fixed; they load, and the tables are those of a clean run over the same files.
       fs.chmodSync(path.join(dir, 'in/b-no-permission.csv'), 0o644);
       for (const [file, content] of Object.entries(fixed)) write(file, content);
-      const third = await tributary(['run', '--json', '-c', p.config], as);
+      const third = await start(['run', '--json', '-c', p.config], dir).exited;
       expect(third.code, describeExit(third)).toBe(0);
       expect(third.summary?.files).toMatchObject({ loaded: 3, unchanged: 3, failed: 0 });
       state = await readState(p.config);

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/core/errors.js';
 import { detectFormat, readFile } from '../../src/sources/open.js';
+import { asRoot, NOBODY, otherUserDir } from '../helpers/other-user.js';
 import { readAll, records, rejection, tmpFile } from './helpers.js';
 
 /** Descriptors of this process open on `file` (counting all fds is flaky: the runner opens its own). */
@@ -162,27 +163,44 @@ describe('readFile', () => {
   });
 
   it('reports a file it may not read as SOURCE_UNREADABLE', async () => {
-    const file = tmpFile('secret.csv', 'a\n1\n');
-    fs.chmodSync(file, 0o000);
-    if (process.getuid?.() !== 0) {
+    if (!asRoot) {
+      const file = tmpFile('secret.csv', 'a\n1\n');
+      fs.chmodSync(file, 0o000);
       await expect(readAll(file)).rejects.toMatchObject({ code: 'SOURCE_UNREADABLE', message: /EACCES/ });
       return;
     }
-    // Root reads anything: read as `nobody` in a child process instead (CI runs as root).
-    fs.chmodSync(path.dirname(file), 0o755);
-    const script = `import { readFile } from ${JSON.stringify(path.resolve(__dirname, '../../src/sources/open.ts'))};
-try { for await (const _ of readFile(${JSON.stringify(file)})) {} console.log('read'); }
-catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: path.resolve(__dirname, '../..'),
-      uid: 65534,
-      gid: 65534,
-      env: { ...process.env, HOME: '/tmp' },
-    }).toString();
-    expect(JSON.parse(out)).toMatchObject({
-      code: 'SOURCE_UNREADABLE',
-      message: expect.stringMatching(/EACCES/),
-    });
+    // Root reads anything (CI runs as root): read as `nobody` in a child process instead. The
+    // child loads the reader as root, wherever the checkout is (it may be out of nobody's
+    // reach), then drops to nobody and reads two files in a folder nobody can enter: one it
+    // may read, so that the other fails only for its own mode.
+    const dir = otherUserDir('trib-open-', NOBODY);
+    try {
+      const readable = path.join(dir, 'open.csv');
+      const secret = path.join(dir, 'secret.csv');
+      for (const [file, mode] of [
+        [readable, 0o644],
+        [secret, 0o000],
+      ] as const) {
+        fs.writeFileSync(file, 'a\n1\n');
+        fs.chmodSync(file, mode);
+      }
+      const script = `import { readFile } from ${JSON.stringify(path.resolve(__dirname, '../../src/sources/open.ts'))};
+process.setgroups([${NOBODY.gid}]); process.setgid(${NOBODY.gid}); process.setuid(${NOBODY.uid});
+const read = async (file) => {
+  try { let n = 0; for await (const batch of readFile(file)) n += batch.length; return { uid: process.getuid(), read: n }; }
+  catch (e) { return { uid: process.getuid(), code: e.code, message: e.message }; }
+};
+console.log(JSON.stringify([await read(${JSON.stringify(readable)}), await read(${JSON.stringify(secret)})]));`;
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: path.resolve(__dirname, '../..'),
+      }).toString();
+      expect(JSON.parse(out)).toEqual([
+        { uid: NOBODY.uid, read: 1 },
+        { uid: NOBODY.uid, code: 'SOURCE_UNREADABLE', message: expect.stringMatching(/EACCES/) },
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a truncated gzip file as SOURCE_UNREADABLE, having closed it', async () => {

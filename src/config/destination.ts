@@ -52,9 +52,12 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
   throw new Error('expected sqlite:PATH or mysql://user:password@host:3306/db');
 }
 
-/** The URL with its password replaced by `***`: the only form a destination is ever printed in. */
+/**
+ * The URL with its password replaced by `***`: the only form a destination is ever printed in.
+ * Everything from the user's `:` to the last `@` goes — a password may hold `@` itself.
+ */
 export function maskUrl(text: string): string {
-  return text.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+  return text.replace(/^([a-z]+:\/\/[^:/@]*:)[^\s]*@/i, '$1***@');
 }
 
 /** A printable description of a destination, never containing a password. */

@@ -57,6 +57,20 @@ describe('secrets never reach the output (no server needed)', () => {
     for (const o of outputs) expect(o.output).not.toContain(secret);
   });
 
+  it('a password holding @ (or # and /) is masked whole, in every message', async () => {
+    for (const password of ['Secr3t@Pw4rd', 'Secr3t@Pw4rd#frag', 'Secr3t/Pw4rd@x']) {
+      const url = `mysql://etl:${password}@127.0.0.1:1/shop`;
+      ws.write('tributary.yaml', `pipeline: test\ndestination: ${url}\n${SOURCES}`);
+      const outputs = [await bin(['run'], ws.dir), await bin(['doctor'], ws.dir)];
+      ws.write('tributary.yaml', `pipeline: test\ndestination: ${url}: x\n${SOURCES}`);
+      outputs.push(await bin(['run'], ws.dir));
+      for (const o of outputs) {
+        expect(o.output, password).not.toContain('Secr3t');
+        expect(o.output, password).not.toContain('Pw4rd');
+      }
+    }
+  });
+
   it('a password from TRIBUTARY_DB_PASSWORD is masked wherever it would appear', async () => {
     ws.write('tributary.yaml', `pipeline: test\ndestination: mysql://etl@127.0.0.1:1/shop\n${SOURCES}`);
     const env = { TRIBUTARY_DB_PASSWORD: secret };

@@ -149,7 +149,11 @@ async function loadAll(
   beforeImages: PreparedModels['beforeImages'],
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
-  const { planned, ledger } = await plan(config, dest);
+  const { planned, ledger, silent } = await plan(config, dest);
+  for (const message of silent) {
+    summary.warnings.push(message);
+    emit({ type: 'warning', message });
+  }
   // Edited, late and deleted files: put the tables back in line first (src/runner/reconcile.ts).
   const hashes = new Map<string, string>();
   for (const p of filesToHash(config.sources, planned)) {
@@ -207,6 +211,8 @@ async function loadAll(
   const results: Array<(s: RunSummary) => void> = [];
   let started = 0;
   let fatal: unknown;
+  const waitFor = new Map<string, string>();
+  const deferred: string[] = [];
   const lockCheck = serialized(() => keepLock(dest, config.pipeline, runId));
 
   async function loadOne(i: number): Promise<(s: RunSummary) => void> {
@@ -302,6 +308,11 @@ async function loadAll(
       const message = messageOf(err);
       await markFailed(dest, config.pipeline, { ...file, table: source.table }, runId, `${code}: ${message}`);
       emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
+      // The database failed, not the file: it will most likely load next run. The table's later
+      // files wait for it, so that they load after it in path order (the invariant; a late
+      // file would cost a rebuild). A file that cannot load (unreadable, malformed) holds
+      // nothing back: a full refresh would not load it either.
+      if (isTransient(err)) waitFor.set(source.table, file.path);
       return (s) => {
         s.files.failed++;
         s.failures.push({ file: file.path, code, message });
@@ -309,8 +320,20 @@ async function loadAll(
     }
   }
 
-  /** The first file in path order whose table has no file in progress. */
+  /**
+   * The first file in path order whose table has no file in progress. Files of a table whose
+   * earlier file failed on a database error are left for the next run (`waitFor`).
+   */
   function take(): number | undefined {
+    for (let k = pending.length - 1; k >= 0; k--) {
+      const p = toLoad[pending[k] as number] as PlannedFile;
+      const first = waitFor.get(p.source.table);
+      if (first === undefined) continue;
+      pending.splice(k, 1);
+      const message = `${p.file.path} waits for ${first} (table ${p.source.table}), which failed on a database error: it loads after it, in path order, on the next run`;
+      emit({ type: 'warning', message });
+      deferred.push(message);
+    }
     const k = pending.findIndex((i) => !busy.has((toLoad[i] as PlannedFile).source.table));
     if (k === -1) return undefined;
     const [i] = pending.splice(k, 1) as [number];
@@ -350,6 +373,7 @@ async function loadAll(
   } finally {
     await pool?.close();
     for (const apply of results) apply?.(summary);
+    summary.warnings.push(...deferred.sort());
   }
   if (fatal !== undefined) throw fatal;
 }
@@ -410,18 +434,31 @@ function serialized(fn: () => Promise<void>): () => Promise<void> {
 async function plan(
   config: ResolvedConfig,
   dest: Destination,
-): Promise<{ planned: PlannedFile[]; ledger: Map<string, LedgerEntry> }> {
+): Promise<{ planned: PlannedFile[]; ledger: Map<string, LedgerEntry>; silent: string[] }> {
   const ledger = await readLedger(dest, config.pipeline);
   const claimed = new Map<string, PlannedFile>();
+  const silent: string[] = [];
   for (const source of config.sources) {
-    for (const file of await discoverFiles(config.baseDir, source.files)) {
-      if (!claimed.has(file.path)) claimed.set(file.path, { file, source, ledger: ledger.get(file.path) });
+    const found = await discoverFiles(config.baseDir, source.files);
+    let mine = 0;
+    for (const file of found) {
+      if (claimed.has(file.path)) continue;
+      claimed.set(file.path, { file, source, ledger: ledger.get(file.path) });
+      mine++;
+    }
+    // Said on every run: a glob with a typo, or a folder not mounted, must not look like a quiet day.
+    if (mine === 0) {
+      silent.push(
+        found.length === 0
+          ? `sources[${source.index}] (table ${source.table}): no file matches "${source.files}" (relative to ${config.baseDir})`
+          : `sources[${source.index}] (table ${source.table}): the ${found.length} file(s) "${source.files}" matches all belong to an earlier source`,
+      );
     }
   }
   const planned = [...claimed.values()].sort((a, b) =>
     a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0,
   );
-  return { planned, ledger };
+  return { planned, ledger, silent };
 }
 
 /**

@@ -200,9 +200,20 @@ class CsvReader {
   }
 
   private setHeaders(row: string[]): void {
-    const taken = new Set(row);
+    // A repeated empty header is named by its position (`col_4`), as the first one will be
+    // (src/schema/naming.ts), never `_2` (which normalizes to a column named `2`).
+    let empty = false;
+    const names = row.map((raw, i) => {
+      if (raw !== '') return raw;
+      if (!empty) {
+        empty = true;
+        return raw;
+      }
+      return `col_${i + 1}`;
+    });
+    const taken = new Set(names);
     const seen = new Set<string>();
-    this.headers = row.map((name): string => {
+    this.headers = names.map((name): string => {
       if (!seen.has(name)) {
         seen.add(name);
         return name;

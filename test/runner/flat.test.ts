@@ -14,7 +14,7 @@ import { parseCsv } from '../../src/sources/csv.js';
  */
 
 // Integer-like headers come first in `data`'s key order; repeats, empty names, `__proto__`,
-// names that normalize alike (the second empty name is `_2`, so `2_2`) (first sight decides who gets `_2`), a renamed header and one
+// names that normalize alike (the second empty name is `col_8`, by its position) (first sight decides who gets `_2`), a renamed header and one
 // taking a captured column's name.
 const HEADER = '2,id,1,Name,name,NAME ,,,__proto__,a b,a_b,market,amount,when';
 const ROWS = [
@@ -76,7 +76,7 @@ describe('flat (CSV) records', () => {
       'name',
       'name_2',
       'col_7',
-      '2_2',
+      'col_8',
       'proto',
       'a_b',
       'a_b_2',

@@ -1,0 +1,35 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
+
+/** Inputs real exports contain, through the CLI on each database (more in issue-driven suites). */
+describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await Workspace.create(dialect);
+  });
+  afterEach(async () => {
+    await ws.drop();
+  });
+
+  it('a second empty header is named col_N by its position, like the first', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n');
+    ws.write('in/a.csv', 'id,,,v\n1,x,y,z\n');
+    await ws.run('--quiet');
+    const rows = await ws.withDest((d) => dump(d, 't'));
+    expect(rows).toEqual([{ id: '1', col_2: 'x', col_3: 'y', v: 'z' }]);
+  });
+
+  it('a source whose glob matches nothing says so on every run', async () => {
+    ws.config(
+      'sources:\n  - table: t\n    files: "in/*.csv"\n  - table: u\n    files: "typo/*.csv"\n  - table: w\n    files: "in/a.*"\n',
+    );
+    ws.write('in/a.csv', 'id\n1\n');
+    for (let run = 0; run < 2; run++) {
+      const r = await ws.run();
+      expect(r.stdout + r.stderr).toContain('sources[1] (table u): no file matches "typo/*.csv"');
+      expect(r.stdout + r.stderr).toContain(
+        'sources[2] (table w): the 1 file(s) "in/a.*" matches all belong to an earlier source',
+      );
+    }
+  });
+});

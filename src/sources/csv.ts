@@ -19,8 +19,10 @@ export interface CsvOptions {
  * Parses CSV text (already decoded, BOM removed), yielding the items of each chunk.
  *
  * The first non-blank row is the header; names are kept as written, and exact repeats are
- * renamed `name_2`, `name_3`... Line breaks are detected from the header line (LF, CRLF or
- * CR) and must be the same throughout. Blank lines are skipped but counted in `line`; an
+ * renamed `name_2`, `name_3`... Line breaks: LF and CRLF, mixed freely (a CR before the LF
+ * ends the row, so an unquoted last field never keeps it — nor a quoted one ending in CR, the
+ * one value this reads differently); a file whose header line ends in a lone CR is read as a
+ * CR file throughout. Blank lines are skipped but counted in `line`; an
  * empty field is `null`. A row with the wrong field count is a `CSV_FIELD_COUNT` problem.
  *
  * Quotes, as papaparse handles them: a quote inside an unquoted field (`ab"c`) is literal
@@ -107,7 +109,10 @@ class CsvReader {
     const dialect = sniff(this.pending, atEnd);
     if (!dialect) return false;
     this.delimiter ||= dialect.delimiter;
-    this.newline = dialect.newline;
+    // LF and CRLF files are both split at LF, and a CR left at the end of a row is dropped
+    // (emitRow): any line ending per record, as RFC 4180 readers accept (a file written
+    // by several tools mixes them). Only a file whose header ends in a lone CR splits at CR.
+    this.newline = dialect.newline === '\r' ? '\r' : '\n';
     this.lineChar = dialect.newline === '\r' ? '\r' : '\n';
     this.parser = new Papa.Parser({ delimiter: this.delimiter, newline: this.newline, quoteChar: '"' });
     // Blank lines before the header are dropped here, whatever their line breaks.
@@ -159,6 +164,12 @@ class CsvReader {
   }
 
   private emitRow(row: string[], quoteError: boolean, breaks: boolean, out: SourceItem[]): void {
+    if (this.newline === '\n') {
+      // The CR of a CRLF line ending (papaparse drops it after a closing quote itself).
+      const last = row.length - 1;
+      const field = row[last]!;
+      if (field.endsWith('\r')) row[last] = field.slice(0, -1);
+    }
     const line = this.line;
     this.line += breaks ? 1 + countChar(row, this.lineChar) : 1;
     if (row.length === 1 && row[0] === '') return; // blank line
@@ -189,7 +200,8 @@ class CsvReader {
     if (cut === -1 && !atEnd) {
       throw this.formatError(`line ${this.line} is longer than ${this.maxRecordChars} characters`);
     }
-    const raw = cut === -1 ? this.pending : this.pending.slice(0, cut);
+    let raw = cut === -1 ? this.pending : this.pending.slice(0, cut);
+    if (this.newline === '\n' && raw.endsWith('\r')) raw = raw.slice(0, -1); // a CRLF line ending
     if (!this.headers) throw this.formatError(`the header (line ${this.line}) has a quote never closed`);
     const line = this.line;
     this.line += 1 + countChar([raw], this.lineChar);

@@ -19,6 +19,22 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     expect(rows).toEqual([{ id: '1', col_2: 'x', col_3: 'y', v: 'z' }]);
   });
 
+  it('mixed line endings: every record loads, no value keeps a CR', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n');
+    ws.write('in/lf.csv', 'id,amount,name\n11,1.5,a\n12,2.5,b\r\n');
+    ws.write('in/crlf.csv', 'id,amount,name\r\n21,1.5,a\r\n22,2.5,b\n23,3.5,"c"\n');
+    const r = await ws.run();
+    expect(r.stdout).toMatch(/t +2 +5 +0 +0 +0 +0 /); // 5 inserted, 0 rejected
+    const rows = await ws.withDest((d) => dump(d, 't'));
+    expect(rows.map((x) => [x.id, x.name])).toEqual([
+      ['11', 'a'],
+      ['12', 'b'],
+      ['21', 'a'],
+      ['22', 'b'],
+      ['23', 'c'],
+    ]);
+  });
+
   it('a source whose glob matches nothing says so on every run', async () => {
     ws.config(
       'sources:\n  - table: t\n    files: "in/*.csv"\n  - table: u\n    files: "typo/*.csv"\n  - table: w\n    files: "in/a.*"\n',

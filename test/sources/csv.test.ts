@@ -180,10 +180,11 @@ describe('CSV reader', () => {
   });
 
   it.each([
-    // Without a quote in the text, only a field holding a lone LF in a CRLF file spans lines.
+    // Without a quote in the text, no field spans lines.
     ['LF, a CR in a field', 'a,b\n1,x\ry\n2,z\n', [2, 3]],
     ['CR, an LF in a field', 'a,b\r1,x\ny\r2,z\r', [2, 3]],
-    ['CRLF, a lone LF in a field', 'a,b\r\n1,x\ny\r\n2,z\r\n', [2, 4]],
+    // Any line ending per record: a lone LF in a CRLF file ends its row.
+    ['CRLF, a lone LF ends a row', 'a,b\r\n1,x\ny\r\n2,z\r\n', [2, 3, 4]],
     [
       'LF, a quote in a later chunk only',
       `a,b\n${'1,x\n'.repeat(30)}2,"y\nz"\n3,w\n`,
@@ -194,6 +195,24 @@ describe('CSV reader', () => {
       csv.slice(i * 16, i * 16 + 16),
     );
     expect((await collect(parseCsv(chunks))).map((i) => i.line)).toEqual(lines);
+  });
+
+  it.each([
+    ['an LF file with CRLF rows', 'id,amount,name\n11,1.5,a\n12,2.5,b\r\n13,3.5,"c"\r\n\r\n14,4.5,d\n'],
+    ['a CRLF file with LF rows', 'id,amount,name\r\n11,1.5,a\r\n12,2.5,b\n13,3.5,"c"\n\n14,4.5,d\r\n'],
+  ])('accepts any line ending per record, never keeping a stray CR: %s', async (_case, csv) => {
+    for (const size of [1, 3, 1000]) {
+      const chunks = Array.from({ length: Math.ceil(csv.length / size) }, (_, i) =>
+        csv.slice(i * size, i * size + size),
+      );
+      const items = await collect(parseCsv(chunks));
+      expect(items.map((i) => (i.kind === 'record' ? [i.line, i.data] : i))).toEqual([
+        [2, { id: '11', amount: '1.5', name: 'a' }],
+        [3, { id: '12', amount: '2.5', name: 'b' }],
+        [4, { id: '13', amount: '3.5', name: 'c' }],
+        [6, { id: '14', amount: '4.5', name: 'd' }],
+      ]);
+    }
   });
 
   it('keeps the values of a record by position and builds its data once, when first read', async () => {

@@ -234,6 +234,13 @@ async function loadAll(
       emit(e);
     };
     try {
+      if (file.badName) {
+        throw new TributaryError(
+          'SOURCE_UNREADABLE',
+          `${file.path}: the file name is not valid UTF-8 (each such byte shown as %XX), so it cannot be read by its name here; rename it (e.g. convmv -f latin1 -t utf8) and it loads on the next run`,
+          { context: { file: file.path } },
+        );
+      }
       const loaded = await pRetry(
         async (attempt) => {
           // A rolled-back attempt may leave the catalog ahead of the database (SQLite DDL is

@@ -11,6 +11,12 @@ export interface DiscoveredFile {
   mtimeMs: number;
   /** Values captured by `{name}` segments of the glob. */
   captures: Record<string, string>;
+  /**
+   * The file's name is not valid UTF-8, so it cannot be named here (paths are text): it is
+   * reported as a failed file, never skipped. `path` then shows each byte that is not UTF-8
+   * as `%XX`.
+   */
+  badName?: boolean;
 }
 
 const CAPTURE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -29,7 +35,7 @@ export async function discoverFiles(baseDir: string, pattern: string): Promise<D
     expandDirectories: false,
   });
   const files = await Promise.all(
-    found.map(async (rel): Promise<DiscoveredFile | undefined> => {
+    found.map(async (rel): Promise<DiscoveredFile | DiscoveredFile[] | undefined> => {
       const abs = path.resolve(baseDir, rel);
       try {
         const st = await fs.stat(abs);
@@ -42,11 +48,62 @@ export async function discoverFiles(baseDir: string, pattern: string): Promise<D
           captures: { ...(m?.groups ?? {}) },
         };
       } catch {
+        // A name that is not UTF-8 came back with U+FFFD in place of its bytes: no such file.
+        if (rel.includes('\uFFFD')) return badNames(baseDir, rel, matcher);
         return undefined; // vanished between listing and stat: the next run will see it again
       }
     }),
   );
-  return files.filter((f): f is DiscoveredFile => f !== undefined).sort((a, b) => compare(a.path, b.path));
+  const unique = new Map<string, DiscoveredFile>();
+  for (const f of files.flat()) if (f) unique.set(f.path, f);
+  return [...unique.values()].sort((a, b) => compare(a.path, b.path));
+}
+
+/**
+ * The files whose names decode to `rel` (U+FFFD standing for bytes that are not UTF-8), each
+ * under a path that shows those bytes as `%XX` — distinct for distinct names. When even the
+ * folder cannot be listed by its bytes (a folder name that is not UTF-8), `rel` itself.
+ */
+async function badNames(baseDir: string, rel: string, matcher: RegExp): Promise<DiscoveredFile[]> {
+  const dir = path.dirname(rel);
+  const base = path.basename(rel);
+  const entry = (p: string): DiscoveredFile => ({
+    path: p,
+    abs: path.resolve(baseDir, rel),
+    size: 0,
+    mtimeMs: 0,
+    captures: { ...(matcher.exec(rel)?.groups ?? {}) },
+    badName: true,
+  });
+  try {
+    const names = await fs.readdir(path.resolve(baseDir, dir), { encoding: 'buffer' });
+    const mine = names.filter((n) => n.toString('utf8') === base);
+    if (mine.length === 0) return [];
+    return mine.map((n) => entry(`${dir === '.' ? '' : `${dir}/`}${escapeBytes(n)}`));
+  } catch {
+    return [entry(rel)];
+  }
+}
+
+/** A file name's bytes as text: valid UTF-8 sequences as they are, every other byte as `%XX`. */
+export function escapeBytes(name: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < name.length) {
+    const b = name[i] as number;
+    const len =
+      b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const seq = len > 0 ? name.subarray(i, i + len) : undefined;
+    const text = seq && seq.length === len ? seq.toString('utf8') : '\uFFFD';
+    if (len > 0 && !text.includes('\uFFFD')) {
+      out += text;
+      i += len;
+    } else {
+      out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** Names of the `{name}` captures in a pattern, in order. */

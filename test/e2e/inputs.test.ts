@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
 
@@ -33,6 +34,30 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
       ['22', 'b'],
       ['23', 'c'],
     ]);
+  });
+
+  it('a file whose name is not valid UTF-8 is reported as failed on every run, never skipped', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n');
+    ws.write('in/ok.csv', 'id\n1\n');
+    for (const byte of [0xe9, 0xe8]) {
+      const name = Buffer.concat([
+        Buffer.from(`${ws.dir}/in/latin`),
+        Buffer.from([byte]),
+        Buffer.from('.csv'),
+      ]);
+      fs.writeFileSync(name, 'id\n2\n');
+    }
+    for (let run = 0; run < 2; run++) {
+      const r = await ws.cli('run');
+      expect(r.code).toBe(1);
+      const out = r.stdout + r.stderr;
+      expect(out).toContain('3 file(s) found');
+      expect(out).toContain('in/latin%E9.csv: the file name is not valid UTF-8');
+      expect(out).toContain('in/latin%E8.csv');
+    }
+    const doctor = await ws.cli('doctor');
+    expect(doctor.code).not.toBe(0);
+    expect(doctor.stdout + doctor.stderr).toContain('latin%E9.csv');
   });
 
   it('a source whose glob matches nothing says so on every run', async () => {

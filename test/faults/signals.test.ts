@@ -75,7 +75,9 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
     async (sig) => {
       const r = await interrupt([sig], 2);
       expect(r.x.code, describeExit(r.x)).toBe(130);
-      expect(r.x.stderr).toContain(`tributary: ${sig}: finishing the current file, then stopping`);
+      expect(r.x.stderr).toContain(
+        `tributary: ${sig}: stopping now: the file in progress is rolled back (or kept, if it had just finished), never half-written`,
+      );
       expect(r.x.summary?.status).toBe('interrupted');
       expect(r.killedState.runs).toEqual(['interrupted']);
       const loaded = r.killedState.ledger.filter((l) => l.status === 'loaded').length;

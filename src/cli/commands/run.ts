@@ -83,7 +83,9 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       io.err(`tributary: ${sig} again, aborting at once`);
       process.exit(EXIT.interrupted);
     }
-    io.err(`tributary: ${sig}: finishing the current file, then stopping (again to abort at once)`);
+    io.err(
+      `tributary: ${sig}: stopping now: the file in progress is rolled back (or kept, if it had just finished), never half-written; what did not load loads on the next run (again to abort at once)`,
+    );
     controller.abort();
   };
   process.on('SIGINT', onSignal);

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
 import { type Destination, type LiveTable, type SqlClient, SYS_IDX } from '../destinations/types.js';
+import { keyConflict } from '../schema/diff.js';
+import { recordSchemaChange } from '../state/history.js';
 import { forgetFiles, readLedger } from '../state/ledger.js';
 import { deleteTableRejects } from '../state/rejects.js';
 import { closeCrashedRuns, finishRun, startRun } from '../state/runs.js';
@@ -78,11 +80,40 @@ export async function resetTables(
   pipeline: string,
   tables: readonly string[],
   runId: number,
+  keys?: ReadonlyMap<string, readonly string[]>,
 ): Promise<void> {
   const catalog = await dest.readCatalog();
   await dest.transaction(async (tx) => {
     for (const table of tables) await resetOne(tx, dest, catalog, pipeline, table, runId);
   });
+  // A table whose key the config changed is dropped, empty, so that the next load makes it
+  // again with the new key (after the transaction: DDL commits by itself on MySQL; a crash in
+  // between leaves an empty table that the next reset drops).
+  for (const table of tables) {
+    const live = catalog.get(table);
+    const wanted = keys?.get(table);
+    if (!live || !wanted || !keyConflict(table, live.primaryKey, wanted)) continue;
+    const q = dest.dialect.quote;
+    for (const child of childTables(catalog, table)) await dest.execute(`DROP TABLE IF EXISTS ${q(child)}`);
+    await dest.execute(`DROP TABLE IF EXISTS ${q(table)}`);
+    const key = (k: readonly string[]) => (k.length === 0 ? 'no key' : `primary key (${k.join(', ')})`);
+    await recordSchemaChange(dest, pipeline, {
+      runId,
+      table,
+      change: 'drop_table',
+      column: null,
+      oldType: key(live.primaryKey),
+      newType: key(wanted),
+      file: null,
+    });
+  }
+}
+
+/** The key each table's (first) source gives, for {@link resetTables}. */
+export function configKeys(config: ResolvedConfig): Map<string, readonly string[]> {
+  const keys = new Map<string, readonly string[]>();
+  for (const s of config.sources) if (!keys.has(s.table)) keys.set(s.table, s.primaryKey);
+  return keys;
 }
 
 /**
@@ -101,7 +132,7 @@ export async function resetPipelineTables(
     const summary = newSummary(run.id, config.pipeline, run.startedAt, `reset of ${tables.join(', ')}`);
     const started = Date.now();
     try {
-      await resetTables(dest, config.pipeline, tables, run.id);
+      await resetTables(dest, config.pipeline, tables, run.id, configKeys(config));
     } catch (err) {
       summary.status = 'failed';
       summary.error = err instanceof Error ? err.message : String(err);

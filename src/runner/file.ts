@@ -12,7 +12,7 @@ import {
   type Transaction,
   type WriteStats,
 } from '../destinations/types.js';
-import { applyChanges, changedTable, planTable, SchemaConflict } from '../schema/diff.js';
+import { applyChanges, changedTable, keyConflict, planTable, SchemaConflict } from '../schema/diff.js';
 import type { Observation } from '../schema/observe.js';
 import { formatType } from '../schema/types.js';
 import type { DiscoveredFile } from '../sources/discover.js';
@@ -104,6 +104,13 @@ const KEEP_REJECTS = 1_000; // rejects kept in memory for the run summary; all a
 export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const { dest, source, file } = job;
   const children = source.write === 'merge' && source.primaryKey.length > 0;
+  const live = job.catalog.get(source.table);
+  const conflict = live && keyConflict(source.table, live.primaryKey, source.primaryKey);
+  if (conflict) {
+    throw new TributaryError('SCHEMA_CONFLICT', conflict, {
+      context: { file: file.path, table: source.table },
+    });
+  }
   if (job.knownHash === null && !job.items && job.onePass !== false) {
     const outcome = job.catalog.has(source.table)
       ? await loadInOnePass(job, children)
@@ -113,15 +120,15 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const scan = await scanFile(job, children);
   if (job.knownHash !== null && scan.hash === job.knownHash) return { kind: 'unchanged', hash: scan.hash };
 
-  const live = job.catalog.get(source.table);
-  if (!live && source.contract.tables === 'freeze') {
+  const current = job.catalog.get(source.table);
+  if (!current && source.contract.tables === 'freeze') {
     throw new TributaryError(
       'SCHEMA_CONFLICT',
       `table ${source.table} does not exist and its contract freezes tables; create it or set contract.tables: evolve`,
       { context: { file: file.path, table: source.table } },
     );
   }
-  if (!live && source.contract.tables !== 'evolve') return discardFile(job, scan);
+  if (!current && source.contract.tables !== 'evolve') return discardFile(job, scan);
   const changes = planFile(job, scan.observed);
   const warnings = renameHints(job, scan.observed);
   const ddlOutside = !dest.capabilities.transactionalDdl;

@@ -30,6 +30,21 @@ export interface TablePlanInput {
 export class SchemaConflict extends Error {}
 
 /**
+ * A table's key as the config now gives it differs from the table's (the key changed, or
+ * a merge table became append/replace, or the other way round): what to say, or undefined
+ * when they agree. The table is never rebuilt to another key behind the user's back.
+ */
+export function keyConflict(
+  table: string,
+  live: readonly string[],
+  config: readonly string[],
+): string | undefined {
+  if (live.join('\u0000') === config.join('\u0000')) return undefined;
+  const show = (k: readonly string[]) => (k.length === 0 ? 'no key' : `primary key (${k.join(', ')})`);
+  return `table ${table} has ${show(live)} but the config says ${show(config)}; to rebuild it with the new key from its files: \`tributary run --full-refresh --table ${table} --yes\` (or \`tributary reset ${table}\` then run), else put the key back in the config`;
+}
+
+/**
  * Diff what a file needs with the live table: create it, add nullable columns, widen types
  * without loss. Pure. Columns seen only as NULL are not created until a value shows their
  * type; nothing is ever dropped or narrowed.
@@ -51,11 +66,8 @@ export function planTable(input: TablePlanInput): SchemaChange[] {
       { kind: 'create_table', table: { name, columns, primaryKey: [...primaryKey] }, system: input.system },
     ];
   }
-  if (primaryKey.length > 0 && live.primaryKey.join(',') !== primaryKey.join(',')) {
-    throw new SchemaConflict(
-      `table ${name} has primary key (${live.primaryKey.join(', ') || 'none'}) but the config says (${primaryKey.join(', ')}); change the config or drop the table`,
-    );
-  }
+  const conflict = keyConflict(name, live.primaryKey, primaryKey);
+  if (conflict) throw new SchemaConflict(conflict);
   const changes: SchemaChange[] = [];
   const contract = input.contract ?? { tables: 'evolve', columns: 'evolve', dataType: 'evolve' };
   const addColumns = contract.columns === 'evolve';

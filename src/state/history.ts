@@ -5,7 +5,8 @@ export interface SchemaHistoryEntry {
   id: number;
   runId: number;
   table: string;
-  change: 'create_table' | 'add_column' | 'widen_column';
+  /** `drop_table`: a reset dropped the table to make it again with another key (old and new key in the types). */
+  change: 'create_table' | 'add_column' | 'widen_column' | 'drop_table';
   column: string | null;
   oldType: string | null;
   newType: string | null;

@@ -60,6 +60,32 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     expect(doctor.stdout + doctor.stderr).toContain('latin%E9.csv');
   });
 
+  it('a primary key changed after loading fails its files with SCHEMA_CONFLICT naming both keys and the way out; doctor fails', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n');
+    ws.write('in/a.csv', 'id,code,v\n1,x,one\n');
+    await ws.run('--quiet');
+    for (const key of ['[id, code]', 'code']) {
+      ws.config(`sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: ${key}\n`);
+      ws.write('in/b.csv', 'id,code,v\n2,y,two\n');
+      for (let run = 0; run < 2; run++) {
+        const r = await ws.cli('run');
+        expect(r.code).toBe(1); // the file failed, the run went on
+        expect(r.stdout + r.stderr).toContain(
+          'SCHEMA_CONFLICT: table t has primary key (id) but the config says primary key (',
+        );
+        expect(r.stdout + r.stderr).toContain('tributary run --full-refresh --table t --yes');
+      }
+      const doctor = await ws.cli('doctor');
+      expect(doctor.code).toBe(1);
+      expect(doctor.stdout).toMatch(/keys.*table t has primary key \(id\)/s);
+    }
+    // The way out the message names: the table is rebuilt with the new key from its files.
+    const fixed = await ws.cli('run', '--full-refresh', '--table', 't', '--yes');
+    expect(fixed.code).toBe(0);
+    expect((await ws.withDest((d) => d.readCatalog())).get('t')?.primaryKey).toEqual(['code']);
+    expect((await ws.cli('doctor')).stdout).toMatch(/keys.*every loaded table has the key/s);
+  });
+
   it('a source whose glob matches nothing says so on every run', async () => {
     ws.config(
       'sources:\n  - table: t\n    files: "in/*.csv"\n  - table: u\n    files: "typo/*.csv"\n  - table: w\n    files: "in/a.*"\n',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
-import { planReset, resetTables } from '../../ops/reset.js';
+import { configKeys, planReset, resetTables } from '../../ops/reset.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
 import { readConfig, withDestination } from '../context.js';
@@ -141,7 +141,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
         // their files, so a crash after it just leaves files to load (docs/operations.md).
         ...(refresh
           ? {
-              prepare: (d, runId) => resetTables(d, config.pipeline, refresh, runId),
+              prepare: (d, runId) => resetTables(d, config.pipeline, refresh, runId, configKeys(config)),
               trigger: `full refresh of ${refresh.join(', ')}`,
             }
           : {}),

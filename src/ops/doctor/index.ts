@@ -4,7 +4,8 @@ import { describeDestination } from '../../config/destination.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { messageOf } from '../../core/errors.js';
 import { createDestination } from '../../destinations/index.js';
-import type { Destination } from '../../destinations/types.js';
+import type { Destination, LiveTable } from '../../destinations/types.js';
+import { keyConflict } from '../../schema/diff.js';
 import { type DiscoveredFile, discoverFiles } from '../../sources/discover.js';
 import { type LedgerEntry, readLedger } from '../../state/ledger.js';
 import { listRuns } from '../../state/runs.js';
@@ -212,6 +213,23 @@ async function probeServer(
       : skip('disk', 'the database server is on another host: check its free disk there');
   });
   await guard('state', () => stateCheck(dest, config.pipeline, ledger));
+  await guard('keys', async () => keysCheck(config, await dest.readCatalog()));
+}
+
+/** Each loaded table's key must be the one the config gives (a key changed after loading). */
+function keysCheck(config: ResolvedConfig, catalog: Map<string, LiveTable>): Check {
+  const problems: string[] = [];
+  for (const s of config.sources) {
+    const live = catalog.get(s.table);
+    const conflict = live && keyConflict(s.table, live.primaryKey, s.primaryKey);
+    if (conflict && !problems.includes(conflict)) problems.push(conflict);
+  }
+  if (problems.length === 0) return ok('keys', 'every loaded table has the key its source gives');
+  return fail(
+    'keys',
+    problems.join('\n'),
+    'its files fail with SCHEMA_CONFLICT until the table is rebuilt with the new key (`tributary run --full-refresh --table T --yes`) or the config is put back',
+  );
 }
 
 async function lockCheck(dest: Destination, pipeline: string): Promise<Check> {

@@ -1,5 +1,5 @@
 import type { SqlClient } from '../destinations/types.js';
-import { now, T } from './tables.js';
+import { now, pathKey, T } from './tables.js';
 
 /**
  * `stale`: the file loaded before, but its table is being rebuilt from its current files
@@ -66,14 +66,15 @@ export async function fileId(
   file: { path: string; table: string; size: number; mtimeMs: number },
   runId: number,
 ): Promise<number> {
-  const found = await db.query<{ id: number }>(`SELECT id FROM ${T.files} WHERE pipeline = ? AND path = ?`, [
-    pipeline,
-    file.path,
-  ]);
+  const key = pathKey(file.path);
+  const found = await db.query<{ id: number }>(
+    `SELECT id FROM ${T.files} WHERE pipeline = ? AND path_key = ?`,
+    [pipeline, key],
+  );
   if (found[0]) return Number(found[0].id);
   const r = await db.execute(
-    `INSERT INTO ${T.files} (pipeline, path, table_name, size, mtime_ms, hash, status, run_id, updated_at) VALUES (?, ?, ?, ?, ?, NULL, 'loading', ?, ?)`,
-    [pipeline, file.path, file.table, file.size, file.mtimeMs, runId, now()],
+    `INSERT INTO ${T.files} (pipeline, path, path_key, table_name, size, mtime_ms, hash, status, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, 'loading', ?, ?)`,
+    [pipeline, file.path, key, file.table, file.size, file.mtimeMs, runId, now()],
   );
   return r.insertId;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Destination, type SqlClient, type SqlDialect, TOMBSTONES } from '../destinations/types.js';
 
 /**
@@ -38,10 +39,13 @@ export async function ensureStateTables(
       error ${long},
       summary ${long}
     )`,
+    // `path` is any length a file system allows (MySQL's VARCHAR keys are not): the unique
+    // key is on `path_key`, the SHA-256 of the path in hex (pathKey).
     `CREATE TABLE IF NOT EXISTS ${q(T.files)} (
       ${d.autoIdSql('id')},
       pipeline ${key} NOT NULL,
-      path ${key} NOT NULL,
+      path ${long} NOT NULL,
+      path_key ${key} NOT NULL,
       table_name ${key} NOT NULL,
       size ${int} NOT NULL,
       mtime_ms ${int} NOT NULL,
@@ -52,7 +56,7 @@ export async function ensureStateTables(
       rows_rejected ${int} NOT NULL DEFAULT 0,
       error ${long},
       updated_at ${key} NOT NULL,
-      UNIQUE (pipeline, path)
+      UNIQUE (pipeline, path_key)
     )`,
     `CREATE TABLE IF NOT EXISTS ${q(T.rejects)} (
       ${d.autoIdSql('id')},
@@ -90,9 +94,32 @@ export async function ensureStateTables(
     )`,
   ];
   for (const sql of stmts) await db.execute(sql);
+  await addPathKeys(db);
   // A file's transaction deletes its earlier rejects by file_id: with an index that locks
   // only those rows (InnoDB), not the whole table other files are inserting into.
   await db.ensureIndex?.(T.rejects, '_tributary_rejects_file', ['file_id']);
+}
+
+/** The ledger's key for a file path: SHA-256 of its UTF-8 bytes, in hex. */
+export function pathKey(path: string): string {
+  return createHash('sha256').update(path, 'utf8').digest('hex');
+}
+
+/**
+ * A ledger made before `path_key` existed (its `path` was the key, up to 384 characters on
+ * MySQL) gets the column, filled from each path, and an index on it; its old key stays.
+ */
+async function addPathKeys(db: SqlClient & Partial<Pick<Destination, 'ensureIndex'>>): Promise<void> {
+  const has = await db.query(`SELECT path_key FROM ${T.files} WHERE 1 = 0`).then(
+    () => true,
+    () => false,
+  );
+  if (has) return;
+  await db.execute(`ALTER TABLE ${T.files} ADD COLUMN path_key VARCHAR(64)`);
+  for (const r of await db.query<{ id: number; path: string }>(`SELECT id, path FROM ${T.files}`)) {
+    await db.execute(`UPDATE ${T.files} SET path_key = ? WHERE id = ?`, [pathKey(r.path), r.id]);
+  }
+  await db.ensureIndex?.(T.files, '_tributary_files_path_key', ['pipeline', 'path_key']);
 }
 
 export function now(): string {

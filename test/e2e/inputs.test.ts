@@ -86,6 +86,43 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     expect((await ws.cli('doctor')).stdout).toMatch(/keys.*every loaded table has the key/s);
   });
 
+  it('a relative path of 1,000 characters loads like any other, and its siblings too', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/**/*.csv"\n');
+    const deep = `in/${Array.from({ length: 4 }, (_, i) => `${i}${'d'.repeat(200)}`).join('/')}/${'f'.repeat(200)}.csv`;
+    expect(deep.length).toBeGreaterThan(1000);
+    ws.write(deep, 'id\n1\n');
+    ws.write('in/z.csv', 'id\n2\n');
+    await ws.run('--quiet');
+    expect((await ws.withDest((d) => dump(d, 't'))).map((r) => r.id)).toEqual(['1', '2']);
+    const again = await ws.run();
+    expect(again.stdout).toContain('2 unchanged');
+  });
+
+  it('a ledger made before path keys existed gets them, and its files stay loaded', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n');
+    const abs = ws.write('in/a.csv', 'id\n1\n');
+    const st = fs.statSync(abs);
+    await ws.withDest(async (d) => {
+      const key = d.dialect.keyTextSql;
+      // The ledger's table as versions before 0.1 made it (path as its key).
+      await d.execute(
+        `CREATE TABLE _tributary_files (${d.dialect.autoIdSql('id')}, pipeline ${key} NOT NULL, path ${key} NOT NULL, table_name ${key} NOT NULL, size BIGINT NOT NULL, mtime_ms BIGINT NOT NULL, hash ${key}, status ${key} NOT NULL, run_id BIGINT, rows_loaded BIGINT NOT NULL DEFAULT 0, rows_rejected BIGINT NOT NULL DEFAULT 0, error ${d.dialect.longTextSql}, updated_at ${key} NOT NULL, UNIQUE (pipeline, path))`,
+      );
+      await d.execute(
+        "INSERT INTO _tributary_files (pipeline, path, table_name, size, mtime_ms, hash, status, run_id, updated_at) VALUES ('test', 'in/a.csv', 't', ?, ?, 'x', 'loaded', 1, 'then')",
+        [st.size, Math.trunc(st.mtimeMs)],
+      );
+    });
+    const r = await ws.run();
+    expect(r.stdout).toContain('1 unchanged');
+    ws.write('in/b.csv', 'id\n2\n');
+    expect((await ws.run()).stdout).toContain('1 loaded, 1 unchanged');
+    const keys = await ws.withDest((d) =>
+      d.query<{ path_key: string }>('SELECT path_key FROM _tributary_files ORDER BY id'),
+    );
+    expect(keys.map((k) => k.path_key.length)).toEqual([64, 64]);
+  });
+
   it('a source whose glob matches nothing says so on every run', async () => {
     ws.config(
       'sources:\n  - table: t\n    files: "in/*.csv"\n  - table: u\n    files: "typo/*.csv"\n  - table: w\n    files: "in/a.*"\n',

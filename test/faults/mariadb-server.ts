@@ -67,6 +67,7 @@ export class PrivateMariaDb {
   static async create(extra: string[] = []): Promise<PrivateMariaDb> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-mariadb-'));
     fs.chmodSync(dir, 0o755);
+    fs.mkdirSync(path.join(dir, 'tmp'), { mode: 0o700 });
     const user = process.getuid?.() === 0 ? ['--user=root'] : [];
     await exec('/usr/bin/mariadb-install-db', [
       '--no-defaults',
@@ -107,6 +108,11 @@ export class PrivateMariaDb {
       '--',
       '--no-defaults',
       `--datadir=${path.join(this.dir, 'data')}`,
+      // Its own temporary files, apart from the shared server's in /tmp: with both there, the
+      // shared server lost the files of its temporary (Aria) tables while private servers
+      // started and stopped beside it, and crashed freeing them (signal 11 in
+      // ha_maria::drop_table, twice in one session of test runs).
+      `--tmpdir=${path.join(this.dir, 'tmp')}`,
       `--port=${this.port}`,
       '--bind-address=127.0.0.1',
       `--socket=${path.join(this.dir, 'mysqld.sock')}`,

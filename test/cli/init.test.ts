@@ -55,6 +55,34 @@ describe.each(DIALECTS)('tributary init on %s', (dialect) => {
   });
 });
 
+describe.each(DIALECTS)('tributary init with one day so far, on %s', (dialect) => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await Workspace.create(dialect);
+  });
+  afterEach(async () => {
+    await ws.drop();
+  });
+
+  it('a folder holding one date folder still gets a glob that takes the later days', async () => {
+    ws.write('data/2024-07-01/customers.csv', 'customer_id,name\n1,a\n2,b\n');
+    const init = await ws.cli('init', path.join(ws.dir, 'data'), '--destination', ws.destination);
+    expect(init.code, init.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8')).toContain(
+      'files: "data/*/customers.csv"',
+    );
+    await ws.run('--quiet');
+    ws.write('data/2024-07-02/customers.csv', 'customer_id,name\n3,c\n');
+    const r = await ws.run();
+    expect(r.stdout).toContain('1 loaded, 1 unchanged');
+    expect((await ws.withDest((d) => dump(d, 'customers'))).map((x) => x.customer_id)).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
+  });
+});
+
 describe('tributary init', () => {
   let ws: Workspace;
   beforeEach(async () => {

@@ -93,7 +93,8 @@ function toGroup(files: Parsed[]): FileGroup {
   const captures: string[] = [];
   const dirs = first.dirs.map((_, i) => {
     const values = [...new Set(files.map((f) => f.dirs[i] as string))];
-    if (values.length === 1) return literal(values[0] as string);
+    // One date folder so far is still a batch: tomorrow's folder must match too.
+    if (values.length === 1 && !isBatchSegment(values[0] as string)) return literal(values[0] as string);
     const hive = values.map((v) => HIVE.exec(v));
     const hiveKey = hive.every((h) => h && h[1] === hive[0]?.[1]) ? (hive[0]?.[1] as string) : undefined;
     if (values.every(isBatchSegment)) return hiveKey ? `${literal(hiveKey)}=*` : '*';

@@ -50,8 +50,15 @@ const SUPPORTED = '.csv, .tsv, .txt, .json, .jsonl, .ndjson (optionally gzipped)
 export async function* readFile(path: string, options: ReadOptions = {}): AsyncGenerator<SourceItem[]> {
   const batchSize = options.batchSize ?? 2000;
   let format = options.format ?? extensionFormat(path);
+  // Batches are bounded by bytes as well as by records: a batch ends once the records read
+  // since the last one span BATCH_CHARS characters of text (wide rows: 10 KB rows make batches
+  // of ~100, one 10 MB row a batch of one), so memory downstream does not grow with row width.
+  let chars = 0;
+  let since = 0;
   try {
-    let text = decodeUtf8(fileBytes(path, options));
+    let text = counting(decodeUtf8(fileBytes(path, options)), (n) => {
+      chars += n;
+    });
     if (format === 'json-or-ndjson') {
       const peeked = await peekText(text);
       format = jsonFlavour(peeked.head);
@@ -78,7 +85,13 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
         if (batch.length >= batchSize) {
           yield batch;
           batch = [];
+          since = chars;
         }
+      }
+      if (batch.length > 0 && chars - since >= BATCH_CHARS) {
+        yield batch;
+        batch = [];
+        since = chars;
       }
     }
     if (batch.length > 0) yield batch;
@@ -91,6 +104,16 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
       });
     }
     throw err;
+  }
+}
+
+/** Text a batch of records may span before it is handed on (see readFile): 256 Ki characters. */
+export const BATCH_CHARS = 1 << 18;
+
+async function* counting(text: AsyncGenerator<string>, add: (n: number) => void): AsyncGenerator<string> {
+  for await (const chunk of text) {
+    add(chunk.length);
+    yield chunk;
   }
 }
 

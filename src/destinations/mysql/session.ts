@@ -7,6 +7,8 @@ import { isFatalDriverError, redactServerMessage, translateMysqlError } from './
 
 /** Socket bytes queued before `write` waits: mysql2 writes LOAD DATA chunks without back-pressure. */
 const SOCKET_HIGH_WATER = 8 << 20;
+/** Largest piece of LOAD DATA text handed to the driver at once (one packet each). */
+const PACKET_BYTES = 1 << 20;
 
 /**
  * One `LOAD DATA LOCAL INFILE` target. Rows are pushed as TSV text; the session keeps one
@@ -134,7 +136,18 @@ export class Session implements SqlClient {
       open.rows += rows;
       const ac = new AbortController();
       try {
-        if (!open.stream.write(text)) {
+        // mysql2 sends each chunk of the stream as one packet: pieces of at most 1 MiB keep
+        // every packet under max_allowed_packet (16 MiB by default) however wide the rows.
+        // Cut as bytes: a row may span packets, a character is never split in two.
+        let ready = true;
+        if (text.length <= PACKET_BYTES / 4) ready = open.stream.write(text);
+        else {
+          const bytes = Buffer.from(text, 'utf8');
+          for (let i = 0; i < bytes.length; i += PACKET_BYTES) {
+            ready = open.stream.write(bytes.subarray(i, i + PACKET_BYTES));
+          }
+        }
+        if (!ready) {
           await Promise.race([once(open.stream, 'drain', { signal: ac.signal }), open.settled]);
         }
         const socket = this.#socket();

@@ -109,3 +109,87 @@ async function csvIntoMariadb(): Promise<Record<string, unknown>> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** A ~100 MB CSV of rows `width` bytes wide (cached), or with `single`, one row of that width. */
+async function wideCsv(width: number, single = false): Promise<{ file: string; rows: number }> {
+  fs.mkdirSync(DATA, { recursive: true });
+  const rows = single ? 1 : Math.ceil(100e6 / width);
+  const file = path.join(DATA, `wide-${width}-${rows}.csv`);
+  if (fs.existsSync(file)) return { file, rows };
+  const out = fs.createWriteStream(`${file}.tmp`);
+  out.write('id,note,amount\n');
+  const letters = 'abcdefghijklmnopqrstuvwxyz ';
+  for (let i = 0; i < rows; i++) {
+    let note = '';
+    while (note.length < width) note += letters.slice(i % 7) + letters.slice(0, i % 7);
+    if (!out.write(`${i + 1},${note.slice(0, width)},${(i % 1000) / 100}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  fs.renameSync(`${file}.tmp`, file);
+  return { file, rows };
+}
+
+/**
+ * Wide rows into both databases (`npm run bench -- wide`, and part of bigfile): 100 MB CSVs
+ * of 1 KB, 10 KB and 50 KB rows and a file of one 10 MB row, each into a new SQLite and a new
+ * MariaDB table: rows checked, time and the process's peak RSS (target < 300 MB: batches
+ * and the worker window are bounded by bytes, LOAD DATA text goes in 1 MiB packets).
+ */
+export async function benchWide(): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = { target: 'maxRssMb < 300' };
+  const admin = await mysql.createConnection(SERVER);
+  try {
+    for (const [label, width, single] of [
+      ['1KB', 1000, false],
+      ['10KB', 10_000, false],
+      ['50KB', 50_000, false],
+      ['one10MB', 10_000_000, true],
+    ] as const) {
+      const { file, rows } = await wideCsv(width, single);
+      for (const dest of ['sqlite', 'mariadb'] as const) {
+        const dir = tempDir('trib-bench-wide-');
+        const db = `trib_bench_wide_${process.pid}`;
+        try {
+          fs.mkdirSync(path.join(dir, 'in'));
+          fs.symlinkSync(file, path.join(dir, 'in', path.basename(file)));
+          if (dest === 'mariadb') await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+          const url = dest === 'sqlite' ? 'sqlite:out.db' : `mysql://root@127.0.0.1:3306/${db}`;
+          fs.writeFileSync(
+            path.join(dir, 'tributary.yaml'),
+            `pipeline: wide\ndestination: ${url}\nsources:\n  - table: t\n    files: "in/*"\n    primary_key: id\n`,
+          );
+          const run = await runCli(['run', '--quiet'], dir);
+          if (run.code !== 0) throw new Error(`wide ${label} → ${dest}: tributary run failed: ${run.stderr}`);
+          let loaded: number;
+          if (dest === 'sqlite') {
+            const lite = new Database(path.join(dir, 'out.db'), { readonly: true });
+            loaded = lite.prepare('SELECT count(*) FROM t').pluck().get() as number;
+            lite.close();
+          } else {
+            const [[r]] = (await admin.query(`SELECT count(*) AS n FROM ${db}.t`)) as unknown as [
+              [{ n: number }],
+            ];
+            loaded = Number(r?.n);
+          }
+          if (loaded !== rows)
+            throw new Error(`wide ${label} → ${dest}: loaded ${loaded} rows, expected ${rows}`);
+          result[`${label}_${dest}`] = {
+            fileMB: Math.round(fs.statSync(file).size / 1e6),
+            rows,
+            ms: Math.round(run.ms),
+            maxRssMb: Math.round(run.maxRssMb),
+          };
+          console.log(label, dest, JSON.stringify(result[`${label}_${dest}`]));
+        } finally {
+          if (dest === 'mariadb') await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  saveResult('wide', result);
+  return result;
+}

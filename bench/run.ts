@@ -1,6 +1,7 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
-import { benchBigfile } from './bigfile.js';
+import { benchBigfile, benchWide } from './bigfile.js';
 import { benchCrash } from './crash.js';
+import { benchFuzz } from './fuzz.js';
 import { benchIntegrity } from './integrity.js';
 import { benchMysql } from './mysql.js';
 import { benchNoop } from './noop.js';
@@ -19,10 +20,12 @@ const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = 
   noop: () => benchNoop(),
   parse: () => benchParse(),
   scaling: () => benchScaling(),
-  bigfile: () => benchBigfile(),
+  bigfile: async () => ({ ...(await benchBigfile()), wide: await benchWide() }),
+  wide: () => benchWide(),
   transforms: benchTransforms,
   crash: () => benchCrash(),
   integrity: () => benchIntegrity(),
+  fuzz: () => benchFuzz(),
 };
 for (const name of names.length ? names : Object.keys(all)) {
   const fn = all[name];

@@ -45,6 +45,11 @@ export interface RunOptions {
   /** Smallest file parsed on the worker threads. Default 1 MiB (tests lower it). */
   minPoolBytes?: number;
   /**
+   * Worker threads owned by the caller, kept across runs (their start-up paid once): used
+   * instead of `workers`, `minPartBytes` and `minPoolBytes`, and not closed by the run.
+   */
+  pool?: WorkerPool;
+  /**
    * Try loading a new file in one pass (src/runner/file.ts). Default true; false reads
    * every file twice — the reference the one-pass tests compare with.
    */
@@ -189,7 +194,14 @@ async function loadAll(
   });
   if (toLoad.length === 0) return;
   const workers = options.workers ?? os.availableParallelism();
-  const pool = workers > 0 ? new WorkerPool(workers, options.minPartBytes, options.minPoolBytes) : undefined;
+  // A pool the caller owns (a long-lived process running many loads) is used and left open.
+  const own = options.pool === undefined;
+  const pool =
+    options.pool ??
+    (workers > 0 ? new WorkerPool(workers, options.minPartBytes, options.minPoolBytes) : undefined);
+  const closePool = async () => {
+    if (own) await pool?.close();
+  };
   if (pool && toLoad.some((p) => p.file.size >= pool.minFileBytes)) pool.warm();
   let catalog: Map<string, LiveTable>;
   try {
@@ -197,7 +209,7 @@ async function loadAll(
     if (await ensureProvenance(dest, catalog, config.sources)) catalog = await dest.readCatalog();
     checkHints(config, hints, catalog);
   } catch (err) {
-    await pool?.close(); // warm threads would keep the process alive
+    await closePool(); // warm threads would keep the process alive
     throw err;
   }
 
@@ -378,7 +390,7 @@ async function loadAll(
     );
     await Promise.all(Array.from({ length: width }, lane));
   } finally {
-    await pool?.close();
+    await closePool();
     for (const apply of results) apply?.(summary);
     summary.warnings.push(...deferred.sort());
   }

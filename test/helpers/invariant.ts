@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { Destination } from '../../src/destinations/types.js';
+import { WorkerPool } from '../../src/runner/parallel.js';
 import { type Dialect, dump, Workspace } from './workspace.js';
 
 /**
@@ -93,7 +94,7 @@ export async function checkScenario(runs: Op[][], o: Options, spaces: Spaces): P
         fs.utimesSync(abs, clock, clock);
       }
     }
-    await w.runInProcess({ workers: o.workers, minPoolBytes: 1, minPartBytes: 16 });
+    await w.runInProcess(o.workers === 0 ? { workers: 0 } : { pool: spaces.pool() });
     const got = await w.withDest(tables);
     const want = await spaces.reference(o.dialect, w);
     for (const t of TABLES) {
@@ -118,6 +119,16 @@ async function tables(d: Destination): Promise<Record<string, unknown[]>> {
 export class Spaces {
   #open: Workspace[] = [];
   #ref = new Map<Dialect, Workspace>();
+  #pool: WorkerPool | undefined;
+
+  /**
+   * Two worker threads kept across the runs of a property (thread start-up paid once), to
+   * which every file goes, split in parts of a few records (a part is at least 16 bytes).
+   */
+  pool(): WorkerPool {
+    this.#pool ??= new WorkerPool(2, 16, 1);
+    return this.#pool;
+  }
 
   async fresh(dialect: Dialect): Promise<Workspace> {
     const w = await Workspace.create(dialect);
@@ -154,6 +165,8 @@ export class Spaces {
   }
 
   async close(): Promise<void> {
+    await this.#pool?.close();
+    this.#pool = undefined;
     for (const w of this.#open.splice(0)) await w.drop();
     for (const w of this.#ref.values()) await w.drop();
     this.#ref.clear();

@@ -29,6 +29,8 @@ export interface ResolvedSource {
   readonly files: string;
   readonly format: 'csv' | 'json' | 'ndjson' | undefined;
   readonly delimiter: string | undefined;
+  /** `records`: where a JSON file's one object keeps its records (see src/sources/json-document.ts). */
+  readonly records?: string;
   readonly primaryKey: readonly string[];
   readonly cursor: string | undefined;
   readonly write: WriteDisposition;
@@ -164,6 +166,7 @@ function resolveSource(
     files: s.files,
     format: s.format,
     delimiter: s.delimiter,
+    ...(s.records === undefined ? {} : { records: s.records }),
     primaryKey,
     cursor,
     write,

@@ -47,6 +47,13 @@ export const sourceSchema = z
       .length(1)
       .optional()
       .describe('CSV delimiter. Default: detected among `,` `;` tab `|` from the header line.'),
+    records: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'JSON files holding one object (not an array, nor one object per line): the dotted path of keys to the array of records inside it (`data`, `result.items`), streamed whatever the size; `.` loads the whole object as one record. Without it, such a file is one record, unless it wraps an array of objects: then it fails and names this option.',
+      ),
     primary_key: nameList.optional().describe('Key of the table; required for `write: merge`.'),
     cursor: z
       .string()

@@ -426,6 +426,7 @@ function reader(job: FileJob, onRawChunk: (chunk: Buffer) => void): AsyncIterabl
   return readFile(job.file.abs, {
     format: job.source.format,
     delimiter: job.source.delimiter,
+    ...(job.source.records === undefined ? {} : { records: job.source.records }),
     batchSize: BATCH,
     onRawChunk,
   });
@@ -469,7 +470,12 @@ function scanInput(job: FileJob, children: boolean): ScanInput {
 }
 
 function target(job: FileJob): ReadTarget {
-  return { abs: job.file.abs, format: job.source.format, delimiter: job.source.delimiter };
+  return {
+    abs: job.file.abs,
+    format: job.source.format,
+    delimiter: job.source.delimiter,
+    ...(job.source.records === undefined ? {} : { records: job.source.records }),
+  };
 }
 
 /** Pass 2 on the main thread: encoded batches, the hash of the bytes read, and with `observe` their scan. */

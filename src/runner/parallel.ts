@@ -85,6 +85,8 @@ export interface ReadTarget {
   abs: string;
   format: Format | undefined;
   delimiter: string | undefined;
+  /** JSON: where the records are in the file's one object (ReadOptions.records). */
+  records?: string;
 }
 
 /**
@@ -131,6 +133,7 @@ function readSpecs(
   const base: ReadOptions = {
     ...(format ? { format } : {}),
     ...(target.delimiter ? { delimiter: target.delimiter } : {}),
+    ...(target.records === undefined ? {} : { records: target.records }),
   };
   if (!split) return [{ abs: target.abs, options: base }];
   return split.chunks.map((c) => ({

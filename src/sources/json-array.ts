@@ -12,6 +12,10 @@ import { MAX_RECORD_CHARS } from './text.js';
 export interface JsonArrayOptions {
   /** Largest element accepted, in characters; default {@link MAX_RECORD_CHARS}. */
   maxElementChars?: number;
+  /** Line of the file the text starts on (an array inside an object); default 1. */
+  firstLine?: number;
+  /** Text after the closing `]` is the rest of an enclosing object: not read. Default: an error. */
+  ignoreAfterClose?: boolean;
 }
 
 /**
@@ -30,8 +34,9 @@ export async function* parseJsonArray(
   text: AsyncIterable<string> | Iterable<string>,
   options: JsonArrayOptions = {},
 ): AsyncGenerator<SourceItem[]> {
-  const scanner = new ArrayScanner(options.maxElementChars ?? MAX_RECORD_CHARS);
+  const scanner = new ArrayScanner(options.maxElementChars ?? MAX_RECORD_CHARS, options);
   for await (const chunk of text) {
+    // After the array, the rest is still read (the file's hash covers all of it), not scanned.
     const items = scanner.push(chunk);
     if (items.length > 0) yield items;
   }
@@ -71,7 +76,15 @@ class ArrayScanner {
   private line = 1;
   private lineAt = 0;
 
-  constructor(private readonly maxElementChars: number) {}
+  private readonly ignoreAfterClose: boolean;
+
+  constructor(
+    private readonly maxElementChars: number,
+    options: JsonArrayOptions = {},
+  ) {
+    this.line = options.firstLine ?? 1;
+    this.ignoreAfterClose = options.ignoreAfterClose ?? false;
+  }
 
   push(text: string): SourceItem[] {
     this.buf += text;
@@ -124,6 +137,10 @@ class ArrayScanner {
           this.pos++;
           break;
         case 'closed':
+          if (this.ignoreAfterClose) {
+            this.pos = buf.length;
+            return;
+          }
           throw this.error(`unexpected content after the closing ']' at line ${this.lineOf(this.pos)}`);
         default:
           if (c === CLOSE_BRACKET && this.state === 'first') {

@@ -7,8 +7,9 @@ import { messageOf, TributaryError } from '../core/errors.js';
 import type { Format, SourceItem } from '../core/types.js';
 import { parseCsv } from './csv.js';
 import { parseJsonArray } from './json-array.js';
+import { parseJsonDocument } from './json-document.js';
 import { parseNdjson } from './ndjson.js';
-import { decodeUtf8 } from './text.js';
+import { decodeUtf8, MAX_RECORD_CHARS } from './text.js';
 
 /** Options of {@link readFile}. */
 export interface ReadOptions {
@@ -24,6 +25,11 @@ export interface ReadOptions {
    * fails the read as SOURCE_UNREADABLE.
    */
   onRawChunk?: (chunk: Buffer) => void;
+  /**
+   * JSON: the records are the array at this dotted path of keys inside the file's one object
+   * (`data`, `result.items`); `.`: the object itself is one record. See json-document.ts.
+   */
+  records?: string;
   /** Bytes read from disk at a time; default 64 KiB. Small values are for tests. */
   chunkSize?: number;
   /**
@@ -59,13 +65,17 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
     let text = counting(decodeUtf8(fileBytes(path, options)), (n) => {
       chars += n;
     });
+    let document = options.records !== undefined && format !== 'csv' && format !== 'ndjson';
     if (format === 'json-or-ndjson') {
       const peeked = await peekText(text);
-      format = jsonFlavour(peeked.head);
       text = peeked.rest;
+      format = jsonFlavour(peeked.head);
+      // `{` first: one object per line (NDJSON), or one object over several lines.
+      if (format === 'ndjson' && !document) document = !firstLineIsJson(peeked.head);
     }
-    const items =
-      format === 'csv'
+    const items = document
+      ? parseJsonDocument(text, options.records === undefined ? {} : { records: options.records })
+      : format === 'csv'
         ? parseCsv(text, options.delimiter === undefined ? {} : { delimiter: options.delimiter })
         : format === 'ndjson'
           ? parseNdjson(text)
@@ -147,13 +157,39 @@ function jsonFlavour(head: string): Format {
   return first === '{' ? 'ndjson' : 'json';
 }
 
-/** Reads text until its first non-whitespace character and gives it back with the rest. */
+/**
+ * Whether the text's first line (after leading white space) is one object: a whole JSON
+ * value, or a line that opens and closes braces (an NDJSON file whose first record is
+ * damaged: that record is rejected, the rest load). A pretty-printed object's first line
+ * (`{`) is neither.
+ */
+function firstLineIsJson(head: string): boolean {
+  const start = head.search(/[^ \t\r\n\uFEFF]/);
+  const end = head.indexOf('\n', start);
+  const line = head.slice(start, end === -1 ? undefined : end).trim();
+  if (line.length > 1 && line.endsWith('}')) return true;
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads text until its first line with content is complete (or 16 Mi characters) and gives
+ * it back with the rest.
+ */
 async function peekText(
   text: AsyncGenerator<string>,
 ): Promise<{ head: string; rest: AsyncGenerator<string> }> {
   let head = '';
   let done = false;
-  while (!done && head.length < 65536 && !/[^ \t\r\n]/.test(head)) {
+  const lineDone = () => {
+    const start = head.search(/[^ \t\r\n\uFEFF]/);
+    return start !== -1 && (head[start] !== '{' || head.indexOf('\n', start) !== -1);
+  };
+  while (!done && head.length < MAX_RECORD_CHARS && !lineDone()) {
     const next = await text.next();
     if (next.done) done = true;
     else head += next.value;

@@ -123,6 +123,29 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     expect(keys.map((k) => k.path_key.length)).toEqual([64, 64]);
   });
 
+  it('a pretty-printed JSON object is one record; one wrapping the records needs records: and says so', async () => {
+    ws.config(
+      'sources:\n  - table: one\n    files: "in/one.json"\n  - table: api\n    files: "in/api*.json"\n    primary_key: id\n',
+    );
+    ws.write('in/one.json', '{\n  "id": 7,\n  "name": "x"\n}\n');
+    ws.write(
+      'in/api-1.json',
+      '{\n  "data": [\n    {"id": 1, "v": "a"},\n    {"id": 2, "v": "b"}\n  ],\n  "meta": {"page": 1}\n}\n',
+    );
+    const r = await ws.cli('run');
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('set `records: data` on the source');
+    expect(await ws.withDest((d) => dump(d, 'one'))).toEqual([{ id: '7', name: 'x' }]);
+    ws.config(
+      'sources:\n  - table: one\n    files: "in/one.json"\n  - table: api\n    files: "in/api*.json"\n    primary_key: id\n    records: data\n',
+    );
+    await ws.run('--quiet');
+    expect(await ws.withDest((d) => dump(d, 'api'))).toEqual([
+      { id: '1', v: 'a' },
+      { id: '2', v: 'b' },
+    ]);
+  });
+
   it('a source whose glob matches nothing says so on every run', async () => {
     ws.config(
       'sources:\n  - table: t\n    files: "in/*.csv"\n  - table: u\n    files: "typo/*.csv"\n  - table: w\n    files: "in/a.*"\n',

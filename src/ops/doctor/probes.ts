@@ -122,12 +122,13 @@ export async function probePrivileges(
 /** Read the head of a file with the run's reader: undefined when it reads, else why not. */
 export async function readHead(
   file: DiscoveredFile,
-  source: { format?: 'csv' | 'json' | 'ndjson'; delimiter?: string },
+  source: { format?: 'csv' | 'json' | 'ndjson'; delimiter?: string; records?: string },
 ): Promise<string | undefined> {
   try {
     for await (const _batch of readFile(file.abs, {
       format: source.format,
       delimiter: source.delimiter,
+      ...(source.records === undefined ? {} : { records: source.records }),
       batchSize: 50,
     })) {
       break; // one batch proves the file opens, decompresses and parses

@@ -132,7 +132,12 @@ export async function loadFile(job: FileJob): Promise<FileOutcome> {
   const changes = planFile(job, scan.observed);
   const warnings = renameHints(job, scan.observed);
   const ddlOutside = !dest.capabilities.transactionalDdl;
-  if (ddlOutside && changes.length > 0) await applyDdl(job, dest, changes);
+  // DDL outside the transaction outlives this run: only while the lock is ours (a run that
+  // lost it in a server restart must not change the schema under the run that took it).
+  if (ddlOutside && changes.length > 0) {
+    await confirmLock(job, dest);
+    await applyDdl(job, dest, changes);
+  }
   if (changes.length > 0) crashPoint('after_ddl');
 
   return commitFile(job, children, {
@@ -234,6 +239,7 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
   const tentative = inTx ? undefined : dest.tentative;
   try {
     if (tentative) {
+      await confirmLock(job, dest); // as for any DDL outside the transaction (loadFile)
       await tentative.create(changes, { root: source.table, runId: job.runId });
       await adoptTables(job, touched);
       crashPoint('after_ddl');
@@ -291,8 +297,8 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
  * The run lock must still be ours when a file commits: a database restart frees MySQL's
  * lock with its connection, and another run may have taken it before this process noticed.
  */
-async function confirmLock(job: FileJob, tx: Transaction): Promise<void> {
-  if (!job.dest.holdsLock || (await job.dest.holdsLock(tx, job.pipeline))) return;
+async function confirmLock(job: FileJob, db: Transaction | Destination): Promise<void> {
+  if (!job.dest.holdsLock || (await job.dest.holdsLock(db, job.pipeline))) return;
   throw new TributaryError(
     'LOCK_LOST',
     `the run lock of pipeline ${job.pipeline} was lost when its database connection closed, and another run took it; ${job.file.path} was rolled back and this run stops here: the files it loaded are kept, the others load on the next run`,

@@ -520,7 +520,11 @@ function parseHints(source: ResolvedSource): Map<string, ColumnType> {
  * run holds it or ran meanwhile — then this run stops (test/faults/restart.test.ts).
  */
 async function keepLock(dest: Destination, pipeline: string, runId: number): Promise<void> {
-  if (!dest.lockLost?.(pipeline)) return;
+  // The lock's connection may have died without this process noticing yet (its keepalive
+  // runs every few seconds): ask the server whether the lock is still ours.
+  const lost =
+    dest.lockLost?.(pipeline) || (dest.holdsLock !== undefined && !(await dest.holdsLock(dest, pipeline)));
+  if (!lost) return;
   const held = await dest.tryLock(pipeline, `${os.hostname()}:${process.pid}`);
   const later = held ? 0 : await runsAfter(dest, pipeline, runId);
   if (!held && later === 0) return;

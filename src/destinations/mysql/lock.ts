@@ -148,7 +148,17 @@ export class RunLocks {
     const held = this.#held.get(pipeline);
     if (!held || held.lost) return false;
     const [row] = await db.query<{ owner: number | null }>('SELECT IS_USED_LOCK(?) AS owner', [held.name]);
-    return row?.owner !== null && row?.owner !== undefined && Number(row.owner) === held.connectionId;
+    if (row?.owner !== null && row?.owner !== undefined && Number(row.owner) === held.connectionId)
+      return true;
+    // The server says the lock is not ours: its connection died (a restart) before the
+    // keepalive noticed. Lost from now on, so that tryLock takes it again if it is free.
+    if (this.#held.get(pipeline) === held && !held.lost) {
+      held.lost = true;
+      clearInterval(held.timer);
+      held.conn.destroy();
+      this.onLost(pipeline);
+    }
+    return false;
   }
 
   /** Whether the lock of `pipeline` was taken here and its connection has closed since. */

@@ -51,7 +51,9 @@ export type RejectCode =
   | 'MISSING_PRIMARY_KEY'
   | 'MISSING_CURSOR'
   | 'TYPE_MISMATCH'
-  | 'CONTRACT_FROZEN';
+  | 'CONTRACT_FROZEN'
+  /** A value the destination cannot store (LiveTable.limits): a key longer than its column, JSON nested too deep. */
+  | 'DEST_LIMIT';
 
 /** Logical column types; each dialect maps them to physical types. */
 export type ColumnType =

@@ -65,6 +65,19 @@ export interface SqlDialect {
 /** A live table as read from the database catalog. System columns are listed apart. */
 export interface LiveTable extends TableSchema {
   systemColumns: string[];
+  /**
+   * What the destination cannot store in this table, checked value by value before writing
+   * so that such a value rejects its row (`DEST_LIMIT`) instead of failing the file.
+   * Absent: no limit beyond the types'.
+   */
+  limits?: TableLimits;
+}
+
+export interface TableLimits {
+  /** Text columns of bounded length (MySQL key columns are VARCHAR(n)): characters at most. */
+  maxChars?: Readonly<Record<string, number>>;
+  /** Deepest nesting of a `json` value (MariaDB's JSON_VALID refuses 32 levels). */
+  jsonDepth?: number;
 }
 
 export const SYS_RUN_ID = '_tributary_run_id';

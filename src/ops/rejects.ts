@@ -18,6 +18,8 @@ export function fixFor(code: RejectCode | string): string {
     case 'CSV_FIELD_COUNT':
     case 'CSV_QUOTE':
       return 'the line is not valid CSV: correct the file and send it again (a changed file is loaded again)';
+    case 'DEST_LIMIT':
+      return 'the value is beyond what the destination can store (the message names the limit): shorten it at the source, or keep it out of the key (a text key column is sized to fit the index)';
     case 'JSON_SYNTAX':
     case 'JSON_NOT_OBJECT':
       return 'the record is not a JSON object: correct the file and send it again (a changed file is loaded again)';

@@ -14,6 +14,54 @@ type RowResult = { ok: true; values: DbValue[]; discarded: number } | RowFailure
 
 const isEmpty = (v: unknown) => v === null || v === undefined || v === '';
 
+/**
+ * Per column, what the destination cannot store (LiveTable.limits): a function saying why a
+ * coerced value is over the limit, or nothing.
+ */
+function limitChecks(table: LiveTable): Array<((v: DbValue) => string | undefined) | undefined> {
+  const { maxChars, jsonDepth } = table.limits ?? {};
+  return table.columns.map((c) => {
+    const max = maxChars?.[c.name];
+    if (max !== undefined && c.type.kind === 'text') {
+      return (v) => {
+        if (typeof v !== 'string' || v.length <= max) return undefined;
+        const chars = [...v].length; // the column counts characters, not UTF-16 units
+        return chars <= max
+          ? undefined
+          : `${chars} characters, longer than the ${max} the destination's key column holds (a key's text columns share the index's 3,072 bytes)`;
+      };
+    }
+    if (jsonDepth !== undefined && c.type.kind === 'json') {
+      return (v) => {
+        const depth = typeof v === 'string' ? nesting(v) : 0;
+        return depth <= jsonDepth
+          ? undefined
+          : `JSON nested ${depth} levels deep; the destination stores at most ${jsonDepth} (MariaDB's JSON_VALID)`;
+      };
+    }
+    return undefined;
+  });
+}
+
+/** How deep arrays and objects nest in JSON text (strings skipped). */
+function nesting(json: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
 /** Encodes one row: its values as a Map, or a flat record's values through its layout. */
 export type RowEncoder = ((row: ReadonlyMap<string, unknown>) => RowResult) & {
   flat(layout: FlatLayout, values: readonly unknown[]): RowResult;
@@ -28,6 +76,7 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
   const index = new Map(table.columns.map((c, i) => [c.name, i]));
   const types = table.columns.map((c) => c.type);
   const width = table.columns.length;
+  const limit = limitChecks(table);
   /** Puts `v` of `col` (table column `i`) into `values`: 0 done, 1 discarded, or why not. */
   const put = (values: DbValue[], i: number | undefined, col: string, v: unknown): 0 | 1 | RowFailure => {
     if (i === undefined) {
@@ -60,6 +109,9 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
     const type = types[i] as ColumnType;
     const coerced = coerceValue(v, type);
     if (coerced !== MISFIT) {
+      const over = limit[i]?.(coerced);
+      if (over !== undefined)
+        return { ok: false, discard: false, code: 'DEST_LIMIT', column: col, message: `${col}: ${over}` };
       values[i] = coerced;
       return 0;
     }

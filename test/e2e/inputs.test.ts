@@ -146,6 +146,50 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     ]);
   });
 
+  it('a value beyond what the destination stores costs its row (DEST_LIMIT), never the file', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.ndjson"\n    primary_key: code\n');
+    const deep = (n: number): unknown => (n === 0 ? 1 : [deep(n - 1)]);
+    const rows = [
+      { code: 'ok', v: 'fine', deep: deep(3) },
+      { code: 'k'.repeat(2000), v: 'long key', deep: deep(2) },
+      { code: 'deep', v: 'nested', deep: deep(40) },
+      { code: 'ok2', v: 'fine too', deep: deep(31) },
+    ];
+    ws.write('in/a.ndjson', rows.map((r) => JSON.stringify(r)).join('\n'));
+    await ws.run('--quiet');
+    const codes = (await ws.withDest((d) => dump(d, 't'))).map((r) => (r.code as string).slice(0, 8));
+    if (dialect === 'sqlite') {
+      expect(codes.sort()).toEqual(['deep', 'kkkkkkkk', 'ok', 'ok2']); // SQLite has neither limit
+      return;
+    }
+    expect(codes.sort()).toEqual(['ok', 'ok2']);
+    const rejects = await ws.cli('rejects', '--json');
+    const list = JSON.parse(rejects.stdout) as Array<{ code: string; line: number; message: string }>;
+    expect(list.map((r) => [r.code, r.line]).sort()).toEqual([
+      ['DEST_LIMIT', 2],
+      ['DEST_LIMIT', 3],
+    ]);
+    expect(list.find((r) => r.line === 2)?.message).toMatch(
+      /code: 2000 characters, longer than the \d+ the destination's key column holds/,
+    );
+    expect(list.find((r) => r.line === 3)?.message).toMatch(
+      /deep: JSON nested 40 levels deep; the destination stores at most 31/,
+    );
+  });
+
+  it('a table too wide for a MariaDB row fails its file with a message that says what to do', async () => {
+    ws.config('sources:\n  - table: wide\n    files: "in/*.csv"\n');
+    const cols = Array.from({ length: 450 }, (_, i) => `c${i}`);
+    ws.write('in/w.csv', `${cols.join(',')}\n${cols.map((c) => `${c}_value`).join(',')}\n`);
+    const r = await ws.cli('run');
+    if (dialect === 'sqlite') {
+      expect(r.code).toBe(0);
+      return;
+    }
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/more columns than a MariaDB\/MySQL row can hold/);
+  });
+
   it('a source whose glob matches nothing says so on every run', async () => {
     ws.config(
       'sources:\n  - table: t\n    files: "in/*.csv"\n  - table: u\n    files: "typo/*.csv"\n  - table: w\n    files: "in/a.*"\n',

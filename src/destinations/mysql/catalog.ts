@@ -1,6 +1,6 @@
 import { isSystemColumn } from '../sql.js';
 import type { LiveTable, SqlClient } from '../types.js';
-import { parseMysqlType } from './dialect.js';
+import { JSON_TAG, parseMysqlType } from './dialect.js';
 
 interface ColumnRow {
   table_name: string;
@@ -10,7 +10,11 @@ interface ColumnRow {
   numeric_precision: number | string | null;
   numeric_scale: number | string | null;
   column_comment: string;
+  max_chars: number | string | null;
 }
+
+/** MariaDB's JSON_VALID (the CHECK of a JSON column) refuses values nested 32 levels deep. */
+const JSON_DEPTH = 31;
 
 interface KeyRow {
   table_name: string;
@@ -32,7 +36,8 @@ export async function readMysqlCatalog(db: SqlClient, table?: string): Promise<M
   const columns = await db.query<ColumnRow>(
     `SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, c.DATA_TYPE AS data_type,
             c.COLUMN_TYPE AS column_type, c.NUMERIC_PRECISION AS numeric_precision,
-            c.NUMERIC_SCALE AS numeric_scale, c.COLUMN_COMMENT AS column_comment
+            c.NUMERIC_SCALE AS numeric_scale, c.COLUMN_COMMENT AS column_comment,
+            CASE WHEN c.DATA_TYPE = 'varchar' THEN c.CHARACTER_MAXIMUM_LENGTH END AS max_chars
        FROM information_schema.COLUMNS c
        JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
       WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_NAME ${NOT_STATE}${only('c')}
@@ -57,6 +62,10 @@ export async function readMysqlCatalog(db: SqlClient, table?: string): Promise<M
       t.systemColumns.push(c.column_name);
       continue;
     }
+    if (c.max_chars !== null && c.max_chars !== undefined) {
+      t.limits = { ...t.limits, maxChars: { ...t.limits?.maxChars, [c.column_name]: Number(c.max_chars) } };
+    }
+    if (c.column_comment === JSON_TAG) t.limits = { ...t.limits, jsonDepth: JSON_DEPTH };
     t.columns.push({
       name: c.column_name,
       type: parseMysqlType({

@@ -40,6 +40,14 @@ const TRANSIENT_ERRNOS = new Set([
 /** mysql2 raises these without a code when a command is queued on a dead connection. */
 const TRANSIENT_MESSAGES = [/connection is in closed state/i, /Connection lost/i, /socket hang up/i];
 
+/**
+ * ER_TOO_BIG_ROWSIZE (1118) and its InnoDB form (139): a table too wide for one row (also
+ * ER_CANT_CREATE_TABLE 1005 "Too many columns", past InnoDB's 1,017).
+ */
+const ROW_SIZE_ERRNOS = new Set([1118, 139]);
+const ROW_SIZE_HINT =
+  ' — the table has more columns than a MariaDB/MySQL row can hold (InnoDB keeps about 8 KB of each row in its page: about 400 text columns, fewer with numbers and dates). Text columns are already LONGTEXT, so no type change helps: load fewer columns (split the file into several sources feeding different tables, or drop columns at the source), or use a destination without this limit (SQLite)';
+
 /** Errors met while connecting: reported as DEST_CONNECT, the rest as DEST_QUERY. */
 const CONNECT_ERRNOS = new Set([1044, 1045, 1049, 1040, 1698]);
 
@@ -113,10 +121,15 @@ export function translateMysqlError(err: unknown, what: string, options: Transla
     (e.code === undefined && TRANSIENT_MESSAGES.some((re) => re.test(raw)));
   const connecting = options.connecting || (e.errno !== undefined && CONNECT_ERRNOS.has(e.errno));
   const where = what ? ` (in: ${scrub(cut(what), secrets)})` : '';
+  // The server's own hint ("change some columns to TEXT or BLOB") does not apply: they are.
+  const tooWide =
+    (e.errno !== undefined && ROW_SIZE_ERRNOS.has(e.errno)) ||
+    (e.errno === 1005 && /too many columns/i.test(raw));
+  const hint = tooWide ? ROW_SIZE_HINT : '';
   const cause = Object.assign(new Error(text), { code: e.code, errno: e.errno, sqlState: e.sqlState });
   return new TributaryError(
     connecting ? 'DEST_CONNECT' : 'DEST_QUERY',
-    `MySQL ${id || 'error'}: ${text}${where}`,
+    `MySQL ${id || 'error'}: ${text}${hint}${where}`,
     {
       cause,
       transient,

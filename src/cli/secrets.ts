@@ -8,9 +8,9 @@ const known = new Set<string>();
 
 /** Secrets shorter than this are not masked by value: masking `ab` would garble ordinary text. */
 const MIN_LENGTH = 3;
-// The password runs to the last `@` before white space or a quote: a password may hold `@`
-// (`u:Secr3t@Pw@host`), and masking a little more than the password is safe.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^\s'"`]*)@/gi;
+// The password runs to the last `@` before white space: a password may hold `@` (or quotes:
+// `u:Secr3t@Pw@host`), and masking a little more than the password is safe.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)(\S*)@/gi;
 /** `${TRIBUTARY_DB_PASSWORD}` in a URL names where the password comes from: not a secret. */
 const ENV_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/;
 

@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
-import { type Destination, type LiveTable, type SqlClient, SYS_IDX } from '../destinations/types.js';
+import {
+  type Destination,
+  type LiveTable,
+  type SqlClient,
+  SYS_IDX,
+  SYS_RUN_ID,
+} from '../destinations/types.js';
 import { keyConflict } from '../schema/diff.js';
 import { recordSchemaChange } from '../state/history.js';
 import { forgetFiles, readLedger } from '../state/ledger.js';
@@ -92,7 +98,14 @@ export async function resetTables(
   for (const table of tables) {
     const live = catalog.get(table);
     const wanted = keys?.get(table);
-    if (!live || !wanted || !keyConflict(table, live.primaryKey, wanted)) continue;
+    // Only a table Tributary made (it has the run-id column): never one the user made.
+    if (
+      !live ||
+      !wanted ||
+      !live.systemColumns.includes(SYS_RUN_ID) ||
+      !keyConflict(table, live.primaryKey, wanted)
+    )
+      continue;
     const q = dest.dialect.quote;
     for (const child of childTables(catalog, table)) await dest.execute(`DROP TABLE IF EXISTS ${q(child)}`);
     await dest.execute(`DROP TABLE IF EXISTS ${q(table)}`);

@@ -55,8 +55,16 @@ export interface Reconciliation {
   deleted: Array<{ table: string; write: WriteDisposition; entry: LedgerEntry }>;
   /** Replace tables whose every file is gone under `delete`: emptied. */
   empty: string[];
-  /** Ledger ids of unchanged files that load again (a replace table's new newest file). */
-  reload: number[];
+  /** Unchanged files that load again (a replace table's new newest file). */
+  reload: Array<{ table: string; id: number }>;
+  /**
+   * Files that failed before with the content they have now and sort before a loaded file of
+   * their table: tried again, but no rebuild for them (they most likely fail again). Should one
+   * load after all (a config fixed), its table is rebuilt on the next run (run.ts).
+   */
+  retried: Set<string>;
+  /** What the plan held back, for the report. */
+  warnings: string[];
   /** Files that failed or moved on disk but hold what they held when they loaded: marked loaded again. */
   unchanged: Array<{ id: number; file: DiscoveredFile }>;
   /** Replace-table files a later current file of the same table overrides: loaded without their rows. */
@@ -66,6 +74,18 @@ export interface Reconciliation {
 /** The table holds this file's rows: it loaded, and is not waiting to load again. */
 export function rowsIn(entry: LedgerEntry | undefined): entry is LedgerEntry {
   return entry !== undefined && entry.hash !== null && entry.status !== 'stale';
+}
+
+/** The file failed before without loading, with the size and mtime it has now (ledger.markFailed keeps them). */
+function failedBefore(p: PlannedFile): boolean {
+  const l = p.ledger;
+  return (
+    l !== undefined &&
+    l.status === 'failed' &&
+    l.hash === null &&
+    l.size === p.file.size &&
+    l.mtimeMs === p.file.mtimeMs
+  );
 }
 
 /** Size and mtime as in the ledger: unchanged without opening the file. */
@@ -89,7 +109,7 @@ export function filesToHash(
     (p) =>
       merge.has(p.source.table) &&
       !unchangedByStat(p) &&
-      (rowsIn(p.ledger) || p.file.path < (maxIn.get(p.source.table) ?? '')),
+      (rowsIn(p.ledger) || (p.file.path < (maxIn.get(p.source.table) ?? '') && !failedBefore(p))),
   );
 }
 
@@ -123,8 +143,11 @@ export function planReconcile(
     reload: [],
     unchanged: [],
     shadowed: new Set(),
+    retried: new Set(),
+    warnings: [],
   };
-  const discovered = new Set(files.map((p) => p.file.path));
+  // Which table each discovered file feeds now (a file may move to another table's source).
+  const discovered = new Map(files.map((p) => [p.file.path, p.source.table]));
   const entries = [...ledger];
   const maxIn = lastLoaded(files);
   const tables = new Map<string, ResolvedSource[]>();
@@ -133,11 +156,22 @@ export function planReconcile(
   for (const [table, own] of tables) {
     const write = (own[0] as ResolvedSource).write;
     const current = files.filter((p) => p.source.table === table);
-    // A loaded file that is no longer found: deleted (or no longer matched by its source).
-    const gone = entries.filter((e) => e.table === table && !discovered.has(e.path));
+    // A loaded file that is no longer found (deleted, or no longer matched by its source), or
+    // that another table's source claims now.
+    const gone = entries.filter((e) => e.table === table && discovered.get(e.path) !== table);
+    const matchers = own.some((s) => s.onDeletedFile === 'delete')
+      ? own.map((s) => ({ re: captureRegex(s.files), policy: s.onDeletedFile }))
+      : [];
     const policy = (e: LedgerEntry) =>
-      (own.find((s) => captureRegex(s.files).test(e.path)) ?? (own[0] as ResolvedSource)).onDeletedFile;
-    const goneDelete = gone.filter((e) => policy(e) === 'delete');
+      matchers.find((m) => m.re.test(e.path))?.policy ?? (own[0] as ResolvedSource).onDeletedFile;
+    let goneDelete = gone.filter((e) => policy(e) === 'delete');
+    // Not one file of the table found: a folder not mounted, a glob mistyped — not a deletion.
+    if (goneDelete.length > 0 && current.length === 0) {
+      out.warnings.push(
+        `no file of table ${table} was found, so the ${goneDelete.length} file(s) it loaded are not taken for deleted (on_deleted_file: delete) — is the folder there? To remove their rows on purpose: \`tributary reset ${table}\``,
+      );
+      goneDelete = [];
+    }
     for (const entry of goneDelete) out.deleted.push({ table, write, entry });
     const removed = goneDelete.filter(rowsIn);
 
@@ -152,7 +186,8 @@ export function planReconcile(
           if (hash === p.ledger.hash) out.unchanged.push({ id: p.ledger.id, file: p.file });
           else reasons.push(`${p.file.path} changed`);
         } else if (last !== undefined && p.file.path < last && hash !== undefined) {
-          reasons.push(`${p.file.path} arrived after ${last}`);
+          if (failedBefore(p)) out.retried.add(p.file.path);
+          else reasons.push(`${p.file.path} arrived after ${last}`);
         }
       }
       for (const e of removed) reasons.push(`${e.path} was deleted`);
@@ -170,7 +205,7 @@ export function planReconcile(
       // The table held a deleted file's rows when that file was newer than every current one.
       if (removed.some((e) => newest === undefined || e.path > newest.file.path)) {
         if (newest === undefined) out.empty.push(table);
-        else if (unchangedByStat(newest) && newest.ledger) out.reload.push(newest.ledger.id);
+        else if (unchangedByStat(newest) && newest.ledger) out.reload.push({ table, id: newest.ledger.id });
       }
     }
   }
@@ -210,6 +245,7 @@ export async function applyReconciliation(
     ...plan.rebuild.map((r) => r.table),
     ...plan.deleted.map((d) => d.table),
     ...plan.empty,
+    ...plan.reload.map((r) => r.table),
   ]);
   for (const table of tables) {
     const live = catalog.get(table);
@@ -244,13 +280,18 @@ export async function applyReconciliation(
         await tx.execute(`DELETE FROM ${q(table)}`);
         changed = true;
       }
+      // In the transaction that forgot the deleted newest file: a crash between the two would
+      // leave its rows in place with nothing left to say so.
+      await markStale(
+        tx,
+        plan.reload.filter((r) => r.table === table).map((r) => r.id),
+      );
       if (changed) {
         await markTableReset(tx, table, runId);
         for (const child of childTables(catalog, table)) await markTableReset(tx, child.name, runId);
       }
     });
   }
-  if (plan.reload.length > 0) await markStale(dest, plan.reload);
 }
 
 /**

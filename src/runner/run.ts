@@ -7,7 +7,7 @@ import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
 import { discoverFiles } from '../sources/discover.js';
-import { type LedgerEntry, markFailed, readLedger, touch } from '../state/ledger.js';
+import { fileId, type LedgerEntry, markFailed, markStale, readLedger, touch } from '../state/ledger.js';
 import { closeCrashedRuns, finishRun, runsAfter, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
@@ -182,6 +182,10 @@ async function loadAll(
     for (const d of fix.deleted) report(d.table, 'delete_file', `${d.entry.path} was deleted`);
     for (const t of fix.empty) report(t, 'empty', 'every file of the table was deleted');
   }
+  for (const message of fix.warnings) {
+    summary.warnings.push(message);
+    emit({ type: 'warning', message });
+  }
   const toLoad = planned.filter((p) => !unchangedByStat(p));
   summary.files.discovered = planned.length;
   summary.files.unchanged = planned.length - toLoad.length;
@@ -318,6 +322,15 @@ async function loadAll(
         ms: Date.now() - t0,
         passes: outcome.passes,
       });
+      if (fix.retried.has(file.path) && outcome.kind === 'loaded') {
+        // It failed before and loads now (a config fixed?), after files that sort after it:
+        // its table is rebuilt in path order on the next run.
+        const id = await fileId(dest, config.pipeline, { ...file, table: source.table }, runId);
+        await markStale(dest, [id]);
+        const message = `${file.path} loaded after later files of ${source.table} (it had failed before): the table is rebuilt in path order on the next run`;
+        emit({ type: 'warning', message });
+        outcome.warnings.push(message);
+      }
       return (s) => addLoaded(s, file.path, source.table, outcome);
     } catch (err) {
       if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
@@ -344,7 +357,7 @@ async function loadAll(
    * earlier file failed on a database error are left for the next run (`waitFor`).
    */
   function take(): number | undefined {
-    for (let k = pending.length - 1; k >= 0; k--) {
+    for (let k = waitFor.size === 0 ? -1 : pending.length - 1; k >= 0; k--) {
       const p = toLoad[pending[k] as number] as PlannedFile;
       const first = waitFor.get(p.source.table);
       if (first === undefined) continue;
@@ -462,7 +475,9 @@ async function plan(
     let mine = 0;
     for (const file of found) {
       if (claimed.has(file.path)) continue;
-      claimed.set(file.path, { file, source, ledger: ledger.get(file.path) });
+      // A ledger row of another table: the file moved to this source's table, new to it.
+      const entry = ledger.get(file.path);
+      claimed.set(file.path, { file, source, ledger: entry?.table === source.table ? entry : undefined });
       mine++;
     }
     // Said on every run: a glob with a typo, or a folder not mounted, must not look like a quiet day.

@@ -30,16 +30,17 @@ export interface TablePlanInput {
 export class SchemaConflict extends Error {}
 
 /**
- * A table's key as the config now gives it differs from the table's (the key changed, or
- * a merge table became append/replace, or the other way round): what to say, or undefined
- * when they agree. The table is never rebuilt to another key behind the user's back.
+ * A table's key as the config now gives it differs from the table's: what to say, or
+ * undefined when they agree — or when the config gives no key (append and replace load
+ * into a keyed table as they always did, e.g. one the user made). The table is never
+ * rebuilt to another key behind the user's back.
  */
 export function keyConflict(
   table: string,
   live: readonly string[],
   config: readonly string[],
 ): string | undefined {
-  if (live.join('\u0000') === config.join('\u0000')) return undefined;
+  if (config.length === 0 || live.join('\u0000') === config.join('\u0000')) return undefined;
   const show = (k: readonly string[]) => (k.length === 0 ? 'no key' : `primary key (${k.join(', ')})`);
   return `table ${table} has ${show(live)} but the config says ${show(config)}; to rebuild it with the new key from its files: \`tributary run --full-refresh --table ${table} --yes\` (or \`tributary reset ${table}\` then run), else put the key back in the config`;
 }

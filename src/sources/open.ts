@@ -66,6 +66,7 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
       chars += n;
     });
     let document = options.records !== undefined && format !== 'csv' && format !== 'ndjson';
+    if (format === 'json-or-ndjson' && document) format = 'json';
     if (format === 'json-or-ndjson') {
       const peeked = await peekText(text);
       text = peeked.rest;
@@ -185,9 +186,23 @@ async function peekText(
 ): Promise<{ head: string; rest: AsyncGenerator<string> }> {
   let head = '';
   let done = false;
+  // Only the text added since the last look is searched (no rescanning a long first line).
+  let start = -1;
+  let searched = 0;
   const lineDone = () => {
-    const start = head.search(/[^ \t\r\n\uFEFF]/);
-    return start !== -1 && (head[start] !== '{' || head.indexOf('\n', start) !== -1);
+    if (start === -1) {
+      start = head.slice(searched).search(/[^ \t\r\n\uFEFF]/);
+      if (start === -1) {
+        searched = head.length;
+        return false;
+      }
+      start += searched;
+      searched = start + 1;
+      if (head[start] !== '{') return true;
+    }
+    const found = head.indexOf('\n', searched) !== -1;
+    searched = head.length;
+    return found;
   };
   while (!done && head.length < MAX_RECORD_CHARS && !lineDone()) {
     const next = await text.next();

@@ -118,8 +118,11 @@ export async function markFailed(
   const id = await fileId(db, pipeline, file, runId);
   await db.execute(
     // A stale file's rows were taken out (src/runner/reconcile.ts): it no longer has a loaded hash.
-    `UPDATE ${T.files} SET hash = CASE WHEN status = 'stale' THEN NULL ELSE hash END, status = 'failed', run_id = ?, error = ?, updated_at = ? WHERE id = ?`,
-    [runId, error, now(), id],
+    // A file without rows in its table keeps the size and mtime that failed (reconcile.ts: a
+    // late file that fails again rebuilds nothing). Size and mtime first: MySQL assigns left
+    // to right, each seeing the values already set.
+    `UPDATE ${T.files} SET size = CASE WHEN hash IS NULL OR status = 'stale' THEN ? ELSE size END, mtime_ms = CASE WHEN hash IS NULL OR status = 'stale' THEN ? ELSE mtime_ms END, hash = CASE WHEN status = 'stale' THEN NULL ELSE hash END, status = 'failed', run_id = ?, error = ?, updated_at = ? WHERE id = ?`,
+    [file.size, file.mtimeMs, runId, error, now(), id],
   );
 }
 

@@ -107,19 +107,26 @@ export function pathKey(path: string): string {
 
 /**
  * A ledger made before `path_key` existed (its `path` was the key, up to 384 characters on
- * MySQL) gets the column, filled from each path, and an index on it; its old key stays.
+ * MySQL) gets the column, filled from each path, and an index on it; its old key stays, so
+ * such a ledger on MySQL still takes paths of at most 384 characters (a new one: any).
  */
 async function addPathKeys(db: SqlClient & Partial<Pick<Destination, 'ensureIndex'>>): Promise<void> {
   const has = await db.query(`SELECT path_key FROM ${T.files} WHERE 1 = 0`).then(
     () => true,
     () => false,
   );
-  if (has) return;
-  await db.execute(`ALTER TABLE ${T.files} ADD COLUMN path_key VARCHAR(64)`);
-  for (const r of await db.query<{ id: number; path: string }>(`SELECT id, path FROM ${T.files}`)) {
+  if (!has) await db.execute(`ALTER TABLE ${T.files} ADD COLUMN path_key VARCHAR(64)`);
+  // Every start, not only the first: a process stopped half-way leaves rows without a key.
+  const missing = await db.query<{ id: number; path: string }>(
+    `SELECT id, path FROM ${T.files} WHERE path_key IS NULL`,
+  );
+  // The index first: a stop after it leaves keys to fill, which the next start finds.
+  if (!has || missing.length > 0) {
+    await db.ensureIndex?.(T.files, '_tributary_files_path_key', ['pipeline', 'path_key']);
+  }
+  for (const r of missing) {
     await db.execute(`UPDATE ${T.files} SET path_key = ? WHERE id = ?`, [pathKey(r.path), r.id]);
   }
-  await db.ensureIndex?.(T.files, '_tributary_files_path_key', ['pipeline', 'path_key']);
 }
 
 export function now(): string {

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import type { ResolvedSource } from '../../src/config/resolve.js';
+import { type PlannedFile, planReconcile } from '../../src/runner/reconcile.js';
+import type { LedgerEntry } from '../../src/state/ledger.js';
+
+/** The reconcile plan as pure tables: files on disk × ledger rows → what the run puts right first. */
+
+const source = (table: string, write: ResolvedSource['write'], extra: Partial<ResolvedSource> = {}) =>
+  ({
+    index: 0,
+    table,
+    files: 'in/*.csv',
+    write,
+    primaryKey: write === 'merge' ? ['id'] : [],
+    onDeletedFile: 'keep',
+    ...extra,
+  }) as unknown as ResolvedSource;
+
+let nextId = 1;
+const entry = (path: string, table: string, e: Partial<LedgerEntry> = {}): LedgerEntry => ({
+  id: nextId++,
+  path,
+  table,
+  size: 10,
+  mtimeMs: 1000,
+  hash: `h-${path}`,
+  status: 'loaded',
+  runId: 1,
+  rowsLoaded: 1,
+  rowsRejected: 0,
+  error: null,
+  updatedAt: '',
+  ...e,
+});
+const planned = (
+  path: string,
+  s: ResolvedSource,
+  ledger?: LedgerEntry,
+  stat = { size: 10, mtimeMs: 1000 },
+): PlannedFile => ({
+  file: { path, abs: `/x/${path}`, captures: {}, ...stat },
+  source: s,
+  ledger,
+});
+
+describe('planReconcile', () => {
+  const merge = source('t', 'merge');
+
+  it('an edited older merge file rebuilds its table; a touched but identical one is only marked loaded', () => {
+    const a = entry('in/a.csv', 't');
+    const b = entry('in/b.csv', 't');
+    const files = [planned('in/a.csv', merge, a, { size: 11, mtimeMs: 2000 }), planned('in/b.csv', merge, b)];
+    const edited = planReconcile([merge], files, [a, b], new Map([['in/a.csv', 'h-new']]));
+    expect(edited.rebuild).toEqual([
+      { table: 't', reasons: ['in/a.csv changed'], keep: [], stale: [a.id, b.id] },
+    ]);
+    const touched = planReconcile([merge], files, [a, b], new Map([['in/a.csv', a.hash as string]]));
+    expect(touched.rebuild).toEqual([]);
+    expect(touched.unchanged.map((u) => u.id)).toEqual([a.id]);
+  });
+
+  it('a late file rebuilds, unless it failed before with the same content (it is retried, no rebuild)', () => {
+    const b = entry('in/b.csv', 't');
+    const hashes = new Map([['in/a.csv', 'h']]);
+    const late = planReconcile(
+      [merge],
+      [planned('in/a.csv', merge), planned('in/b.csv', merge, b)],
+      [b],
+      hashes,
+    );
+    expect(late.rebuild[0]?.reasons).toEqual(['in/a.csv arrived after in/b.csv']);
+    const failed = entry('in/a.csv', 't', { status: 'failed', hash: null });
+    const again = planReconcile(
+      [merge],
+      [planned('in/a.csv', merge, failed), planned('in/b.csv', merge, b)],
+      [failed, b],
+      hashes,
+    );
+    expect(again.rebuild).toEqual([]);
+    expect([...again.retried]).toEqual(['in/a.csv']);
+    const changed = planReconcile(
+      [merge],
+      [planned('in/a.csv', merge, failed, { size: 12, mtimeMs: 3000 }), planned('in/b.csv', merge, b)],
+      [failed, b],
+      hashes,
+    );
+    expect(changed.rebuild.length).toBe(1); // new content: it may load, so it is late
+  });
+
+  it('deleted files: delete policy acts, keep keeps; no file found at all deletes nothing and says why', () => {
+    const del = source('t', 'merge', { onDeletedFile: 'delete' });
+    const a = entry('in/a.csv', 't');
+    const b = entry('in/b.csv', 't');
+    const one = planReconcile([del], [planned('in/a.csv', del, a)], [a, b], new Map());
+    expect(one.deleted.map((d) => d.entry.path)).toEqual(['in/b.csv']);
+    expect(one.rebuild[0]?.reasons).toEqual(['in/b.csv was deleted']);
+    const none = planReconcile([del], [], [a, b], new Map());
+    expect(none.deleted).toEqual([]);
+    expect(none.rebuild).toEqual([]);
+    expect(none.warnings[0]).toMatch(/no file of table t was found/);
+    const keep = planReconcile([merge], [planned('in/a.csv', merge, a)], [a, b], new Map());
+    expect(keep.deleted).toEqual([]);
+  });
+
+  it('a file that moved to another table is gone from the old one', () => {
+    const del = source('t', 'append', { onDeletedFile: 'delete' });
+    const other = source('u', 'append');
+    const a = entry('in/a.csv', 't');
+    const b = entry('in/b.csv', 't');
+    const plan = planReconcile(
+      [del, other],
+      [planned('in/a.csv', del, a), planned('in/b.csv', other)],
+      [a, b],
+      new Map(),
+    );
+    expect(plan.deleted.map((d) => [d.table, d.entry.path])).toEqual([['t', 'in/b.csv']]);
+  });
+
+  it('replace: older new or edited files are shadowed; the newest deleted makes the next newest load again', () => {
+    const rep = source('r', 'replace', { onDeletedFile: 'delete' });
+    const a = entry('in/a.csv', 'r');
+    const c = entry('in/c.csv', 'r');
+    const plan = planReconcile(
+      [rep],
+      [planned('in/a.csv', rep, a), planned('in/b.csv', rep)],
+      [a, c],
+      new Map(),
+    );
+    expect([...plan.shadowed]).toEqual([]);
+    expect(plan.reload).toEqual([]); // b is new and the newest: it loads anyway
+    const plan2 = planReconcile([rep], [planned('in/a.csv', rep, a)], [a, c], new Map());
+    expect(plan2.reload).toEqual([{ table: 'r', id: a.id }]);
+    const plan3 = planReconcile(
+      [rep],
+      [
+        planned('in/a.csv', rep, a, { size: 1, mtimeMs: 1 }),
+        planned('in/b.csv', rep, entry('in/b.csv', 'r')),
+      ],
+      [a],
+      new Map(),
+    );
+    expect([...plan3.shadowed]).toEqual(['in/a.csv']);
+  });
+});

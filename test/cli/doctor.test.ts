@@ -39,6 +39,7 @@ describe('tributary doctor', () => {
       ['lock', 'ok'],
       ['disk', 'ok'],
       ['state', 'ok'],
+      ['keys', 'ok'],
     ]);
     const byName = Object.fromEntries(report.checks.map((c: { name: string }) => [c.name, c]));
     expect(byName.files.message).toBe('sources[0] (t, "in/*.csv*"): 2 file(s), 0 KiB');
@@ -76,7 +77,7 @@ describe('tributary doctor', () => {
       report.checks
         .filter((c: { status: string }) => c.status === 'skip')
         .map((c: { name: string }) => c.name),
-    ).toEqual(['version', 'privileges', 'lock', 'disk', 'state']);
+    ).toEqual(['version', 'privileges', 'lock', 'disk', 'state', 'keys']);
   });
 
   it('unreadable files and a glob that matches nothing', async () => {

@@ -10,7 +10,7 @@ export function registerDoctor(program: Command, io: Io, state: { code: number }
   program
     .command('doctor')
     .description(
-      'Check the config, the files, the destination (reachable, version, privileges, local_infile), free disk and past runs; print each problem with its fix.',
+      'Check the config, the files, the destination (reachable, version, privileges, local_infile), free disk, past runs and table keys; print each problem with its fix.',
     )
     .addOption(configOption())
     .option('--json', 'machine-readable output')

@@ -130,7 +130,7 @@ async function checkDestination(
   const d = config.destination;
   const target = describeDestination(d);
   const skipRest = (why: string) =>
-    add(...['version', 'privileges', 'lock', 'disk', 'state'].map((n) => skip(n, why)));
+    add(...['version', 'privileges', 'lock', 'disk', 'state', 'keys'].map((n) => skip(n, why)));
   if (d.kind === 'mysql') {
     const code = await tcpProbe(d.host, d.port);
     if (code) {

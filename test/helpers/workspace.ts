@@ -151,9 +151,9 @@ export class Workspace {
 export async function dump(
   dest: Destination,
   table: string,
-  opts: { system?: boolean } = {},
+  opts: { system?: boolean; catalog?: ReadonlyMap<string, LiveTable> } = {},
 ): Promise<Array<Record<string, string | null>>> {
-  const live = (await dest.readCatalog()).get(table);
+  const live = (opts.catalog ?? (await dest.readCatalog())).get(table);
   if (!live) return [];
   const cols = opts.system
     ? [...live.columns.map((c) => c.name), ...live.systemColumns]

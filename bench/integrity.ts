@@ -7,8 +7,7 @@
  * starts them). Prints the seed first; a failure prints its shrunk counterexample and replays
  * with `--seed=S`. Results: bench/results/integrity.json.
  */
-import fc from 'fast-check';
-import { checkScenario, Spaces, scenario } from '../test/helpers/invariant.js';
+import { assertInvariant } from '../test/helpers/invariant.js';
 import { mysqlAvailable } from '../test/helpers/mysql.js';
 import { saveResult } from './lib.js';
 
@@ -35,24 +34,12 @@ export async function benchIntegrity(): Promise<{
     if (dialect === 'mariadb' && !(await mysqlAvailable())) continue;
     for (const workers of [0, 2] as const) {
       const numRuns = workers === 0 ? cases : Math.max(1, Math.round(cases / 4));
-      const spaces = new Spaces();
       const t0 = Date.now();
       let failure: string | undefined;
       try {
-        await fc.assert(
-          fc.asyncProperty(scenario, async (steps) => {
-            try {
-              await checkScenario(steps, { dialect, workers }, spaces);
-            } finally {
-              await spaces.recycle();
-            }
-          }),
-          { seed, numRuns },
-        );
+        await assertInvariant({ dialect, workers, seed, numRuns });
       } catch (err) {
         failure = (err as Error).message;
-      } finally {
-        await spaces.close();
       }
       const r = {
         dialect,

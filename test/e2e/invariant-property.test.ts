@@ -1,6 +1,5 @@
-import fc from 'fast-check';
-import { afterAll, describe, it } from 'vitest';
-import { checkScenario, Spaces, scenario } from '../helpers/invariant.js';
+import { describe, it } from 'vitest';
+import { assertInvariant } from '../helpers/invariant.js';
 import { DIALECTS } from '../helpers/workspace.js';
 
 /**
@@ -13,9 +12,6 @@ const seed = Number(process.env.TRIBUTARY_PROPERTY_SEED ?? Date.now() % 2 ** 31)
 const runs = Number(process.env.TRIBUTARY_PROPERTY_RUNS ?? 0);
 
 describe.each(DIALECTS)('every table equals a full refresh after every run (%s)', (dialect) => {
-  const spaces = new Spaces();
-  afterAll(() => spaces.close());
-
   for (const workers of [0, 2] as const) {
     it(`random files and edits, ${workers} workers`, { timeout: 600_000 }, async () => {
       // MariaDB's DDL (a database per case, the reference's tables dropped after every run)
@@ -23,16 +19,7 @@ describe.each(DIALECTS)('every table equals a full refresh after every run (%s)'
       // long mode (`npm run bench -- integrity`) runs thousands.
       const numRuns = runs || (dialect === 'sqlite' ? (workers === 0 ? 60 : 30) : workers === 0 ? 12 : 8);
       console.log(`invariant property: ${dialect}, ${workers} workers, seed ${seed}, ${numRuns} cases`);
-      await fc.assert(
-        fc.asyncProperty(scenario, async (steps) => {
-          try {
-            await checkScenario(steps, { dialect, workers }, spaces);
-          } finally {
-            await spaces.recycle();
-          }
-        }),
-        { seed, numRuns, endOnFailure: false },
-      );
+      await assertInvariant({ dialect, workers, seed, numRuns });
     });
   }
 });

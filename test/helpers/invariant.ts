@@ -182,3 +182,25 @@ export class Spaces {
     for (const w of this.#open.splice(0)) await w.drop();
   }
 }
+
+/**
+ * The property, `numRuns` random scenarios from `seed` on one dialect: each scenario in fresh
+ * workspaces, dropped after it. Throws fast-check's report (with the shrunk counterexample).
+ */
+export async function assertInvariant(o: Options & { seed: number; numRuns: number }): Promise<void> {
+  const spaces = new Spaces();
+  try {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (steps) => {
+        try {
+          await checkScenario(steps, o, spaces);
+        } finally {
+          await spaces.recycle();
+        }
+      }),
+      { seed: o.seed, numRuns: o.numRuns },
+    );
+  } finally {
+    await spaces.close();
+  }
+}

@@ -30,6 +30,9 @@ export interface SpawnOptions {
   gid?: number;
   /** SIGKILL the process this many milliseconds after it was spawned. */
   killAfterMs?: number;
+  /** Another node and CLI entry than this checkout's (a copy staged for another user). */
+  node?: string;
+  bin?: string;
 }
 
 /** A running `tributary` process. */
@@ -43,7 +46,7 @@ export class Cli {
 
   constructor(args: string[], options: SpawnOptions = {}) {
     const t0 = performance.now();
-    this.child = spawn(process.execPath, [BIN, ...args], {
+    this.child = spawn(options.node ?? process.execPath, [options.bin ?? BIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,14 +7,12 @@
  * out of its reach, and so is anything under it. Hence:
  * - {@link otherUserDir}: a fresh folder for the test's data that the user can reach, checked;
  * - {@link stageCli}: the built CLI (bin/, dist/, its production node_modules) copied to such a
- *   folder, and {@link UserCli} to run it there as the user.
+ *   folder, and {@link userCli} to run it there as the user.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunEvent } from '../../src/runner/events.js';
-import type { Exit } from '../faults/cli.js';
+import { Cli } from '../faults/cli.js';
 
 export interface User {
   uid: number;
@@ -170,93 +168,18 @@ export function stageCli(root: string, user: User = NOBODY): StagedCli {
   }
 }
 
-/**
- * A staged `tributary` running as the stage's user; the subset of `Cli` (test/faults/cli.ts)
- * the permission tests use: `--json` events on stdout, `waitFor`, `signal`, `exited`.
- */
-export class UserCli {
-  readonly child: ChildProcess;
-  readonly events: RunEvent[] = [];
-  readonly exited: Promise<Exit>;
-  stdout = '';
-  stderr = '';
-  #waiters: Array<{ pred: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }> = [];
-
-  constructor(stage: StagedCli, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-    const t0 = performance.now();
-    this.child = spawn(stage.node, [stage.bin, ...args], {
-      cwd: options.cwd ?? stage.dir,
-      env: { ...process.env, NO_COLOR: '1', HOME: path.dirname(stage.dir), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid: stage.user.uid,
-      gid: stage.user.gid,
-    });
-    let partial = '';
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk;
-      partial += chunk;
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('{')) continue;
-        let event: RunEvent;
-        try {
-          event = JSON.parse(line) as RunEvent;
-        } catch {
-          continue;
-        }
-        this.events.push(event);
-        this.#waiters = this.#waiters.filter((w) => {
-          if (!w.pred(event)) return true;
-          w.resolve(event);
-          return false;
-        });
-      }
-    });
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-    });
-    this.exited = new Promise((resolve, reject) => {
-      this.child.once('error', reject);
-      this.child.once('close', (code, signal) => {
-        const finished = this.events.find((e) => e.type === 'run_finished');
-        resolve({
-          code,
-          signal,
-          stdout: this.stdout,
-          stderr: this.stderr,
-          events: this.events,
-          summary: finished?.type === 'run_finished' ? finished.summary : undefined,
-          ms: performance.now() - t0,
-        });
-      });
-    });
-  }
-
-  /** The first event (seen or to come) matching `pred`; rejects when the process exits first or after `timeoutMs`. */
-  waitFor(pred: (e: RunEvent) => boolean, timeoutMs = 30_000): Promise<RunEvent> {
-    const seen = this.events.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no matching event within ${timeoutMs} ms\n${this.stderr}`)),
-        timeoutMs,
-      );
-      this.#waiters.push({
-        pred,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      });
-      this.exited.then((x) => {
-        clearTimeout(timer);
-        reject(new Error(`exited (${x.code ?? x.signal}) before the event\n${x.stderr}`));
-      }, reject);
-    });
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    this.child.kill(sig);
-  }
+/** A staged `tributary` running as the stage's user (test/faults/cli.ts's `Cli`). */
+export function userCli(
+  stage: StagedCli,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Cli {
+  return new Cli(args, {
+    node: stage.node,
+    bin: stage.bin,
+    cwd: options.cwd ?? stage.dir,
+    env: { HOME: path.dirname(stage.dir), ...options.env },
+    uid: stage.user.uid,
+    gid: stage.user.gid,
+  });
 }

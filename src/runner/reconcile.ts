@@ -205,7 +205,9 @@ export function planReconcile(
       // The table held a deleted file's rows when that file was newer than every current one.
       if (removed.some((e) => newest === undefined || e.path > newest.file.path)) {
         if (newest === undefined) out.empty.push(table);
-        else if (unchangedByStat(newest) && newest.ledger) out.reload.push({ table, id: newest.ledger.id });
+        // Loaded before: load it again even if it only moved on disk (a touched file whose hash
+        // is unchanged would otherwise be skipped, leaving the deleted file's rows).
+        else if (rowsIn(newest.ledger)) out.reload.push({ table, id: newest.ledger.id });
       }
     }
   }

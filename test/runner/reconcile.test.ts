@@ -130,6 +130,14 @@ describe('planReconcile', () => {
     expect(plan.reload).toEqual([]); // b is new and the newest: it loads anyway
     const plan2 = planReconcile([rep], [planned('in/a.csv', rep, a)], [a, c], new Map());
     expect(plan2.reload).toEqual([{ table: 'r', id: a.id }]);
+    // Also when the new newest was only touched (same content: it would be skipped otherwise).
+    const touched = planReconcile(
+      [rep],
+      [planned('in/a.csv', rep, a, { size: 10, mtimeMs: 5 })],
+      [a, c],
+      new Map(),
+    );
+    expect(touched.reload).toEqual([{ table: 'r', id: a.id }]);
     const plan3 = planReconcile(
       [rep],
       [

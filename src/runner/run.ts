@@ -173,7 +173,10 @@ async function loadAll(
     if (await ensureProvenance(dest, before, config.sources)) before = await dest.readCatalog();
     await applyReconciliation(dest, fix, runId, before);
     const now = await readLedger(dest, config.pipeline);
-    for (const p of planned) p.ledger = now.get(p.file.path);
+    for (const p of planned) {
+      const entry = now.get(p.file.path);
+      p.ledger = entry?.table === p.source.table ? entry : undefined; // as plan() pairs them
+    }
     const report = (table: string, action: 'rebuild' | 'delete_file' | 'empty', reason: string) => {
       summary.reconciled = [...(summary.reconciled ?? []), { table, action, reason }];
       emit({ type: 'table_reconciled', table, action, reason });

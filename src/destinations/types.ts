@@ -83,6 +83,13 @@ export interface TableLimits {
 export const SYS_RUN_ID = '_tributary_run_id';
 export const SYS_FILE_ID = '_tributary_file_id';
 export const SYS_IDX = '_tributary_idx';
+
+/** The child tables of `table` in a catalog: `<table>__<column>`, keyed by its key plus `_tributary_idx`. */
+export function childTablesOf(catalog: ReadonlyMap<string, LiveTable>, table: string): LiveTable[] {
+  return [...catalog.values()].filter(
+    (t) => t.name.startsWith(`${table}__`) && t.primaryKey.includes(SYS_IDX),
+  );
+}
 /**
  * Before-images of rows a load deleted or overwrote, for incremental models
  * (docs/transformations.md): `table_name`, `run_id`, `image` (a JSON object of the requested

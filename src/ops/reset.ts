@@ -3,10 +3,10 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
 import {
+  childTablesOf,
   type Destination,
   type LiveTable,
   type SqlClient,
-  SYS_IDX,
   SYS_RUN_ID,
 } from '../destinations/types.js';
 import { keyConflict } from '../schema/diff.js';
@@ -64,7 +64,10 @@ export async function planReset(
       table,
       rows: catalog.has(table) ? await countRows(dest, table) : 0,
       childTables: await Promise.all(
-        childTables(catalog, table).map(async (t) => ({ table: t, rows: await countRows(dest, t) })),
+        childTablesOf(catalog, table).map(async ({ name: t }) => ({
+          table: t,
+          rows: await countRows(dest, t),
+        })),
       ),
       files: files.length,
       missingFiles: files.map((e) => e.path).filter((p) => !fs.existsSync(path.resolve(config.baseDir, p))),
@@ -107,7 +110,8 @@ export async function resetTables(
     )
       continue;
     const q = dest.dialect.quote;
-    for (const child of childTables(catalog, table)) await dest.execute(`DROP TABLE IF EXISTS ${q(child)}`);
+    for (const child of childTablesOf(catalog, table))
+      await dest.execute(`DROP TABLE IF EXISTS ${q(child.name)}`);
     await dest.execute(`DROP TABLE IF EXISTS ${q(table)}`);
     const key = (k: readonly string[]) => (k.length === 0 ? 'no key' : `primary key (${k.join(', ')})`);
     await recordSchemaChange(dest, pipeline, {
@@ -168,7 +172,7 @@ async function resetOne(
 ): Promise<void> {
   const q = dest.dialect.quote;
   // DELETE, not TRUNCATE: TRUNCATE commits by itself on MySQL and would break the atomicity.
-  for (const child of childTables(catalog, table)) {
+  for (const child of childTablesOf(catalog, table).map((t) => t.name)) {
     await tx.execute(`DELETE FROM ${q(child)}`);
     await markTableReset(tx, child, runId);
   }
@@ -178,13 +182,6 @@ async function resetOne(
   }
   await forgetFiles(tx, pipeline, table);
   await deleteTableRejects(tx, pipeline, table);
-}
-
-/** Child tables of `table` (arrays of objects): `table__x`, keyed by the parent key plus `_tributary_idx`. */
-function childTables(catalog: Map<string, LiveTable>, table: string): string[] {
-  return [...catalog.values()]
-    .filter((t) => t.name.startsWith(`${table}__`) && t.primaryKey.includes(SYS_IDX))
-    .map((t) => t.name);
 }
 
 async function countRows(db: Destination, table: string): Promise<number> {

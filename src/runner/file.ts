@@ -4,6 +4,7 @@ import type { ResolvedSource } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { ColumnSchema, ColumnType, SchemaChange, SourceItem, TableSchema } from '../core/types.js';
 import {
+  childTablesOf,
   type Destination,
   DirectLoadConflict,
   type LiveTable,
@@ -641,11 +642,7 @@ export async function writeRows(
   const { source, catalog, file } = job;
   const table = catalog.get(source.table);
   if (!table) throw new Error(`internal: table ${source.table} missing after DDL`);
-  const childTables = children
-    ? [...catalog.values()].filter(
-        (t) => t.name.startsWith(`${source.table}__`) && t.primaryKey.includes(SYS_IDX),
-      )
-    : [];
+  const childTables = children ? childTablesOf(catalog, source.table) : [];
   const writer = job.shadowed
     ? shadowWriter()
     : await tx.writer({

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { ResolvedSource } from '../config/resolve.js';
 import type { WriteDisposition } from '../core/types.js';
-import { type Destination, type LiveTable, SYS_FILE_ID, SYS_IDX } from '../destinations/types.js';
+import { childTablesOf, type Destination, type LiveTable, SYS_FILE_ID } from '../destinations/types.js';
 import { captureRegex, type DiscoveredFile } from '../sources/discover.js';
 import { forgetFile, type LedgerEntry, markStale, markUnchanged } from '../state/ledger.js';
 import { markTableReset } from '../transforms/state.js';
@@ -214,17 +212,6 @@ export function planReconcile(
   return out;
 }
 
-/** The content hash of a file as the ledger keeps it (SHA-256 of its bytes); undefined when it cannot be read. */
-export async function hashFile(abs: string): Promise<string | undefined> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
-  } catch {
-    return undefined;
-  }
-  return hash.digest('hex');
-}
-
 /**
  * Carry out a plan, each table in one transaction: a merge table's rows from current files
  * and their child rows taken out and its current files marked stale; deleted files' ledger
@@ -261,7 +248,7 @@ export async function applyReconciliation(
         await tx.execute(
           `DELETE FROM ${q(table)}${kept.length === 0 ? '' : ` WHERE ${q(SYS_FILE_ID)} NOT IN (${kept.join(', ')})`}`,
         );
-        for (const child of childTables(catalog, table)) {
+        for (const child of childTablesOf(catalog, table)) {
           const c = q(child.name);
           const on = live.primaryKey.map((k) => `p.${q(k)} = ${c}.${q(k)}`).join(' AND ');
           await tx.execute(`DELETE FROM ${c} WHERE NOT EXISTS (SELECT 1 FROM ${q(table)} p WHERE ${on})`);
@@ -290,7 +277,7 @@ export async function applyReconciliation(
       );
       if (changed) {
         await markTableReset(tx, table, runId);
-        for (const child of childTables(catalog, table)) await markTableReset(tx, child.name, runId);
+        for (const child of childTablesOf(catalog, table)) await markTableReset(tx, child.name, runId);
       }
     });
   }
@@ -315,11 +302,4 @@ export async function ensureProvenance(
     added = true;
   }
   return added;
-}
-
-/** The child tables of `table` (`<table>__<column>`, keyed by its key plus `_tributary_idx`). */
-function childTables(catalog: ReadonlyMap<string, LiveTable>, table: string): LiveTable[] {
-  return [...catalog.values()].filter(
-    (t) => t.name.startsWith(`${table}__`) && t.primaryKey.includes(SYS_IDX),
-  );
 }

@@ -7,6 +7,7 @@ import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
 import { discoverFiles } from '../sources/discover.js';
+import { hashFile } from '../sources/hash.js';
 import { fileId, type LedgerEntry, markFailed, markStale, readLedger, touch } from '../state/ledger.js';
 import { closeCrashedRuns, finishRun, runsAfter, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
@@ -19,7 +20,6 @@ import {
   applyReconciliation,
   ensureProvenance,
   filesToHash,
-  hashFile,
   type PlannedFile,
   planReconcile,
   unchangedByStat,
@@ -155,14 +155,16 @@ async function loadAll(
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
   const { planned, ledger, silent } = await plan(config, dest);
-  for (const message of silent) {
+  const warn = (message: string) => {
     summary.warnings.push(message);
     emit({ type: 'warning', message });
-  }
+  };
+  for (const message of silent) warn(message);
   // Edited, late and deleted files: put the tables back in line first (src/runner/reconcile.ts).
   const hashes = new Map<string, string>();
   for (const p of filesToHash(config.sources, planned)) {
-    const h = await hashFile(p.file.abs);
+    // A file that cannot be read now rebuilds nothing: its load fails on its own.
+    const h = await hashFile(p.file.abs).catch(() => undefined);
     if (h !== undefined) hashes.set(p.file.path, h);
   }
   const fix = planReconcile(config.sources, planned, ledger.values(), hashes);
@@ -185,10 +187,7 @@ async function loadAll(
     for (const d of fix.deleted) report(d.table, 'delete_file', `${d.entry.path} was deleted`);
     for (const t of fix.empty) report(t, 'empty', 'every file of the table was deleted');
   }
-  for (const message of fix.warnings) {
-    summary.warnings.push(message);
-    emit({ type: 'warning', message });
-  }
+  for (const message of fix.warnings) warn(message);
   const toLoad = planned.filter((p) => !unchangedByStat(p));
   summary.files.discovered = planned.length;
   summary.files.unchanged = planned.length - toLoad.length;

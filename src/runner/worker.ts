@@ -4,14 +4,12 @@
  * over a MessagePort with a credit window, so a worker never runs more than `window`
  * batches ahead of the writer: memory stays bounded whatever the file size.
  */
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../core/errors.js';
 import type { DbValue } from '../core/types.js';
 import { jsonRows, tsvRow } from '../destinations/rowtext.js';
 import type { RowFormat } from '../destinations/types.js';
+import { hashFile } from '../sources/hash.js';
 import { type ReadOptions, readFile } from '../sources/open.js';
 import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from './scan.js';
 import { type EncodedBatch, type EncodeInput, encodeBatches, toWire, type WireBatch } from './stream.js';
@@ -160,20 +158,4 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
   } finally {
     port.close();
   }
-}
-
-/** SHA-256 of a file's bytes as stored (the ledger's content hash). */
-export async function hashFile(abs: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    const stream = createReadStream(abs, { highWaterMark: 1 << 20 });
-    stream.on('data', (chunk) => hash.update(chunk as Buffer));
-    await once(stream, 'end');
-  } catch (err) {
-    throw new TributaryError('SOURCE_UNREADABLE', `cannot read ${abs}: ${(err as Error).message}`, {
-      cause: err,
-      context: { file: abs },
-    });
-  }
-  return hash.digest('hex');
 }

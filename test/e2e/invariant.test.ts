@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, type Dialect, dump, Workspace } from '../helpers/workspace.js';
 
@@ -28,9 +30,6 @@ async function fullRefresh(dialect: Dialect, w: Workspace, body: string, table: 
   await ref.run('--quiet');
   return ref.withDest((d) => dump(d, table));
 }
-
-import fs from 'node:fs';
-import path from 'node:path';
 
 function listFiles(w: Workspace): Array<{ rel: string; content: Buffer }> {
   const out: Array<{ rel: string; content: Buffer }> = [];

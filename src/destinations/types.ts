@@ -71,6 +71,12 @@ export interface LiveTable extends TableSchema {
    * Absent: no limit beyond the types'.
    */
   limits?: TableLimits;
+  /**
+   * Columns whose physical declaration is older than the dialect's current one for their
+   * type (SQLite's `DECIMAL(p,s)` before `DECIMAL_BLOB(p,s)`): a `widen_column` to the same
+   * type rebuilds the table with current declarations. Absent: none.
+   */
+  outdated?: string[];
 }
 
 export interface TableLimits {

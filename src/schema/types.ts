@@ -632,8 +632,8 @@ function notA(value: unknown, type: ColumnType): Misfit {
  *   → number when safe (|n| ≤ 2^53-1), else bigint; bool → 1/0.
  * - decimal(p,s): integer or decimal text/number → plain string, no `+`, no exponent, no
  *   sign on zero, integer digits as given (no leading zeros exist), fraction digits as
- *   given up to `s` (never padded: `'5'` → `'5'`; trailing zeros past `s` dropped, other
- *   digits past `s` do not fit); bool → `'1'`/`'0'`.
+ *   given without trailing zeros (never padded: `'5'` → `'5'`, `'2.50'` → `'2.5'`, `'3.00'`
+ *   → `'3'`; more than `s` other digits do not fit); bool → `'1'`/`'0'`.
  * - date: `YYYY-MM-DD` (trimmed). A datetime does not fit.
  * - datetime: UTC `YYYY-MM-DD HH:MM:SS`, then `.` + fraction with trailing zeros removed
  *   when any non-zero fraction digit exists (`.500` → `.5`, `.000` → none). Offsets are
@@ -739,18 +739,15 @@ function decimalFromText(s: string, type: DecimalType, original: unknown): DbVal
       `${cutText(s)} has ${intDigits} integer ${digits}, ${formatType(type)} allows ${allowedInt}`,
     );
   }
+  // Trailing fraction zeros go (`2.50` → `2.5`, `3.00` → `3`): one text per value, so that a
+  // destination storing decimals as text (SQLite beyond 15 digits) keeps `2.5` and `2.50` one key.
   let end = num.fracEnd;
+  while (end > num.fracStart && s.charCodeAt(end - 1) === 48) end--;
   if (end - num.fracStart > type.scale) {
-    const keep = num.fracStart + type.scale;
-    while (end > keep && s.charCodeAt(end - 1) === 48) end--;
-    if (end > keep) {
-      const places = end - num.fracStart === 1 ? 'place' : 'places';
-      return misfit(
-        `${cutText(s)} has ${end - num.fracStart} decimal ${places}, column allows ${type.scale}`,
-      );
-    }
-    if (type.scale === 0) end = num.intEnd; // drop the point too
+    const places = end - num.fracStart === 1 ? 'place' : 'places';
+    return misfit(`${cutText(s)} has ${end - num.fracStart} decimal ${places}, column allows ${type.scale}`);
   }
+  if (end === num.fracStart) end = num.intEnd; // no fraction left: drop the point too
   // Negative zero loses its sign: '-0.00' → '0.00'.
   let negative = num.negative;
   if (negative && intDigits === 0) {

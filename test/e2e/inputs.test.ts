@@ -36,6 +36,53 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     ]);
   });
 
+  it('values past 15 digits read back digit for digit, keys stay distinct, sums stay exact', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n');
+    // ids past 2^63, amounts past a float's 15 digits, a JSON number past them too
+    ws.write(
+      'in/a.csv',
+      'id,amount,tiny,doc\n' +
+        '18446744073709551613,12345678901234567.89,0.10000000000000000001,"{""n"":12345678901234567890123}"\n' +
+        '18446744073709551614,-98765432109876543210.5,1.5,"[1.50]"\n' +
+        '18446744073709551615,2.50,0.25,12345678901234567890123\n',
+    );
+    ws.write(
+      'models/total.sql',
+      `SELECT ${dialect === 'sqlite' ? 'decimal_sum(amount)' : 'SUM(amount)'} AS total, COUNT(*) AS n FROM {{ ref('t') }}`,
+    );
+    await ws.run('--quiet');
+    // a later file's row for one key replaces it (no new row: the key matched exactly)
+    ws.write('in/b.csv', 'id,amount\n18446744073709551614,-98765432109876543210.25\n');
+    const r = await ws.run();
+    expect(r.stdout).toMatch(/t +1 +0 +1 +0 +0 +0 /); // 0 inserted, 1 updated
+    const raw = await ws.withDest((d) =>
+      d.query<Record<string, unknown>>('SELECT id, amount, tiny, doc FROM t ORDER BY id'),
+    );
+    const rows = raw.map((x) => [x.id, x.amount, x.tiny, x.doc].map(String));
+    expect(rows.map((x) => x[0])).toEqual([
+      '18446744073709551613',
+      '18446744073709551614',
+      '18446744073709551615',
+    ]);
+    const amounts = rows.map((x) => x[1]);
+    const tinies = rows.map((x) => x[2]);
+    // SQLite keeps a decimal without trailing zeros (a number up to 15 digits, text past
+    // them); MariaDB pads it to the column's scale.
+    if (dialect === 'sqlite') {
+      expect(amounts).toEqual(['12345678901234567.89', '-98765432109876543210.25', '2.5']);
+      expect(tinies).toEqual(['0.10000000000000000001', 'null', '0.25']);
+    } else {
+      expect(amounts).toEqual(['12345678901234567.89', '-98765432109876543210.25', '2.50']);
+      expect(tinies).toEqual(['0.10000000000000000001', 'null', '0.25000000000000000000']);
+    }
+    // the JSON number keeps its digits on both (MariaDB may space the text)
+    expect(String(rows[0]?.[3]).replaceAll(' ', '')).toBe('{"n":12345678901234567890123}');
+    expect(String(rows[2]?.[3])).toBe('12345678901234567890123');
+    const total = await ws.withDest((d) => d.query<Record<string, unknown>>('SELECT total, n FROM total'));
+    expect(String(total[0]?.total)).toBe('-98753086430975308639.86');
+    expect(String(total[0]?.n)).toBe('3');
+  });
+
   it('a file whose name is not valid UTF-8 is reported as failed on every run, never skipped', async () => {
     ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n');
     ws.write('in/ok.csv', 'id\n1\n');

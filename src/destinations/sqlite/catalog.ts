@@ -30,7 +30,13 @@ export function readSqliteTable(db: Database.Database, name: string): LiveTable 
     .prepare('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid')
     .all(name) as PragmaColumn[];
   if (cols.length === 0) return undefined;
+  // Decimal and json columns declared before their types had no affinity / TEXT affinity
+  // (dialect.ts): values loaded into them now would lose digits, so they are rebuilt.
+  const outdated = cols
+    .filter((c) => !isSystemColumn(c.name) && /^\s*(?:DECIMAL|NUMERIC)\s*\(|^\s*JSON\s*$/i.test(c.type))
+    .map((c) => c.name);
   return {
+    ...(outdated.length > 0 ? { outdated } : {}),
     name,
     columns: cols
       .filter((c) => !isSystemColumn(c.name))

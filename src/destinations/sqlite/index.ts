@@ -14,8 +14,9 @@ import type {
   Transaction,
 } from '../types.js';
 import { readSqliteCatalog, readSqliteTable } from './catalog.js';
-import { sqliteDialect as d } from './dialect.js';
+import { sqliteDialect as d, decimalValueSql } from './dialect.js';
 import { translateSqliteError } from './errors.js';
+import { registerSqliteFunctions } from './functions.js';
 import { sqliteWriter } from './writer.js';
 
 const LOCKS = '_tributary_locks';
@@ -55,6 +56,7 @@ export class SqliteDestination implements Destination {
       db.pragma('busy_timeout = 10000');
       db.pragma('temp_store = MEMORY');
       db.defaultSafeIntegers(false);
+      registerSqliteFunctions(db);
       this.#db = db;
     } catch (err) {
       throw translateSqliteError(err, `opening ${this.file}`);
@@ -115,24 +117,37 @@ export class SqliteDestination implements Destination {
     }
   }
 
-  /** SQLite cannot change a declared type in place: copy into a new table (inside the caller's transaction). */
+  /**
+   * SQLite cannot change a declared type in place: copy into a new table (inside the
+   * caller's transaction). Also run for a column whose type is unchanged but whose
+   * declaration is outdated (`LiveTable.outdated`): the copy declares every column anew.
+   */
   #rebuild(table: string, column: string, to: LiveTable['columns'][number]['type']): void {
     const db = this.db;
     const live = readSqliteTable(db, table);
     if (!live) throw new TributaryError('SCHEMA_CONFLICT', `cannot widen ${table}.${column}: no such table`);
     const from = live.columns.find((c) => c.name === column);
-    if (!from || JSON.stringify(from.type) === JSON.stringify(to)) return;
+    if (!from || (JSON.stringify(from.type) === JSON.stringify(to) && !live.outdated?.includes(column)))
+      return;
     const tmp = `${table}__tributary_rebuild`;
     const columns = live.columns.map((c) => (c.name === column ? { name: c.name, type: to } : c));
     const system = { fileId: live.systemColumns.includes('_tributary_file_id'), idx: false };
     db.exec(`DROP TABLE IF EXISTS ${d.quote(tmp)}`);
     db.exec(createTableSql(d, { name: tmp, columns, primaryKey: live.primaryKey, system }));
-    const all = [...live.columns.map((c) => c.name), ...systemColumnNames(system)];
-    const select = all.map((c) =>
-      c === column && from.type.kind === 'date' && to.kind === 'datetime'
-        ? `CASE WHEN length(${d.quote(c)}) = 10 THEN ${d.quote(c)} || ' 00:00:00' ELSE ${d.quote(c)} END`
-        : d.quote(c),
-    );
+    const select = [
+      ...columns.map(({ name, type }) => {
+        const q = d.quote(name);
+        if (name === column && from.type.kind === 'date' && to.kind === 'datetime')
+          return `CASE WHEN length(${q}) = 10 THEN ${q} || ' 00:00:00' ELSE ${q} END`;
+        // An integer (from a bool or integer column, or stored by NUMERIC affinity of old) is
+        // stored as a decimal value is: past 15 digits as text (dialect.ts decimalValueSql).
+        if (type.kind === 'decimal')
+          return `CASE WHEN typeof(${q}) = 'integer' THEN ${decimalValueSql(`CAST(${q} AS TEXT)`)} ELSE ${q} END`;
+        return q;
+      }),
+      ...systemColumnNames(system).map(d.quote),
+    ];
+    const all = [...columns.map((c) => c.name), ...systemColumnNames(system)];
     db.exec(
       `INSERT INTO ${d.quote(tmp)} (${all.map(d.quote).join(', ')}) SELECT ${select.join(', ')} FROM ${d.quote(table)}`,
     );

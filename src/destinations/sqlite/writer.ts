@@ -9,11 +9,18 @@ import {
   TOMBSTONES,
   type WriteStats,
 } from '../types.js';
-import { sqliteDialect as d } from './dialect.js';
+import { sqliteDialect as d, decimalValue, decimalValueSql } from './dialect.js';
 
-/** better-sqlite3 binds booleans as neither 0 nor 1: convert them; everything else binds as is. */
-function bind(v: DbValue): unknown {
-  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+/**
+ * better-sqlite3 binds booleans as neither 0 nor 1: convert them; decimals as numbers or
+ * text (`decimalValue`); everything else binds as is.
+ */
+function binder(columns: TableWritePlan['table']['columns']): (values: readonly DbValue[]) => unknown[] {
+  const decimal = columns.map((c) => c.type.kind === 'decimal');
+  return (values) =>
+    values.map((v, i) =>
+      typeof v === 'boolean' ? (v ? 1 : 0) : decimal[i] && typeof v === 'string' ? decimalValue(v) : v,
+    );
 }
 
 /**
@@ -30,14 +37,18 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
   const withFile = table.systemColumns.includes(SYS_FILE_ID);
   const insertCols = [...cols, SYS_RUN_ID, ...(withFile ? [SYS_FILE_ID] : [])];
   const tail: unknown[] = withFile ? [runId, fileId] : [runId];
-  const placeholders = insertCols.map(() => '?').join(', ');
   const into = `INSERT INTO ${t} (${insertCols.map(d.quote).join(', ')})`;
+  const placeholders = insertCols.map(() => '?').join(', ');
   const insertHead = `${into} VALUES (${placeholders})`;
+  // Decimals are stored as numbers or as text, value by value (dialect.ts decimalValue): in
+  // JS for bound rows, in SQL for rows read from JSON.
+  const decimal = table.columns.map((c) => c.type.kind === 'decimal');
+  const valueSql = (x: string, i: number) => (decimal[i] ? decimalValueSql(x) : x);
   // Rows as one JSON array (RowFormat json, encoded by the workers): one statement per batch
   // reads them with json_each, so the rows are parsed in SQLite's C, not bound one by one.
   // json_each yields the rows in order, and each row is upserted before the next is read.
   // `WHERE true` keeps the ON CONFLICT of an upsert apart from the SELECT (SQLite's grammar).
-  const fromJson = `${into} SELECT ${cols.map((_, i) => `value->>${i}`).join(', ')}, ${tail.map(() => '?').join(', ')} FROM json_each(?) WHERE true`;
+  const fromJson = `${into} SELECT ${cols.map((_, i) => valueSql(`value->>${i}`, i)).join(', ')}, ${tail.map(() => '?').join(', ')} FROM json_each(?) WHERE true`;
   const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
 
   if (plan.write === 'replace' && plan.beforeImages?.has(table.name)) {
@@ -62,12 +73,14 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
     const key = plan.primaryKey.map((k) => `${d.quote(k)} = ?`).join(' AND ');
     return {
       name: child.name,
+      bind: binder(child.columns),
       del: db.prepare(`DELETE FROM ${d.quote(child.name)} WHERE ${key}`),
       ins: db.prepare(
         `INSERT INTO ${d.quote(child.name)} (${[...ccols, SYS_RUN_ID].map(d.quote).join(', ')}) VALUES (${ccols.map(() => '?').join(', ')}, ?)`,
       ),
     };
   });
+  const bindRow = binder(table.columns);
   const keyIdx = plan.primaryKey.map((k) => cols.indexOf(k));
   let rows = 0;
   let changed = 0;
@@ -75,7 +88,7 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
   const writer: TableWriter = {
     async write(batch: readonly RowNode[]) {
       for (const row of batch) {
-        const params = row.values.map(bind);
+        const params = bindRow(row.values);
         for (const v of tail) params.push(v);
         const { changes } = stmt.run(params);
         rows++;
@@ -85,7 +98,7 @@ export function sqliteWriter(db: Database.Database, plan: TableWritePlan): Table
           for (const c of children) {
             c.del.run(key);
             for (const crow of row.children?.get(c.name) ?? []) {
-              const cp = crow.map(bind);
+              const cp = c.bind(crow);
               cp.push(runId);
               c.ins.run(cp);
               stats.childRows++;

@@ -73,6 +73,7 @@ export function makeShaper(
     const position = new Map(record.header.map((name, i) => [name, i]));
     const from = new Map<string, number | { constant: unknown }>();
     const data = record.data;
+    namer.prepare(data);
     for (const key in data) {
       if (data[key] === undefined) continue;
       // A key outside the header is inherited (for-in walks the prototype): the same every record.

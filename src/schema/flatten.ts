@@ -20,6 +20,8 @@ import { isLosslessNumber } from './types.js';
 export interface ColumnNamer {
   columnFor(rawKey: string): string;
   columnForPath(path: readonly string[]): string;
+  /** Names a record's new keys in an order independent of the record's (NameMapper.prepare). */
+  prepare?(record: Readonly<Record<string, unknown>>, named?: (value: unknown) => boolean): void;
 }
 
 /** Column holding a child row's position in its parent array. */
@@ -62,6 +64,7 @@ export function flattenRecord(
   maxDepth: number = MAX_DEPTH,
 ): FlatRecord {
   const namer = namerFor(table);
+  namer.prepare?.(data, isNamed);
   const row = new Map<string, unknown>();
   let ctx: Context | undefined;
   // Fast path: flat records (every CSV record) allocate nothing but the row.
@@ -113,6 +116,7 @@ function nested(
           values: childValues,
         });
         const element = value[i] as Record<string, unknown> | null;
+        if (element !== null) childNamer.prepare?.(element, isNamed);
         if (element !== null)
           flattenInto(ctx, element, [], depth + 1, childTable, childNamer, childValues, childPosition);
       }
@@ -154,6 +158,11 @@ function columnName(namer: ColumnNamer, prefix: string[], key: string): string {
   const name = namer.columnForPath(prefix);
   prefix.pop();
   return name;
+}
+
+/** A value named by its key alone: anything but a plain object, whose keys become paths. */
+function isNamed(value: unknown): boolean {
+  return value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value);
 }
 
 function isPlainObject(value: object): boolean {

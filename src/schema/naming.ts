@@ -109,7 +109,30 @@ export class NameMapper {
 
   /** Column name for a top-level key. */
   columnFor(rawKey: string): string {
-    return this.byKey.get(rawKey) ?? this.assignKey(rawKey);
+    return this.byKey.get(rawKey) ?? this.assignKey(rawKey, ++this.seen);
+  }
+
+  /**
+   * Names the keys of `record` that have no name yet (those whose value is `named`: the
+   * others are paths, not columns of their own), in an order that
+   * does not depend on the record's key order, so that headers differing only by case or
+   * width (`Amount`, `amount`, `ａｍｏｕｎｔ`) land in the same columns whatever order a file
+   * has them in: a key already spelled as its name first (`amount` keeps `amount`), then
+   * the others by code points (`Amount` → `amount_2`, `ａｍｏｕｎｔ` → `amount_3`). Empty
+   * names still count their position in the record (`col_N`). One Map lookup per key when
+   * every key has its name.
+   */
+  prepare(record: Readonly<Record<string, unknown>>, named: (value: unknown) => boolean = () => true): void {
+    let fresh: Array<{ key: string; seen: number }> | undefined;
+    for (const key in record) {
+      const value = record[key];
+      if (value === undefined || !named(value) || this.byKey.has(key)) continue;
+      fresh ??= [];
+      fresh.push({ key, seen: ++this.seen });
+    }
+    if (fresh === undefined) return;
+    if (fresh.length > 1) fresh.sort(spellingOrder);
+    for (const { key, seen } of fresh) this.assignKey(key, seen);
   }
 
   /**
@@ -148,8 +171,7 @@ export class NameMapper {
     return leaf.name;
   }
 
-  private assignKey(rawKey: string): string {
-    this.seen++;
+  private assignKey(rawKey: string, seen: number): string {
     const target = this.renames.get(rawKey);
     let name: string;
     if (target !== undefined && this.held.get(target) === rawKey) {
@@ -157,7 +179,7 @@ export class NameMapper {
     } else {
       let wanted = normalizeName(target ?? rawKey);
       if (wanted === '') {
-        wanted = `col_${this.seen}`;
+        wanted = `col_${seen}`;
         this.orderSensitive = true;
       }
       name = this.claim(wanted);
@@ -204,6 +226,14 @@ export function mapperRegistry(
     return mapper;
   };
   return Object.assign(registry, { mappers: mappers as ReadonlyMap<string, NameMapper> });
+}
+
+/** A key spelled as its own normalized name first, then code-point order. */
+function spellingOrder(a: { key: string }, b: { key: string }): number {
+  const na = isNormalized(a.key) ? 0 : 1;
+  const nb = isNormalized(b.key) ? 0 : 1;
+  if (na !== nb) return na - nb;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /** True when `name` is already `[a-z0-9]+(_[a-z0-9]+)*` and at most 64 long. */

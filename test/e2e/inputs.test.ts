@@ -83,6 +83,27 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     expect(String(total[0]?.n)).toBe('3');
   });
 
+  it('headers differing only by case or width land in the same columns whatever their order', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n  - table: j\n    files: "in/*.ndjson"\n');
+    ws.write('in/a1.csv', 'id,Amount,amount\n1,100,1\n');
+    ws.write('in/a2.csv', 'id,amount,Amount\n2,2,200\n');
+    ws.write('in/a3.csv', 'id,ａｍｏｕｎｔ,amount\n3,300,3\n');
+    ws.write('in/b.ndjson', '{"id":4,"Amount":400,"amount":4}\n{"id":5,"amount":5,"Amount":500}\n');
+    await ws.run('--quiet');
+    // the header spelled as the column's name keeps it; the other spelling gets `_2`
+    const t = await ws.withDest((d) => dump(d, 't'));
+    expect(t).toEqual([
+      { id: '1', amount: '1', amount_2: '100' },
+      { id: '2', amount: '2', amount_2: '200' },
+      { id: '3', amount: '3', amount_2: '300' },
+    ]);
+    const j = await ws.withDest((d) => dump(d, 'j'));
+    expect(j).toEqual([
+      { id: '4', amount: '4', amount_2: '400' },
+      { id: '5', amount: '5', amount_2: '500' },
+    ]);
+  });
+
   it('a file whose name is not valid UTF-8 is reported as failed on every run, never skipped', async () => {
     ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n');
     ws.write('in/ok.csv', 'id\n1\n');

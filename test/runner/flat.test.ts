@@ -14,7 +14,7 @@ import { parseCsv } from '../../src/sources/csv.js';
  */
 
 // Integer-like headers come first in `data`'s key order; repeats, empty names, `__proto__`,
-// names that normalize alike (the second empty name is `col_8`, by its position) (first sight decides who gets `_2`), a renamed header and one
+// names that normalize alike (the second empty name is `col_8`, by its position) (a header spelled as its name keeps it: `a_b` beats `a b`), a renamed header and one
 // taking a captured column's name.
 const HEADER = '2,id,1,Name,name,NAME ,,,__proto__,a b,a_b,market,amount,when';
 const ROWS = [
@@ -78,8 +78,8 @@ describe('flat (CSV) records', () => {
       'col_7',
       'col_8',
       'proto',
+      'a_b_2', // `a b`: the header spelled `a_b` keeps `a_b`, whatever the order
       'a_b',
-      'a_b_2',
       'market_2',
       'amount',
       'at',

@@ -131,6 +131,26 @@ describe('tributary init', () => {
     expect(out.text).toBeUndefined();
   });
 
+  it('decides keys from every record of the files it reads, and prefers *_id columns to codes', async () => {
+    // 3,000 customers: customer_id and zip_code are both unique in the first thousand, but
+    // an id repeats with other content far down the file of shops.
+    const customers = Array.from({ length: 3000 }, (_, i) => `${90000 + i},${i + 1},name ${i}`);
+    ws.write('in/customers.csv', `zip_code,customer_id,name\n${customers.join('\n')}\n`);
+    const shops = Array.from({ length: 3000 }, (_, i) => `${i === 2500 ? 7 : i + 1},shop ${i}`);
+    ws.write('in/shops.csv', `id,name\n${shops.join('\n')}\n`);
+    const r = await ws.cli('init', path.join(ws.dir, 'in'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      sources: Array<{ table: string; primaryKey: string[]; sampledRows: number }>;
+    };
+    const by = new Map(out.sources.map((s) => [s.table, s]));
+    expect(by.get('customers')?.primaryKey).toEqual(['customer_id']);
+    expect(by.get('customers')?.sampledRows).toBe(3000);
+    expect(by.get('shops')?.primaryKey).toEqual([]);
+    const yaml = fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8');
+    expect(yaml).toContain('unique and never empty in 3000 row(s), every row of the files read');
+  });
+
   it('never overwrites a config without --force; --dry-run prints instead of writing', async () => {
     ws.write('in/a.csv', 'id\n1\n');
     ws.write('tributary.yaml', '# mine\n');

@@ -24,7 +24,10 @@ describe('guessTable: keys', () => {
       range(5, (i) => ({ order_id: String(i), user_id: '7', updated_at: `2024-06-02 10:00:0${i}` })),
     );
     const g = guessTable('orders', [day1, day2]);
-    expect(g.primaryKey).toEqual({ column: 'order_id', note: 'unique and never empty in 10 sampled row(s)' });
+    expect(g.primaryKey).toEqual({
+      column: 'order_id',
+      note: 'unique and never empty in 10 row(s), every row of the files read',
+    });
     expect(g.cursor?.column).toBe('updated_at');
   });
 
@@ -34,6 +37,15 @@ describe('guessTable: keys', () => {
     const noId = range(3, (i) => ({ user_id: String(i), delivery_id: String(20 + i) }));
     expect(guessTable('deliveries', [sample('a.csv', noId)]).primaryKey?.column).toBe('delivery_id');
     expect(guessTable('events', [sample('a.csv', noId)]).primaryKey?.column).toBe('user_id');
+  });
+
+  it('prefers any `*_id` to a code or number; says when files were not read to the end', () => {
+    const rows = range(3, (i) => ({ zip_code: String(9000 + i), customer_id: String(i) }));
+    const g = guessTable('clients', [{ ...sample('a.csv', rows), complete: false }]);
+    expect(g.primaryKey).toEqual({
+      column: 'customer_id',
+      note: 'unique and never empty in 3 sampled row(s)',
+    });
   });
 
   it('no key when an id repeats with different content in one file; byte-identical duplicates are fine', () => {
@@ -53,7 +65,7 @@ describe('guessTable: keys', () => {
   it('tolerates 1% empty keys (those rows are rejected), not more', () => {
     const one = range(200, (i) => ({ id: i === 50 ? null : String(i) }));
     expect(guessTable('t', [sample('a.csv', one)]).primaryKey?.note).toBe(
-      'unique in 200 sampled row(s); empty in 1 (such rows are rejected)',
+      'unique in 200 row(s), every row of the files read; empty in 1 (such rows are rejected)',
     );
     const many = range(200, (i) => ({ id: i % 20 === 0 ? null : String(i) }));
     expect(guessTable('t', [sample('a.csv', many)]).primaryKey).toBeUndefined();

@@ -13,6 +13,11 @@ export interface FileSample {
   rows: ReadonlyArray<ReadonlyMap<string, unknown>>;
   /** Identity of each record's content, to tell a byte-identical duplicate from a clash. */
   fingerprints: readonly string[];
+  /**
+   * Whether `rows` holds every record of the file (absent: yes). Past the first records a
+   * row may hold only the columns {@link decidedOnEveryRow} keeps.
+   */
+  complete?: boolean;
 }
 
 export interface Guess {
@@ -36,6 +41,11 @@ const MIN_VALUES = 20;
 const ID_LIKE = /(^|_)(id|uuid|guid)$|^(key|code|number|no|nr)$|_(key|code|number|no|nr)$/;
 const CURSOR_LIKE =
   /^(?:(?:last_)?(?:updated|modified|changed|update|modification|change)(?:_(?:at|on|time|ts|date|datetime|timestamp))?|last_(?:modified|updated|update|change)|(?:row_)?version_ts|updated_at|modified_at)$/;
+/** A key or cursor candidate: checked on every record read, not only on the first ones. */
+export function decidedOnEveryRow(column: string): boolean {
+  return ID_LIKE.test(column) || CURSOR_LIKE.test(column);
+}
+
 /** Share of sampled rows a key may leave empty (those rows would be rejected, not loaded). */
 const KEY_EMPTY_TOLERANCE = 0.01;
 
@@ -91,20 +101,26 @@ function guessKey(
       if (!unique) break;
     }
     if (!unique || empty > Math.floor(rows * KEY_EMPTY_TOLERANCE)) continue;
+    const where = samples.every((s) => s.complete !== false)
+      ? `${rows} row(s), every row of the files read`
+      : `${rows} sampled row(s)`;
     const note =
       empty === 0
-        ? `unique and never empty in ${rows} sampled row(s)`
-        : `unique in ${rows} sampled row(s); empty in ${empty} (such rows are rejected)`;
+        ? `unique and never empty in ${where}`
+        : `unique in ${where}; empty in ${empty} (such rows are rejected)`;
     return { column: c.name, note };
   }
   return undefined;
 }
 
-/** `id` first, then `<table singular>_id`, then any other id-like column in column order. */
+/**
+ * `id` first, then `<table singular>_id`, then other `*_id` / `uuid` / `guid` columns, then
+ * codes and numbers (`zip_code`, `order_no`), each in column order.
+ */
 function rank(name: string, singular: string): number {
   if (name === 'id') return 0;
   if (name === `${singular}_id`) return 1;
-  return 2;
+  return /(^|_)(id|uuid|guid)$/.test(name) ? 2 : 3;
 }
 
 function guessCursor(columns: Guess['columns'], samples: readonly FileSample[]): Guess['cursor'] {

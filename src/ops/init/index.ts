@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveConfigText } from '../../config/resolve.js';
@@ -7,7 +8,7 @@ import { normalizeTableName } from '../../schema/naming.js';
 import { parseTypeHint } from '../../schema/types.js';
 import { readFile } from '../../sources/open.js';
 import { type FileGroup, groupFiles, misclaimed, SUPPORTED } from './group.js';
-import { type FileSample, guessTable } from './guess.js';
+import { decidedOnEveryRow, type FileSample, guessTable } from './guess.js';
 import { type Proposal, renderConfig } from './render.js';
 
 export interface InitOptions {
@@ -23,11 +24,17 @@ export interface InitOptions {
   destination?: string;
   /** Default: the config folder's name. */
   pipeline?: string;
-  /** Records read from the start of each sampled file; default 1,000. */
+  /**
+   * Records of each sampled file whose every column is kept (types, hints); default 1,000.
+   * Key and cursor candidates are checked on every record, up to {@link KEY_ROWS} a file.
+   */
   sampleRows?: number;
   /** Files sampled per group (first and last ones first); default 10. */
   sampleFiles?: number;
 }
+
+/** Records of one file read at most to check a key (memory: a few short columns each). */
+export const KEY_ROWS = 1_000_000;
 
 export interface ProposedSource {
   table: string;
@@ -176,29 +183,36 @@ async function sampleGroup(
       false,
     );
   const samples: FileSample[] = [];
+  const full = options.sampleRows ?? 1_000;
   for (const file of pick(group.files, options.sampleFiles ?? 10)) {
     const shape = shaper();
     const rows: Array<Map<string, unknown>> = [];
     const fingerprints: string[] = [];
     let problem: string | undefined;
+    let complete = true;
     try {
-      for await (const batch of readFile(path.resolve(baseDir, file), {
-        batchSize: options.sampleRows ?? 1_000,
-      })) {
+      read: for await (const batch of readFile(path.resolve(baseDir, file), { batchSize: 1_000 })) {
         for (const item of batch) {
-          if (item.kind === 'problem') problem ??= `${item.code}: ${item.message}`;
-          else {
-            rows.push(shape(item.data).root);
-            fingerprints.push(rawOf(item.data));
+          if (item.kind === 'problem') {
+            problem ??= `${item.code}: ${item.message}`;
+            continue;
           }
+          if (rows.length === KEY_ROWS) {
+            complete = false;
+            break read;
+          }
+          const row = shape(item.data).root;
+          // Past the first records, only what a key or cursor is decided on: every record.
+          if (rows.length >= full) for (const c of row.keys()) if (!decidedOnEveryRow(c)) row.delete(c);
+          rows.push(row);
+          fingerprints.push(createHash('sha1').update(rawOf(item.data)).digest('base64'));
         }
-        break;
       }
     } catch (err) {
       problem = messageOf(err).replace(`${path.resolve(baseDir, file)}: `, '');
     }
     if (rows.length === 0) skipped.push({ file, reason: problem ?? 'no records' });
-    else samples.push({ file, rows, fingerprints });
+    else samples.push({ file, rows, fingerprints, complete });
   }
   return samples;
 }

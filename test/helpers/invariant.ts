@@ -136,7 +136,7 @@ export class Spaces {
   }
 
   async fresh(dialect: Dialect): Promise<Workspace> {
-    const w = await Workspace.create(dialect);
+    const w = await Workspace.create(dialect, { inMemory: true });
     this.#open.push(w);
     return w;
   }
@@ -145,7 +145,7 @@ export class Spaces {
   async reference(dialect: Dialect, w: Workspace): Promise<Record<string, unknown[]>> {
     let ref = this.#ref.get(dialect);
     if (!ref) {
-      ref = await Workspace.create(dialect);
+      ref = await Workspace.create(dialect, { inMemory: true });
       this.#ref.set(dialect, ref);
     }
     // Empty: no files, no tables.

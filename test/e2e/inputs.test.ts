@@ -245,6 +245,21 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     );
   });
 
+  it('rows of 10 KB load whole: batches are bounded by bytes, never by a packet the server refuses', async () => {
+    // 7,000 rows of 10 KB (70 MB): the 2,000-row batches of old sent 20 MB at once, over
+    // MariaDB's 16 MiB max_allowed_packet, and every attempt failed (ECONNRESET).
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n');
+    const rows = Array.from({ length: 7000 }, (_, i) => `${i + 1},${String(i % 10).repeat(10_000)}`);
+    ws.write('in/wide.csv', `id,note\n${rows.join('\n')}\n`);
+    const r = await ws.runJson();
+    expect(r.code, JSON.stringify(r.summary?.failures)).toBe(0);
+    const [counts] = await ws.withDest((d) =>
+      d.query<{ n: unknown; chars: unknown }>('SELECT COUNT(*) AS n, SUM(LENGTH(note)) AS chars FROM t'),
+    );
+    expect(Number(counts?.n)).toBe(7000);
+    expect(Number(counts?.chars)).toBe(70_000_000);
+  });
+
   it('a table too wide for a MariaDB row fails its file with a message that says what to do', async () => {
     ws.config('sources:\n  - table: wide\n    files: "in/*.csv"\n');
     const cols = Array.from({ length: 450 }, (_, i) => `c${i}`);

@@ -1,4 +1,5 @@
 import { TributaryError } from '../core/errors.js';
+import type { RunSummary } from '../runner/events.js';
 
 /** Exit codes, documented in README.md and `tributary --help`. */
 export const EXIT = {
@@ -39,3 +40,10 @@ Exit codes:
   3    another run of this pipeline holds the lock
   4    the run failed (destination unreachable, or an error stopped it)
   130  interrupted (SIGINT/SIGTERM); the file in progress was rolled back`;
+
+export function codeFor(s: RunSummary): number {
+  if (s.status === 'interrupted') return EXIT.interrupted;
+  if (s.status === 'failed') return EXIT.failed;
+  if (s.status === 'partial') return EXIT.partial;
+  return EXIT.ok;
+}

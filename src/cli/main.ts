@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -10,19 +10,9 @@ import { registerRun } from './commands/run.js';
 import { registerTransform } from './commands/transform.js';
 import { askOnTerminal } from './confirm.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit.js';
-import { type CliLog, globalLogOptions, logFromOptions } from './log.js';
+import type { Io } from './io.js';
+import { globalLogOptions, logFromOptions } from './log.js';
 import { redact, rememberSecret } from './secrets.js';
-
-/** Output streams, injectable for tests. */
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  isTTY: boolean;
-  /** Set before each command runs, from `--log-level` / `--log-format`. */
-  log?: CliLog;
-  /** Ask a question on the terminal; absent when there is none to ask on (then `--yes` is needed). */
-  prompt?: (question: string) => Promise<string>;
-}
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
@@ -30,9 +20,6 @@ const defaultIo: Io = {
   isTTY: Boolean(process.stderr.isTTY),
   ...(process.stdin.isTTY && process.stderr.isTTY ? { prompt: askOnTerminal } : {}),
 };
-
-export const configOption = () =>
-  new Option('-c, --config <file>', 'pipeline config file').default('tributary.yaml');
 
 /** Build the program; each command sets `state.code`. Only this module's caller exits. */
 export function buildProgram(io: Io, state: { code: number }): Command {

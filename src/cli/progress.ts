@@ -1,5 +1,5 @@
 import type { RunEvent } from '../runner/events.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 import { eventLine } from './render.js';
 
 /**

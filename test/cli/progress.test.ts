@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
 import { clock, Progress } from '../../src/cli/progress.js';
 
 const stats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };

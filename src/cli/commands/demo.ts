@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { listRejects } from '../../state/rejects.js';
 import { readConfig, withDestination } from '../context.js';
-import type { Io } from '../main.js';
+import { codeFor } from '../exit.js';
+import type { Io } from '../io.js';
 import { table } from '../render.js';
-import { codeFor, runCommand } from './run.js';
+import { runCommand } from './run.js';
 import { topUsersText } from './transform.js';
 
 /** examples/markets in the installed package (dist/cli/commands → ../../../examples). */

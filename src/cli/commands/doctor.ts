@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type Check, runDoctor } from '../../ops/doctor/index.js';
 import { readConfig } from '../context.js';
 import { EXIT } from '../exit.js';
-import { configOption, type Io } from '../main.js';
+import { configOption, type Io } from '../io.js';
 
 const MARK: Record<Check['status'], string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { initPipeline } from '../../ops/init/index.js';
 import { EXIT } from '../exit.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { table } from '../render.js';
 
 interface InitFlags {

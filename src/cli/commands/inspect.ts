@@ -6,7 +6,7 @@ import { listRuns } from '../../state/runs.js';
 import { ensureStateTables } from '../../state/tables.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
-import { configOption, type Io } from '../main.js';
+import { configOption, type Io } from '../io.js';
 import { duration, modelCounts, table } from '../render.js';
 import { runReport } from '../run-report.js';
 

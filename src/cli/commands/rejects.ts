@@ -6,8 +6,8 @@ import { groupRejects, listRejects, type RejectGroup } from '../../state/rejects
 import { ensureStateTables } from '../../state/tables.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
+import { configOption, type Io } from '../io.js';
 import { logEvent } from '../log.js';
-import { configOption, type Io } from '../main.js';
 import { table } from '../render.js';
 
 interface ListFlags {

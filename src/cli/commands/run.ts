@@ -3,13 +3,13 @@ import { TributaryError } from '../../core/errors.js';
 import { configKeys, planReset, resetTables } from '../../ops/reset.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
+import { confirmReset, tablesToRefresh } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
-import { EXIT } from '../exit.js';
+import { codeFor, EXIT } from '../exit.js';
+import { configOption, type Io } from '../io.js';
 import { logEvent } from '../log.js';
-import { configOption, type Io } from '../main.js';
 import { Progress } from '../progress.js';
 import { summaryText } from '../render.js';
-import { confirmReset, tablesToRefresh } from './reset.js';
 
 export interface RunFlags {
   config: string;
@@ -61,13 +61,6 @@ Examples:
       const summary = await runCommand(flags, io);
       state.code = codeFor(summary);
     });
-}
-
-export function codeFor(s: RunSummary): number {
-  if (s.status === 'interrupted') return EXIT.interrupted;
-  if (s.status === 'failed') return EXIT.failed;
-  if (s.status === 'partial') return EXIT.partial;
-  return EXIT.ok;
 }
 
 /** Run the pipeline with signal handling and progress rendering; returns the summary. */

@@ -7,9 +7,9 @@ import { loadModels, tableNames } from '../../transforms/discover.js';
 import { baseTables, modelRefs, tableRefs } from '../../transforms/graph.js';
 import { ensureModelTable, readModelStates } from '../../transforms/state.js';
 import { readConfig, withDestination } from '../context.js';
-import { configOption, type Io } from '../main.js';
+import { codeFor } from '../exit.js';
+import { configOption, type Io } from '../io.js';
 import { duration, eventLine, modelsTable, table } from '../render.js';
-import { codeFor } from './run.js';
 
 interface Flags {
   config: string;

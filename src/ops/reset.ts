@@ -9,6 +9,7 @@ import {
   type SqlClient,
   SYS_RUN_ID,
 } from '../destinations/types.js';
+import { countsOf, newSummary } from '../runner/summary.js';
 import { keyConflict } from '../schema/diff.js';
 import { recordSchemaChange } from '../state/history.js';
 import { forgetFiles, readLedger } from '../state/ledger.js';
@@ -17,7 +18,6 @@ import { closeCrashedRuns, finishRun, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { markTableReset } from '../transforms/state.js';
 import { withPipelineLock } from './lock.js';
-import { countsOf, newSummary } from './summary.js';
 
 /** What resetting one table throws away; shown before asking for confirmation. */
 export interface TableReset {

@@ -5,6 +5,7 @@ import type { SchemaChange, SourceItem } from '../../core/types.js';
 import { type Destination, type LiveTable, SYS_FILE_ID, type WriteStats } from '../../destinations/types.js';
 import type { EventSink, RunSummary } from '../../runner/events.js';
 import { applyDdl, type FileJob, planFile, scanFile, writeRows } from '../../runner/file.js';
+import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from '../../runner/summary.js';
 import { parseTypeHint } from '../../schema/types.js';
 import { readLedger, recordRetry } from '../../state/ledger.js';
 import { listRejects, type Reject, resolveRejects, reviseReject } from '../../state/rejects.js';
@@ -12,7 +13,6 @@ import { closeCrashedRuns, finishRun, startRun } from '../../state/runs.js';
 import { ensureStateTables } from '../../state/tables.js';
 import { prepareModels } from '../../transforms/run.js';
 import { withPipelineLock } from '../lock.js';
-import { addFile, countsOf, newSummary } from '../summary.js';
 import { splitByStoredKey } from './keys.js';
 import { planRetry, type RetryGroup } from './plan.js';
 
@@ -257,4 +257,26 @@ function groupReasons(items: Array<{ table: string; reason: string }>): RetryRep
     else out.set(key, { ...i, count: 1 });
   }
   return [...out.values()];
+}
+
+/** Count one retried file: its writes per table, its schema changes, what still fails. */
+export function addFile(
+  summary: RunSummary,
+  result: RetryFileResult,
+  stats: WriteStats,
+  changes: readonly SchemaChange[],
+  still: readonly Reject[],
+): void {
+  summary.files.loaded++;
+  const t = tableSummary(summary, result.table);
+  t.files++;
+  t.inserted += stats.inserted;
+  t.updated += stats.updated;
+  t.unchanged += stats.unchanged;
+  t.deleted += stats.deleted;
+  t.childRows += stats.childRows;
+  t.rejected += still.length + result.kept;
+  addSchemaChanges(summary, changes, result.file);
+  for (const r of still) countReject(summary, r.table, r.code, 1);
+  if (result.kept > 0) countReject(summary, result.table, 'KEPT_NO_CURSOR', result.kept);
 }

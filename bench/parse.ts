@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Papa from 'papaparse';
 import type { ResolvedSource } from '../src/config/resolve.js';
-import { scanItems } from '../src/runner/scan.js';
+import { scanItems } from '../src/normalize/scan.js';
 import { readFile } from '../src/sources/open.js';
 import { ordersCsv, saveResult } from './lib.js';
 

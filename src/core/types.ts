@@ -113,3 +113,46 @@ export interface Contract {
   /** `text`: like `evolve`, and when no lossless type fits, the column becomes text. */
   dataType: ContractMode | 'text';
 }
+
+/** A live table as read from the database catalog. System columns are listed apart. */
+export interface LiveTable extends TableSchema {
+  systemColumns: string[];
+  /**
+   * What the destination cannot store in this table, checked value by value before writing
+   * so that such a value rejects its row (`DEST_LIMIT`) instead of failing the file.
+   * Absent: no limit beyond the types'.
+   */
+  limits?: TableLimits;
+  /**
+   * Columns whose physical declaration is older than the dialect's current one for their
+   * type (SQLite's `DECIMAL(p,s)` before `DECIMAL_BLOB(p,s)`): a `widen_column` to the same
+   * type rebuilds the table with current declarations. Absent: none.
+   */
+  outdated?: string[];
+}
+
+export interface TableLimits {
+  /** Text columns of bounded length (MySQL key columns are VARCHAR(n)): characters at most. */
+  maxChars?: Readonly<Record<string, number>>;
+  /** Deepest nesting of a `json` value (MariaDB's JSON_VALID refuses 32 levels). */
+  jsonDepth?: number;
+}
+
+/** One row of the root table with its child rows (values in the tables' column order). */
+export interface RowNode {
+  values: DbValue[];
+  /** Per child table name: whole rows in that child table's column order (parent key and `_tributary_idx` filled in). */
+  children?: Map<string, DbValue[][]>;
+}
+
+/** A record that did not become a row: where it is, why, and its raw text. */
+export interface Reject {
+  table: string;
+  line: number;
+  record: number;
+  code: RejectCode;
+  column: string | null;
+  message: string;
+  /** Raw record text (CSV/JSON line) or the parsed record as JSON, cut to 64 KiB. */
+  raw: string;
+}

@@ -1,13 +1,6 @@
-import type {
-  ColumnType,
-  DbValue,
-  SchemaChange,
-  SystemColumns,
-  TableSchema,
-  WriteDisposition,
-} from '../core/types.js';
+import type { ColumnType, LiveTable, RowNode, SchemaChange, WriteDisposition } from '../core/types.js';
 
-export type { SchemaChange, SystemColumns };
+export type { LiveTable, RowNode, SchemaChange, SystemColumns, TableLimits } from '../core/types.js';
 
 /**
  * What the code above a destination may rely on. Branch on these flags, never on the
@@ -62,30 +55,6 @@ export interface SqlDialect {
   longTextSql: string;
 }
 
-/** A live table as read from the database catalog. System columns are listed apart. */
-export interface LiveTable extends TableSchema {
-  systemColumns: string[];
-  /**
-   * What the destination cannot store in this table, checked value by value before writing
-   * so that such a value rejects its row (`DEST_LIMIT`) instead of failing the file.
-   * Absent: no limit beyond the types'.
-   */
-  limits?: TableLimits;
-  /**
-   * Columns whose physical declaration is older than the dialect's current one for their
-   * type (SQLite's `DECIMAL(p,s)` before `DECIMAL_BLOB(p,s)`): a `widen_column` to the same
-   * type rebuilds the table with current declarations. Absent: none.
-   */
-  outdated?: string[];
-}
-
-export interface TableLimits {
-  /** Text columns of bounded length (MySQL key columns are VARCHAR(n)): characters at most. */
-  maxChars?: Readonly<Record<string, number>>;
-  /** Deepest nesting of a `json` value (MariaDB's JSON_VALID refuses 32 levels). */
-  jsonDepth?: number;
-}
-
 export const SYS_RUN_ID = '_tributary_run_id';
 export const SYS_FILE_ID = '_tributary_file_id';
 export const SYS_IDX = '_tributary_idx';
@@ -135,13 +104,6 @@ export class DirectLoadConflict extends Error {
     super(`a key occurs twice in the file: ${table} must be loaded through staging`);
     this.name = 'DirectLoadConflict';
   }
-}
-
-/** One row of the root table with its child rows (values in the tables' column order). */
-export interface RowNode {
-  values: DbValue[];
-  /** Per child table name: whole rows in that child table's column order (parent key and `_tributary_idx` filled in). */
-  children?: Map<string, DbValue[][]>;
 }
 
 export interface WriteStats {

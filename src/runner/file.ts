@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ResolvedSource } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
+import { crashPoint, delayPoint } from '../core/faults.js';
 import type { ColumnSchema, ColumnType, SchemaChange, SourceItem, TableSchema } from '../core/types.js';
 import {
   childTablesOf,
@@ -13,6 +14,8 @@ import {
   type Transaction,
   type WriteStats,
 } from '../destinations/types.js';
+import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from '../normalize/scan.js';
+import { type EncodeInput, encodeBatches } from '../normalize/stream.js';
 import { applyChanges, changedTable, keyConflict, planTable, SchemaConflict } from '../schema/diff.js';
 import type { Observation } from '../schema/observe.js';
 import { formatType } from '../schema/types.js';
@@ -22,7 +25,6 @@ import { recordSchemaChange } from '../state/history.js';
 import { fileId, markLoaded } from '../state/ledger.js';
 import { clearRejects, insertRejects, type Reject } from '../state/rejects.js';
 import type { EventSink } from './events.js';
-import { crashPoint, delayPoint } from './faults.js';
 import { overLimit, tooManyRejects } from './max-rejects.js';
 import {
   encodeInPool,
@@ -33,8 +35,6 @@ import {
   scanInPool,
   type WorkerPool,
 } from './parallel.js';
-import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from './scan.js';
-import { type EncodeInput, encodeBatches } from './stream.js';
 import { settleTentative } from './tentative.js';
 
 /** Everything a file load needs from the run. */

@@ -11,11 +11,11 @@ import { Piscina } from 'piscina';
 import { type ErrorCode, TributaryError } from '../core/errors.js';
 import type { ColumnType, Format } from '../core/types.js';
 import type { RowFormat } from '../destinations/types.js';
+import type { ScanInput, ScanResult } from '../normalize/scan.js';
+import { type EncodedBatch, type EncodeInput, fromWire } from '../normalize/stream.js';
 import { mergeObservation, TableObserver } from '../schema/observe.js';
 import { detectFormat, type ReadOptions } from '../sources/open.js';
 import { type FileSplit, splitFile } from '../sources/split.js';
-import type { ScanInput, ScanResult } from './scan.js';
-import { type EncodedBatch, type EncodeInput, fromWire } from './stream.js';
 import type { SerializedError, WorkerMessage, WorkerTask } from './worker.js';
 
 /** A batch for the writer: rows as values, or (with a row format) as text with `rows` empty. */

@@ -2,6 +2,7 @@ import os from 'node:os';
 import pRetry from 'p-retry';
 import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
 import { isTransient, messageOf, TributaryError } from '../core/errors.js';
+import { crashPoint } from '../core/faults.js';
 import type { ColumnType, SchemaChange } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
@@ -13,7 +14,6 @@ import { closeCrashedRuns, finishRun, runsAfter, startRun } from '../state/runs.
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
-import { crashPoint } from './faults.js';
 import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
 import {

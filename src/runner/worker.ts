@@ -9,10 +9,16 @@ import { TributaryError } from '../core/errors.js';
 import type { DbValue } from '../core/types.js';
 import { jsonRows, tsvRow } from '../destinations/rowtext.js';
 import type { RowFormat } from '../destinations/types.js';
+import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from '../normalize/scan.js';
+import {
+  type EncodedBatch,
+  type EncodeInput,
+  encodeBatches,
+  toWire,
+  type WireBatch,
+} from '../normalize/stream.js';
 import { hashFile } from '../sources/hash.js';
 import { type ReadOptions, readFile } from '../sources/open.js';
-import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from './scan.js';
-import { type EncodedBatch, type EncodeInput, encodeBatches, toWire, type WireBatch } from './stream.js';
 
 export interface ReadSpec {
   abs: string;

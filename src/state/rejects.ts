@@ -1,17 +1,9 @@
-import type { RejectCode } from '../core/types.js';
+import type { Reject, RejectCode } from '../core/types.js';
+
+export type { Reject } from '../core/types.js';
+
 import type { SqlClient } from '../destinations/types.js';
 import { T } from './tables.js';
-
-export interface Reject {
-  table: string;
-  line: number;
-  record: number;
-  code: RejectCode;
-  column: string | null;
-  message: string;
-  /** Raw record text (CSV/JSON line) or the parsed record as JSON, cut to 64 KiB. */
-  raw: string;
-}
 
 export interface StoredReject extends Reject {
   id: number;

@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
+import { crashPoint } from '../core/faults.js';
 import type { Destination } from '../destinations/types.js';
-import { crashPoint } from '../runner/faults.js';
 import { loadModels, modelFiles, tableNames } from './discover.js';
 import { baseTables, beforeImageColumns, type ModelGraph, modelRefs, withUpstream } from './graph.js';
 import { refreshIncremental } from './incremental.js';

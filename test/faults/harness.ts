@@ -1,7 +1,7 @@
 /**
  * The crash-consistency harness, shared by the CI suite (test/faults/crash.test.ts) and the
  * long mode (bench/crash.ts): a reference run without interruption, then trials — the real
- * CLI killed with SIGKILL at a crash point (`TRIBUTARY_CRASH_AT`, src/runner/faults.ts) or
+ * CLI killed with SIGKILL at a crash point (`TRIBUTARY_CRASH_AT`, src/core/faults.ts) or
  * after a random delay, possibly again during the next run, then a plain rerun to completion
  * — each compared with the reference: every table, the rejects, the ledger, the schema
  * history. After each kill, before the rerun, the state is also checked on its own: nothing
@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import type { CrashPoint } from '../../src/runner/faults.js';
+import type { CrashPoint } from '../../src/core/faults.js';
 import { MYSQL_TEST_URL } from '../helpers/mysql.js';
 import type { Dialect } from '../helpers/workspace.js';
 import { describeExit, type Exit, tributary } from './cli.js';
@@ -117,7 +117,7 @@ export async function freshPipeline(
   };
 }
 
-/** How often each crash point is reached by an uninterrupted run (`TRIBUTARY_CRASH_COUNT`, src/runner/faults.ts). */
+/** How often each crash point is reached by an uninterrupted run (`TRIBUTARY_CRASH_COUNT`, src/core/faults.ts). */
 export type Hits = Record<CrashPoint, number>;
 
 export interface Reference {

@@ -92,7 +92,7 @@ describe.each(DIALECTS)('signals on %s', (dialect) => {
   );
 
   it.skipIf(skip)('a second SIGINT aborts at once, still safe', { timeout: 120_000 }, async () => {
-    // Each batch of a file waits 400 ms (src/runner/faults.ts): the file in progress cannot
+    // Each batch of a file waits 400 ms (src/core/faults.ts): the file in progress cannot
     // finish between the two signals, however fast the machine.
     const r = await interrupt(['SIGINT', 'SIGINT'], 2, { TRIBUTARY_DELAY_AT: 'load:400' });
     expect(r.x.code, describeExit(r.x)).toBe(130);

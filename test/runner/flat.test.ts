@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedSource } from '../../src/config/resolve.js';
 import type { ColumnType, Contract, ContractMode, SourceItem } from '../../src/core/types.js';
 import type { LiveTable } from '../../src/destinations/types.js';
-import { scanItems } from '../../src/runner/scan.js';
-import { type EncodedBatch, encodeBatches } from '../../src/runner/stream.js';
+import { scanItems } from '../../src/normalize/scan.js';
+import { type EncodedBatch, encodeBatches } from '../../src/normalize/stream.js';
 import { parseTypeHint } from '../../src/schema/types.js';
 import { parseCsv } from '../../src/sources/csv.js';
 

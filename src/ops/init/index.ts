@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveConfigText } from '../../config/resolve.js';
 import { messageOf, TributaryError } from '../../core/errors.js';
-import { makeShaper, rawOf } from '../../runner/shape.js';
+import { makeShaper, rawOf } from '../../normalize/shape.js';
 import { normalizeTableName } from '../../schema/naming.js';
 import { parseTypeHint } from '../../schema/types.js';
 import { readFile } from '../../sources/open.js';

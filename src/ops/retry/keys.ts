@@ -1,6 +1,6 @@
 import type { ResolvedSource } from '../../config/resolve.js';
 import type { Destination, LiveTable } from '../../destinations/types.js';
-import { makeShaper } from '../../runner/shape.js';
+import { makeShaper } from '../../normalize/shape.js';
 import { coerce } from '../../schema/types.js';
 import type { RetryGroup } from './plan.js';
 

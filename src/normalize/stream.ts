@@ -1,7 +1,5 @@
 import type { ResolvedSource } from '../config/resolve.js';
-import type { DbValue, SourceItem } from '../core/types.js';
-import type { LiveTable, RowNode } from '../destinations/types.js';
-import type { Reject } from '../state/rejects.js';
+import type { DbValue, LiveTable, Reject, RowNode, SourceItem } from '../core/types.js';
 import { type Encoded, recordEncoder } from './encode.js';
 import { type FlatLayout, type FlatRecord, makeShaper, rawOf } from './shape.js';
 

@@ -1,5 +1,4 @@
-import type { ColumnType, Contract, DbValue, RejectCode } from '../core/types.js';
-import type { LiveTable, RowNode } from '../destinations/types.js';
+import type { ColumnType, Contract, DbValue, LiveTable, RejectCode, RowNode } from '../core/types.js';
 import { coerceValue, formatType, MISFIT, misfitReason } from '../schema/types.js';
 import type { FlatLayout, Shaped } from './shape.js';
 

@@ -146,8 +146,14 @@ export interface Destination extends SqlClient {
   readonly description: string;
   /** Things the run should tell the user once (e.g. a bulk path that is not available). */
   readonly warnings?: readonly string[];
-  /** Connect; create the database when missing and allowed. */
-  open(): Promise<void>;
+  /**
+   * Connect; create the database when missing and allowed. `readOnly` (`run --dry-run`):
+   * change nothing, not even by creating the database or the SQLite file; when there is
+   * none, {@link absent} is true and there is nothing to read (an empty destination).
+   */
+  open(options?: { readOnly?: boolean }): Promise<void>;
+  /** Opened read-only and found no database (or SQLite file): nothing to read. */
+  readonly absent?: boolean;
   close(): Promise<void>;
   /** User tables from the live catalog (state tables excluded). */
   readCatalog(): Promise<Map<string, LiveTable>>;
@@ -156,6 +162,12 @@ export interface Destination extends SqlClient {
    * that transaction; otherwise each statement commits on its own.
    */
   applySchemaChanges(changes: readonly SchemaChange[], tx?: Transaction): Promise<void>;
+  /**
+   * The statements a schema change runs as here, given the table before it (undefined when
+   * absent); none when it is already there. Pure: what `applySchemaChanges` runs, and what
+   * `run --dry-run` prints.
+   */
+  schemaChangeSql(change: SchemaChange, live: LiveTable | undefined): string[];
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Take the pipeline's run lock; resolves to the current holder when it is taken. */
   tryLock(pipeline: string, holder: string): Promise<LockInfo | undefined>;

@@ -193,7 +193,9 @@ export class MysqlDestination implements Destination {
     return translateMysqlError(err, what, { secrets: this.#secrets, connecting });
   }
 
-  async open(): Promise<void> {
+  absent = false;
+
+  async open(options: { readOnly?: boolean } = {}): Promise<void> {
     if (this.#pool) return;
     const { database } = this.#config;
     let probe: Connection;
@@ -217,6 +219,10 @@ export class MysqlDestination implements Destination {
       this.#stagingEngines = (aria as unknown[]).length > 0 ? ['Aria', 'InnoDB'] : ['InnoDB'];
       this.#collation = BINARY_COLLATIONS.find((n) => names.has(n)) ?? BINARY_COLLATIONS[2];
       this.#dialect = mysqlDialect(this.#collation);
+      if (Number(info?.has_db) === 0 && options.readOnly) {
+        this.absent = true;
+        return;
+      }
       if (Number(info?.has_db) === 0) {
         if (!this.#settings.createDatabase) {
           throw new TributaryError(
@@ -351,43 +357,43 @@ export class MysqlDestination implements Destination {
   }
 
   async #apply(s: Session, change: SchemaChange): Promise<void> {
+    const live = change.kind === 'create_table' ? undefined : await readMysqlTable(s, change.table);
+    if (change.kind === 'add_column' && !live) {
+      throw new TributaryError(
+        'SCHEMA_CONFLICT',
+        `cannot add ${change.table}.${change.column.name}: no such table`,
+      );
+    }
+    if (change.kind === 'widen_column' && !live?.columns.some((c) => c.name === change.column)) {
+      throw new TributaryError(
+        'SCHEMA_CONFLICT',
+        `cannot widen ${change.table}.${change.column}: no such column`,
+      );
+    }
+    for (const sql of this.schemaChangeSql(change, live)) await s.execute(sql);
+  }
+
+  schemaChangeSql(change: SchemaChange, live: LiveTable | undefined): string[] {
     const q = this.#dialect.quote;
     switch (change.kind) {
       case 'create_table':
-        await s.execute(createTableDdl({ ...change.table, system: change.system }, this.#collation));
-        return;
-      case 'add_column': {
-        const live = await readMysqlTable(s, change.table);
-        if (!live)
-          throw new TributaryError(
-            'SCHEMA_CONFLICT',
-            `cannot add ${change.table}.${change.column.name}: no such table`,
-          );
-        if (live.columns.some((c) => c.name === change.column.name)) return;
-        await s.execute(
+        return [createTableDdl({ ...change.table, system: change.system }, this.#collation)];
+      case 'add_column':
+        if (live?.columns.some((c) => c.name === change.column.name)) return [];
+        return [
           `ALTER TABLE ${q(change.table)} ADD COLUMN ${columnDefSql(change.column.name, change.column.type, false)}`,
-        );
-        return;
-      }
+        ];
       case 'widen_column': {
-        const live = await readMysqlTable(s, change.table);
         const from = live?.columns.find((c) => c.name === change.column);
-        if (!live || !from) {
-          throw new TributaryError(
-            'SCHEMA_CONFLICT',
-            `cannot widen ${change.table}.${change.column}: no such column`,
-          );
-        }
-        if (JSON.stringify(from.type) === JSON.stringify(change.to)) return;
+        if (!live || !from || JSON.stringify(from.type) === JSON.stringify(change.to)) return [];
         const key = live.primaryKey.includes(change.column);
         const columns = live.columns.map((c) =>
           c.name === change.column ? { name: c.name, type: change.to } : c,
         );
         // MODIFY converts the stored values (DATE → DATETIME gets 00:00:00) in one statement.
-        await s.execute(
+        return [
           `ALTER TABLE ${q(change.table)} MODIFY COLUMN ${columnDefSql(change.column, change.to, key, keyTextChars(columns, live.primaryKey))}`,
-        );
-        return;
+        ];
       }
     }
   }

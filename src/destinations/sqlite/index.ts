@@ -14,7 +14,8 @@ import type {
   Transaction,
 } from '../types.js';
 import { readSqliteCatalog, readSqliteTable } from './catalog.js';
-import { sqliteDialect as d, decimalValueSql } from './dialect.js';
+import { sqliteChangeSql } from './ddl.js';
+import { sqliteDialect as d } from './dialect.js';
 import { translateSqliteError } from './errors.js';
 import { registerSqliteFunctions } from './functions.js';
 import { sqliteWriter } from './writer.js';
@@ -47,7 +48,28 @@ export class SqliteDestination implements Destination {
     return this.#db;
   }
 
-  async open(): Promise<void> {
+  absent = false;
+
+  async open(options: { readOnly?: boolean } = {}): Promise<void> {
+    if (options.readOnly) {
+      if (!fs.existsSync(this.file)) {
+        this.absent = true;
+        return;
+      }
+      try {
+        // Not SQLite's read-only mode, which leaves the WAL side files (-wal, -shm) behind: a
+        // connection that refuses every write (query_only), so the last one out removes them
+        // as usual and the folder is as it was.
+        const db = new Database(this.file, { fileMustExist: true });
+        db.pragma('query_only = ON');
+        db.pragma('busy_timeout = 10000');
+        registerSqliteFunctions(db);
+        this.#db = db;
+      } catch (err) {
+        throw translateSqliteError(err, `opening ${this.file}`);
+      }
+      return;
+    }
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       const db = new Database(this.file);
@@ -98,61 +120,15 @@ export class SqliteDestination implements Destination {
   }
 
   #apply(change: SchemaChange): void {
-    const db = this.db;
-    switch (change.kind) {
-      case 'create_table':
-        db.exec(createTableSql(d, { ...change.table, system: change.system }));
-        return;
-      case 'add_column': {
-        const live = readSqliteTable(db, change.table);
-        if (live?.columns.some((c) => c.name === change.column.name)) return;
-        db.exec(
-          `ALTER TABLE ${d.quote(change.table)} ADD COLUMN ${d.quote(change.column.name)} ${d.typeSql(change.column.type, false)}`,
-        );
-        return;
-      }
-      case 'widen_column':
-        this.#rebuild(change.table, change.column, change.to);
-        return;
+    const live = change.kind === 'create_table' ? undefined : readSqliteTable(this.db, change.table);
+    if (change.kind !== 'create_table' && !live) {
+      throw new TributaryError('SCHEMA_CONFLICT', `cannot change ${change.table}: no such table`);
     }
+    for (const sql of sqliteChangeSql(change, live)) this.db.exec(sql);
   }
 
-  /**
-   * SQLite cannot change a declared type in place: copy into a new table (inside the
-   * caller's transaction). Also run for a column whose type is unchanged but whose
-   * declaration is outdated (`LiveTable.outdated`): the copy declares every column anew.
-   */
-  #rebuild(table: string, column: string, to: LiveTable['columns'][number]['type']): void {
-    const db = this.db;
-    const live = readSqliteTable(db, table);
-    if (!live) throw new TributaryError('SCHEMA_CONFLICT', `cannot widen ${table}.${column}: no such table`);
-    const from = live.columns.find((c) => c.name === column);
-    if (!from || (JSON.stringify(from.type) === JSON.stringify(to) && !live.outdated?.includes(column)))
-      return;
-    const tmp = `${table}__tributary_rebuild`;
-    const columns = live.columns.map((c) => (c.name === column ? { name: c.name, type: to } : c));
-    const system = { fileId: live.systemColumns.includes('_tributary_file_id'), idx: false };
-    db.exec(`DROP TABLE IF EXISTS ${d.quote(tmp)}`);
-    db.exec(createTableSql(d, { name: tmp, columns, primaryKey: live.primaryKey, system }));
-    const select = [
-      ...columns.map(({ name, type }) => {
-        const q = d.quote(name);
-        if (name === column && from.type.kind === 'date' && to.kind === 'datetime')
-          return `CASE WHEN length(${q}) = 10 THEN ${q} || ' 00:00:00' ELSE ${q} END`;
-        // An integer (from a bool or integer column, or stored by NUMERIC affinity of old) is
-        // stored as a decimal value is: past 15 digits as text (dialect.ts decimalValueSql).
-        if (type.kind === 'decimal')
-          return `CASE WHEN typeof(${q}) = 'integer' THEN ${decimalValueSql(`CAST(${q} AS TEXT)`)} ELSE ${q} END`;
-        return q;
-      }),
-      ...systemColumnNames(system).map(d.quote),
-    ];
-    const all = [...columns.map((c) => c.name), ...systemColumnNames(system)];
-    db.exec(
-      `INSERT INTO ${d.quote(tmp)} (${all.map(d.quote).join(', ')}) SELECT ${select.join(', ')} FROM ${d.quote(table)}`,
-    );
-    db.exec(`DROP TABLE ${d.quote(table)}`);
-    db.exec(`ALTER TABLE ${d.quote(tmp)} RENAME TO ${d.quote(table)}`);
+  schemaChangeSql(change: SchemaChange, live: LiveTable | undefined): string[] {
+    return sqliteChangeSql(change, live);
   }
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {

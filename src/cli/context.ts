@@ -19,9 +19,10 @@ export function readConfig(file: string | undefined): ResolvedConfig {
 export async function withDestination<T>(
   config: ResolvedConfig,
   fn: (dest: Destination) => Promise<T>,
+  options: { readOnly?: boolean } = {},
 ): Promise<T> {
   const dest = await createDestination(config.destination);
-  await dest.open();
+  await dest.open(options);
   try {
     return await fn(dest);
   } finally {

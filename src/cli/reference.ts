@@ -12,8 +12,11 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
     [EXIT.usage, 'the config file exists (pass `--force`), or no CSV/JSON file with records was found'],
   ],
   run: [
-    [EXIT.ok, 'success — rejected rows are reported, not a failure'],
-    [EXIT.partial, 'the run finished but some files or models failed; they are retried on the next run'],
+    [EXIT.ok, 'success — rejected rows are reported, not a failure (`--dry-run`: no file would fail)'],
+    [
+      EXIT.partial,
+      'the run finished but some files or models failed; they are retried on the next run (`--dry-run`: a file would fail)',
+    ],
     [EXIT.usage, 'bad usage or invalid config, or `--full-refresh` not confirmed; nothing was touched'],
     [EXIT.locked, 'another run of the same pipeline holds the lock'],
     [EXIT.failed, 'the run failed (destination unreachable, or an error stopped it)'],

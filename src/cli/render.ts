@@ -1,4 +1,5 @@
 import type { ModelResult, RunEvent, RunSummary } from '../runner/events.js';
+import type { FilePreview, RunPreview } from '../runner/preview.js';
 
 /** Plain text table: columns padded, numbers right-aligned. */
 export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
@@ -143,4 +144,39 @@ export function modelCounts(models: readonly ModelResult[]): string {
 function refreshText(m: ModelResult): string {
   if (m.refresh === 'incremental') return `incremental: ${m.keys} key(s), -${m.deleted} +${m.inserted} rows`;
   return m.refresh === 'full' ? `full${m.reason ? `: ${m.reason}` : ''}` : (m.reason ?? '');
+}
+
+/** `run --dry-run`: what a run would do, file by file, with the DDL it would run. */
+export function previewText(p: RunPreview): string {
+  const out: string[] = [];
+  out.push(`Dry run of ${p.pipeline} → ${p.destination}: nothing was changed.`);
+  if (p.absent) out.push('The destination does not exist yet: the run would create it.');
+  for (const w of p.warnings) out.push(`warning: ${w}`);
+  if (p.reconcile.length > 0) {
+    out.push('', 'Put back in line before loading (a table equals a full refresh of its current files):');
+    for (const r of p.reconcile) out.push(`  ${r.table}: ${r.action.replace('_', ' ')} — ${r.reason}`);
+  }
+  const todo = p.files.filter((f) => f.action !== 'unchanged');
+  if (todo.length > 0) {
+    out.push('');
+    for (const f of todo) {
+      const records = f.records === undefined ? '' : `, ${f.records} record(s)`;
+      const shadowed = f.shadowed ? ' (a newer file holds the table: its rows are not written)' : '';
+      out.push(`${f.path} → ${f.table}: ${f.action} (${f.reason}${records})${shadowed}`);
+      if (f.error) out.push(`  would fail: ${f.error.code}: ${f.error.message}`);
+      for (const c of f.changes) {
+        out.push(`  ${c.text}`);
+        for (const sql of c.sql) out.push(...sql.split('\n').map((l) => `    ${l}`));
+      }
+      for (const r of f.rejects) out.push(`  kept out: ${r}`);
+      for (const w of f.warnings) out.push(`  warning: ${w}`);
+    }
+  }
+  const count = (a: FilePreview['action']) => p.files.filter((f) => f.action === a).length;
+  const load = count('load') + count('reload');
+  out.push(
+    '',
+    `Files: ${load} would load, ${count('unchanged')} unchanged, ${count('fail')} would fail (of ${p.files.length}).`,
+  );
+  return out.join('\n');
 }

@@ -408,7 +408,7 @@ async function discardFile(job: FileJob, scan: Scan): Promise<FileOutcome> {
  * A file that brings new columns while established ones go missing may have renamed them:
  * say so, with the fix. Only for tables that exist and columns that are not keys.
  */
-function renameHints(job: FileJob, observed: Map<string, Observation>): string[] {
+export function renameHints(job: FileJob, observed: Map<string, Observation>): string[] {
   const live = job.catalog.get(job.source.table);
   const seen = observed.get(job.source.table)?.types;
   if (!live || !seen) return [];

@@ -16,6 +16,7 @@ import { type PreparedModels, prepareModels, runModels, type TransformOptions } 
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
+import { planFiles } from './plan.js';
 import {
   applyReconciliation,
   ensureProvenance,
@@ -154,7 +155,8 @@ async function loadAll(
   beforeImages: PreparedModels['beforeImages'],
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
-  const { planned, ledger, silent } = await plan(config, dest);
+  const ledger = await readLedger(dest, config.pipeline);
+  const { planned, silent } = await planFiles(config, ledger);
   const warn = (message: string) => {
     summary.warnings.push(message);
     emit({ type: 'warning', message });
@@ -462,39 +464,6 @@ function serialized(fn: () => Promise<void>): () => Promise<void> {
     last = next.catch(() => {});
     return next;
   };
-}
-
-/** Discover every source's files and pair them with their ledger rows. A file is claimed by the first source that matches it. */
-async function plan(
-  config: ResolvedConfig,
-  dest: Destination,
-): Promise<{ planned: PlannedFile[]; ledger: Map<string, LedgerEntry>; silent: string[] }> {
-  const ledger = await readLedger(dest, config.pipeline);
-  const claimed = new Map<string, PlannedFile>();
-  const silent: string[] = [];
-  for (const source of config.sources) {
-    const found = await discoverFiles(config.baseDir, source.files);
-    let mine = 0;
-    for (const file of found) {
-      if (claimed.has(file.path)) continue;
-      // A ledger row of another table: the file moved to this source's table, new to it.
-      const entry = ledger.get(file.path);
-      claimed.set(file.path, { file, source, ledger: entry?.table === source.table ? entry : undefined });
-      mine++;
-    }
-    // Said on every run: a glob with a typo, or a folder not mounted, must not look like a quiet day.
-    if (mine === 0) {
-      silent.push(
-        found.length === 0
-          ? `sources[${source.index}] (table ${source.table}): no file matches "${source.files}" (relative to ${config.baseDir})`
-          : `sources[${source.index}] (table ${source.table}): the ${found.length} file(s) "${source.files}" matches all belong to an earlier source`,
-      );
-    }
-  }
-  const planned = [...claimed.values()].sort((a, b) =>
-    a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0,
-  );
-  return { planned, ledger, silent };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { configKeys, planReset, resetTables } from '../../ops/reset.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
+import { previewRun } from '../../runner/preview.js';
 import { runPipeline } from '../../runner/run.js';
 import { confirmReset, tablesToRefresh } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
@@ -9,7 +10,7 @@ import { codeFor, EXIT } from '../exit.js';
 import { configOption, type Io } from '../io.js';
 import { logEvent } from '../log.js';
 import { Progress } from '../progress.js';
-import { summaryText } from '../render.js';
+import { previewText, summaryText } from '../render.js';
 
 export interface RunFlags {
   config: string;
@@ -21,6 +22,7 @@ export interface RunFlags {
   fullRefresh?: boolean;
   table?: string;
   yes?: boolean;
+  dryRun?: boolean;
 }
 
 export function registerRun(program: Command, io: Io, state: { code: number }): void {
@@ -43,7 +45,11 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
       '--full-refresh',
       "reload from all files: delete the tables' rows and forget their files first (asks)",
     )
-    .option('--table <name>', 'with --full-refresh: only this table')
+    .option('--table <name>', 'with --full-refresh or --dry-run: only this table')
+    .option(
+      '--dry-run',
+      'say what the run would do — files, tables rebuilt, schema changes with their DDL, what the contract keeps out — and change nothing (reads the files to load once)',
+    )
     .option('-y, --yes', 'with --full-refresh: do not ask for confirmation (needed without a terminal)')
     .addHelpText(
       'after',
@@ -55,12 +61,34 @@ Examples:
   tributary run                              uses ./tributary.yaml
   tributary run -c pipelines/shop.yaml --wait 600
   tributary run --json | jq 'select(.type == "file_loaded")'
-  tributary run --full-refresh --table orders --yes   rebuild one table from its files`,
+  tributary run --full-refresh --table orders --yes   rebuild one table from its files
+  tributary run --dry-run                    what the next run would load and change`,
     )
     .action(async (flags: RunFlags) => {
+      if (flags.dryRun) {
+        state.code = await dryRunCommand(flags, io);
+        return;
+      }
       const summary = await runCommand(flags, io);
       state.code = codeFor(summary);
     });
+}
+
+/**
+ * `run --dry-run`: the preview of the run, printed (`--json`: one JSON document); the
+ * destination is opened read-only. Exit 1 when a file would fail, else 0.
+ */
+async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
+  if (flags.fullRefresh) {
+    throw new TributaryError('CONFIG_INVALID', '--dry-run and --full-refresh do not go together');
+  }
+  const config = readConfig(flags.config);
+  const table = flags.table === undefined ? undefined : tablesToRefresh(config, flags.table)[0];
+  const preview = await withDestination(config, (dest) => previewRun(config, dest, { table }), {
+    readOnly: true,
+  });
+  io.out(flags.json ? JSON.stringify(preview, null, 2) : previewText(preview));
+  return preview.files.some((f) => f.action === 'fail') ? EXIT.partial : EXIT.ok;
 }
 
 /** Run the pipeline with signal handling and progress rendering; returns the summary. */
@@ -112,7 +140,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
   if (flags.table !== undefined && !flags.fullRefresh) {
     throw new TributaryError(
       'CONFIG_INVALID',
-      '--table goes with --full-refresh (to reset a table alone: `tributary reset`)',
+      '--table goes with --full-refresh or --dry-run (to reset a table alone: `tributary reset`)',
     );
   }
   const refresh = flags.fullRefresh ? tablesToRefresh(config, flags.table) : undefined;

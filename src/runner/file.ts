@@ -300,9 +300,12 @@ async function loadNewInOnePass(job: FileJob, children: boolean): Promise<FileOu
  */
 async function confirmLock(job: FileJob, db: Transaction | Destination): Promise<void> {
   if (!job.dest.holdsLock || (await job.dest.holdsLock(db, job.pipeline))) return;
+  // Lost, not necessarily taken by another run: transient, so the file is rolled back and
+  // retried, and keepLock (src/runner/run.ts) before the retry takes the lock again or stops.
   throw new TributaryError(
     'LOCK_LOST',
-    `the run lock of pipeline ${job.pipeline} was lost when its database connection closed, and another run took it; ${job.file.path} was rolled back and this run stops here: the files it loaded are kept, the others load on the next run`,
+    `the run lock of pipeline ${job.pipeline} was lost when its database connection closed; ${job.file.path} was rolled back, and with no retry left this run stops here: the files it loaded are kept, the others load on the next run`,
+    { transient: true },
   );
 }
 

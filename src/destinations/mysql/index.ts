@@ -20,7 +20,8 @@ import type {
   Transaction,
 } from '../types.js';
 import { readMysqlCatalog, readMysqlTable } from './catalog.js';
-import { BINARY_COLLATIONS, columnDefSql, createTableDdl, keyTextChars, mysqlDialect } from './dialect.js';
+import { mysqlChangeSql } from './ddl.js';
+import { BINARY_COLLATIONS, mysqlDialect } from './dialect.js';
 import { translateMysqlError } from './errors.js';
 import { RunLocks } from './lock.js';
 import { Session } from './session.js';
@@ -374,28 +375,7 @@ export class MysqlDestination implements Destination {
   }
 
   schemaChangeSql(change: SchemaChange, live: LiveTable | undefined): string[] {
-    const q = this.#dialect.quote;
-    switch (change.kind) {
-      case 'create_table':
-        return [createTableDdl({ ...change.table, system: change.system }, this.#collation)];
-      case 'add_column':
-        if (live?.columns.some((c) => c.name === change.column.name)) return [];
-        return [
-          `ALTER TABLE ${q(change.table)} ADD COLUMN ${columnDefSql(change.column.name, change.column.type, false)}`,
-        ];
-      case 'widen_column': {
-        const from = live?.columns.find((c) => c.name === change.column);
-        if (!live || !from || JSON.stringify(from.type) === JSON.stringify(change.to)) return [];
-        const key = live.primaryKey.includes(change.column);
-        const columns = live.columns.map((c) =>
-          c.name === change.column ? { name: c.name, type: change.to } : c,
-        );
-        // MODIFY converts the stored values (DATE → DATETIME gets 00:00:00) in one statement.
-        return [
-          `ALTER TABLE ${q(change.table)} MODIFY COLUMN ${columnDefSql(change.column, change.to, key, keyTextChars(columns, live.primaryKey))}`,
-        ];
-      }
-    }
+    return mysqlChangeSql(change, live, this.#collation);
   }
 
   /**

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { TributaryError } from '../../core/errors.js';
-import { createTableSql, systemColumnNames } from '../sql.js';
 import type {
   Capabilities,
   Destination,

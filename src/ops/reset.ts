@@ -9,15 +9,13 @@ import {
   type SqlClient,
   SYS_RUN_ID,
 } from '../destinations/types.js';
-import { countsOf, newSummary } from '../runner/summary.js';
+import { recordRun, withPipeline } from '../runner/envelope.js';
 import { keyConflict } from '../schema/diff.js';
 import { recordSchemaChange } from '../state/history.js';
 import { forgetFiles, readLedger } from '../state/ledger.js';
 import { deleteTableRejects } from '../state/rejects.js';
-import { closeCrashedRuns, finishRun, startRun } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { markTableReset } from '../transforms/state.js';
-import { withPipelineLock } from './lock.js';
 
 /** What resetting one table throws away; shown before asking for confirmation. */
 export interface TableReset {
@@ -143,22 +141,13 @@ export async function resetPipelineTables(
   tables: readonly string[],
 ): Promise<number> {
   await ensureStateTables(dest, dest.dialect);
-  return withPipelineLock(dest, config.pipeline, async () => {
-    await closeCrashedRuns(dest, config.pipeline);
-    const run = await startRun(dest, config.pipeline);
-    const summary = newSummary(run.id, config.pipeline, run.startedAt, `reset of ${tables.join(', ')}`);
-    const started = Date.now();
-    try {
-      await resetTables(dest, config.pipeline, tables, run.id, configKeys(config));
-    } catch (err) {
-      summary.status = 'failed';
-      summary.error = err instanceof Error ? err.message : String(err);
-    }
-    summary.durationMs = Date.now() - started;
-    await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
+  return withPipeline(dest, config.pipeline, {}, async () => {
+    const { summary } = await recordRun(dest, config.pipeline, `reset of ${tables.join(', ')}`, (runId) =>
+      resetTables(dest, config.pipeline, tables, runId, configKeys(config)),
+    );
     if (summary.error)
       throw new TributaryError('LOAD_FAILED', `reset failed; nothing was changed: ${summary.error}`);
-    return run.id;
+    return summary.runId;
   });
 }
 

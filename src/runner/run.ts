@@ -7,12 +7,12 @@ import type { ColumnType, SchemaChange } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
-import { discoverFiles } from '../sources/discover.js';
 import { hashFile } from '../sources/hash.js';
-import { fileId, type LedgerEntry, markFailed, markStale, readLedger, touch } from '../state/ledger.js';
-import { closeCrashedRuns, finishRun, runsAfter, startRun } from '../state/runs.js';
+import { fileId, markFailed, markStale, readLedger, touch } from '../state/ledger.js';
+import { runsAfter } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
+import { recordRun, withPipeline } from './envelope.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
@@ -25,7 +25,7 @@ import {
   planReconcile,
   unchangedByStat,
 } from './reconcile.js';
-import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from './summary.js';
+import { addSchemaChanges, countReject, tableSummary } from './summary.js';
 import { settleTentative } from './tentative.js';
 
 export interface RunOptions {
@@ -89,51 +89,38 @@ export async function runPipeline(
   const emit = options.emit ?? (() => {});
   await ensureStateTables(dest, dest.dialect);
   const models = await prepareModels(config, dest, options.transform); // bad models: nothing is touched
-  await acquireLock(dest, config.pipeline, options.waitSeconds ?? 0, options.signal);
-  const started = Date.now();
-  try {
-    await closeCrashedRuns(dest, config.pipeline);
-    await settleTentative(dest); // tables a crashed run made for a one-pass load
-    const run = await startRun(dest, config.pipeline);
-    emit({ type: 'run_started', runId: run.id, pipeline: config.pipeline, destination: dest.description });
-    const summary = newSummary(run.id, config.pipeline, run.startedAt);
-    if (options.trigger) summary.trigger = options.trigger;
-    let configError: unknown;
-    try {
-      await options.prepare?.(dest, run.id);
-      if (options.load !== false)
-        await loadAll(config, dest, run.id, summary, options, emit, models.beforeImages);
-      const onResult = (r: ModelResult) => {
-        summary.models = [...(summary.models ?? []), r];
-      };
-      await runModels(dest, models, {
-        pipeline: config.pipeline,
-        runId: run.id,
-        emit,
-        onResult,
-        signal: options.signal,
-      });
-    } catch (err) {
-      summary.status = err instanceof TributaryError && err.code === 'INTERRUPTED' ? 'interrupted' : 'failed';
-      summary.error = messageOf(err);
-      if (err instanceof TributaryError && err.code === 'CONFIG_INVALID') configError = err;
-    }
-    for (const message of dest.warnings ?? []) {
-      summary.warnings.push(message);
-      emit({ type: 'warning', message });
-    }
-    crashPoint('before_finish');
-    summary.durationMs = Date.now() - started;
-    const modelFailed = summary.models?.some((m) => m.status === 'failed') ?? false;
-    if (summary.status === 'succeeded' && (summary.files.failed > 0 || modelFailed))
-      summary.status = 'partial';
-    await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
-    if (configError) throw configError; // recorded as a failed run; the CLI exits 2 with its message
-    emit({ type: 'run_finished', summary });
-    return summary;
-  } finally {
-    await dest.unlock(config.pipeline);
-  }
+  const lock = { waitSeconds: options.waitSeconds ?? 0, signal: options.signal };
+  const { summary, error } = await withPipeline(dest, config.pipeline, lock, () =>
+    recordRun(dest, config.pipeline, options.trigger, async (runId, summary) => {
+      emit({ type: 'run_started', runId, pipeline: config.pipeline, destination: dest.description });
+      try {
+        await options.prepare?.(dest, runId);
+        if (options.load !== false)
+          await loadAll(config, dest, runId, summary, options, emit, models.beforeImages);
+        const onResult = (r: ModelResult) => {
+          summary.models = [...(summary.models ?? []), r];
+        };
+        await runModels(dest, models, {
+          pipeline: config.pipeline,
+          runId,
+          emit,
+          onResult,
+          signal: options.signal,
+        });
+        if (summary.models?.some((m) => m.status === 'failed')) summary.status = 'partial';
+      } finally {
+        for (const message of dest.warnings ?? []) {
+          summary.warnings.push(message);
+          emit({ type: 'warning', message });
+        }
+        crashPoint('before_finish');
+      }
+    }),
+  );
+  // A config error is recorded as a failed run, then thrown: the CLI exits 2 with its message.
+  if (error instanceof TributaryError && error.code === 'CONFIG_INVALID') throw error;
+  emit({ type: 'run_finished', summary });
+  return summary;
 }
 
 /**
@@ -518,25 +505,4 @@ async function keepLock(dest: Destination, pipeline: string, runId: number): Pro
     'LOCK_LOST',
     `the run lock of pipeline ${pipeline} was lost when its database connection closed, and ${held ? `${held.holder} has held it since ${held.since}` : `${later} other run(s) started since`}; this run stops here: the files it loaded are kept, the others load on the next run`,
   );
-}
-
-async function acquireLock(
-  dest: Destination,
-  pipeline: string,
-  waitSeconds: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  const holder = `${os.hostname()}:${process.pid}`;
-  const deadline = Date.now() + waitSeconds * 1000;
-  for (;;) {
-    const held = await dest.tryLock(pipeline, holder);
-    if (!held) return;
-    if (Date.now() >= deadline || signal?.aborted) {
-      throw new TributaryError(
-        'LOCK_HELD',
-        `pipeline ${pipeline} is being run by ${held.holder} since ${held.since}; wait for it (--wait SECONDS) or try again later`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }

@@ -103,4 +103,46 @@ describe.skipIf(!available)('tentative tables on MariaDB', () => {
       expect((await listSchemaHistory(after, 'test')).map((h) => h.change)).toEqual(['create_table']);
     });
   });
+
+  it.each([
+    ['rejects retry', ['rejects', 'retry']],
+    ['reset', ['reset', '--table', 'other', '--yes']],
+  ])(
+    'is settled by whichever command comes next: %s (one envelope for run, retry and reset)',
+    async (_name, args) => {
+      const w = await setUp();
+      w.config(`sources:
+  - table: orders
+    files: "in/*.csv"
+    primary_key: id
+  - table: other
+    files: "other/*.csv"
+`);
+      w.write('other/a.csv', 'x\n1\n');
+      expect((await w.cli('run', '--quiet')).code).toBe(0);
+      await w.withDest(async (dest) => {
+        await dest.tentative?.create(
+          [
+            {
+              kind: 'create_table',
+              table: {
+                name: 'orders',
+                columns: [{ name: 'id', type: { kind: 'integer' } }],
+                primaryKey: ['id'],
+              },
+              system: { fileId: false, idx: false },
+            },
+          ],
+          { root: 'orders', runId: 41 },
+        );
+        expect(await dest.tentative?.list()).toHaveLength(1);
+      });
+      const r = await w.cli(...args);
+      expect(r.code, r.stderr).toBe(0);
+      await w.withDest(async (after) => {
+        expect(await after.tentative?.list()).toEqual([]);
+        expect((await after.readCatalog()).has('orders')).toBe(false); // its file never committed
+      });
+    },
+  );
 });

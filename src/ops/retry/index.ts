@@ -3,16 +3,15 @@ import type { ResolvedConfig, ResolvedSource } from '../../config/resolve.js';
 import { messageOf, TributaryError } from '../../core/errors.js';
 import type { SchemaChange, SourceItem } from '../../core/types.js';
 import { type Destination, type LiveTable, SYS_FILE_ID, type WriteStats } from '../../destinations/types.js';
+import { recordRun, withPipeline } from '../../runner/envelope.js';
 import type { EventSink, RunSummary } from '../../runner/events.js';
 import { applyDdl, type FileJob, planFile, scanFile, writeRows } from '../../runner/file.js';
-import { addSchemaChanges, countReject, countsOf, newSummary, tableSummary } from '../../runner/summary.js';
+import { addSchemaChanges, countReject, tableSummary } from '../../runner/summary.js';
 import { parseTypeHint } from '../../schema/types.js';
 import { readLedger, recordRetry } from '../../state/ledger.js';
 import { listRejects, type Reject, resolveRejects, reviseReject } from '../../state/rejects.js';
-import { closeCrashedRuns, finishRun, startRun } from '../../state/runs.js';
 import { ensureStateTables } from '../../state/tables.js';
 import { prepareModels } from '../../transforms/run.js';
-import { withPipelineLock } from '../lock.js';
 import { splitByStoredKey } from './keys.js';
 import { planRetry, type RetryGroup } from './plan.js';
 
@@ -64,7 +63,7 @@ export async function retryRejects(
   options: RetryOptions = {},
 ): Promise<RetryReport> {
   await ensureStateTables(dest, dest.dialect);
-  return withPipelineLock(dest, config.pipeline, async () => {
+  return withPipeline(dest, config.pipeline, {}, async () => {
     const rejects = await listRejects(dest, config.pipeline, { table: options.table });
     const plan = planRetry(config, rejects, await readLedger(dest, config.pipeline));
     const report: RetryReport = {
@@ -77,21 +76,17 @@ export async function retryRejects(
       summary: null,
     };
     if (plan.groups.length === 0) return report;
-    await closeCrashedRuns(dest, config.pipeline);
-    const run = await startRun(dest, config.pipeline);
-    const started = Date.now();
-    const summary = newSummary(run.id, config.pipeline, run.startedAt, 'rejects retry');
-    summary.files.discovered = plan.groups.length;
     // Rows a retry overwrites leave before-images for incremental models, as in a run.
     const { beforeImages } = await prepareModels(config, dest);
     let catalog = await dest.readCatalog();
     const kept: Array<{ table: string; count: number }> = [];
-    try {
+    const { summary } = await recordRun(dest, config.pipeline, 'rejects retry', async (runId, summary) => {
+      summary.files.discovered = plan.groups.length;
       for (const group of plan.groups) {
         if (options.signal?.aborted)
           throw new TributaryError('INTERRUPTED', 'interrupted; run the retry again');
         try {
-          const done = await retryFile(config, dest, run.id, group, catalog, { ...options, beforeImages });
+          const done = await retryFile(config, dest, runId, group, catalog, { ...options, beforeImages });
           report.files.push(done.result);
           addFile(summary, done.result, done.stats, done.changes, done.still);
           if (done.result.kept > 0) kept.push({ table: done.result.table, count: done.result.kept });
@@ -111,14 +106,8 @@ export async function retryRejects(
           summary.failures.push({ file: group.file, code, message: messageOf(err) });
         }
       }
-    } catch (err) {
-      summary.status = 'interrupted';
-      summary.error = messageOf(err);
-    }
-    if (summary.status === 'succeeded' && summary.files.failed > 0) summary.status = 'partial';
-    summary.durationMs = Date.now() - started;
-    await finishRun(dest, run.id, summary.status, countsOf(summary), summary, summary.error);
-    report.runId = run.id;
+    });
+    report.runId = summary.runId;
     report.resolved = report.files.reduce((n, f) => n + f.resolved, 0);
     report.stillRejected = report.files.reduce((n, f) => n + f.stillRejected, 0);
     for (const k of kept) {

@@ -250,11 +250,14 @@ async function loadAll(
       }
       const loaded = await pRetry(
         async (attempt) => {
+          // The lock first: refreshCatalog settles this table's tentative tables, which only
+          // the lock holder may do — after a restart another run may hold the lock and be
+          // loading into a table it just made (dropping it would lose that run's rows).
+          await lockCheck();
           // A rolled-back attempt may leave the catalog ahead of the database (SQLite DDL is
           // in the transaction): read it again. Here rather than in onFailedAttempt, whose
           // error (the server still down) would end the retries instead of being one.
           if (attempt > 1) await refreshCatalog(dest, catalog, source.table);
-          await lockCheck();
           return loadFile({
             dest,
             pipeline: config.pipeline,

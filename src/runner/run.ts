@@ -329,6 +329,10 @@ async function loadAll(
     } catch (err) {
       if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
         throw err;
+      // Only the lock holder writes the ledger and settles tables: a run that lost its lock in
+      // a restart must not mark failed a file another run has loaded meanwhile (the next run
+      // would load it again out of path order), nor drop the table that run is loading into.
+      await lockCheck();
       await refreshCatalog(dest, catalog, source.table);
       const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
       const message = messageOf(err);

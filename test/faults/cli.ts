@@ -156,3 +156,32 @@ export function tributary(args: string[], options: SpawnOptions = {}): Promise<E
 export function describeExit(x: Exit): string {
   return `exit ${x.code ?? x.signal}\n--- stderr ---\n${x.stderr.slice(-4000)}`;
 }
+
+/**
+ * What a run did to its files, in order (started, retried, loaded, failed, warnings), for
+ * the message of a failed comparison: which run loaded which file when.
+ */
+export function fileTrail(name: string, x: Exit): string {
+  const lines = x.events.flatMap((e) => {
+    switch (e.type) {
+      case 'run_started':
+        return [`run ${e.runId}`];
+      case 'file_started':
+      case 'file_unchanged':
+        return [`${e.type} ${e.file}`];
+      case 'file_retry':
+        return [`file_retry ${e.file} #${e.attempt}: ${e.code}`];
+      case 'file_loaded':
+        return [`file_loaded ${e.file} (${e.rows} rows)`];
+      case 'file_failed':
+        return [`file_failed ${e.file}: ${e.code}: ${e.message.slice(0, 200)}`];
+      case 'table_reconciled':
+        return [`table_reconciled ${e.table} ${e.action}: ${e.reason.slice(0, 200)}`];
+      case 'warning':
+        return [`warning ${e.message.slice(0, 200)}`];
+      default:
+        return [];
+    }
+  });
+  return `--- ${name}: exit ${x.code ?? x.signal}${x.summary?.error ? ` (${x.summary.error.slice(0, 300)})` : ''}\n${lines.join('\n')}`;
+}

@@ -74,7 +74,18 @@ export function rowsIn(entry: LedgerEntry | undefined): entry is LedgerEntry {
   return entry !== undefined && entry.hash !== null && entry.status !== 'stale';
 }
 
-/** The file failed before without loading, with the size and mtime it has now (ledger.markFailed keeps them). */
+/**
+ * Failures that are the file's own (unreadable, malformed, a key or schema conflict, too
+ * many rejects): the same file most likely fails again. Any other failure (the database, an
+ * unexpected error) says nothing about the file.
+ */
+const FILE_FAULTS = ['SOURCE_UNREADABLE:', 'SOURCE_FORMAT:', 'SCHEMA_CONFLICT:', 'LOAD_TOO_MANY_REJECTS:'];
+
+/**
+ * The file failed before without loading, for a reason of its own, with the size and mtime
+ * it has now (ledger.markFailed keeps them). A file that failed on anything else and sorts
+ * before a loaded file is late like a new one: its table is rebuilt.
+ */
 function failedBefore(p: PlannedFile): boolean {
   const l = p.ledger;
   return (
@@ -82,7 +93,8 @@ function failedBefore(p: PlannedFile): boolean {
     l.status === 'failed' &&
     l.hash === null &&
     l.size === p.file.size &&
-    l.mtimeMs === p.file.mtimeMs
+    l.mtimeMs === p.file.mtimeMs &&
+    FILE_FAULTS.some((code) => l.error?.startsWith(code) === true)
   );
 }
 

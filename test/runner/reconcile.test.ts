@@ -59,7 +59,7 @@ describe('planReconcile', () => {
     expect(touched.unchanged.map((u) => u.id)).toEqual([a.id]);
   });
 
-  it('a late file rebuilds, unless it failed before with the same content (it is retried, no rebuild)', () => {
+  it('a late file rebuilds, unless it failed before for a reason of its own with the same content (it is retried, no rebuild)', () => {
     const b = entry('in/b.csv', 't');
     const hashes = new Map([['in/a.csv', 'h']]);
     const late = planReconcile(
@@ -69,7 +69,11 @@ describe('planReconcile', () => {
       hashes,
     );
     expect(late.rebuild[0]?.reasons).toEqual(['in/a.csv arrived after in/b.csv']);
-    const failed = entry('in/a.csv', 't', { status: 'failed', hash: null });
+    const failed = entry('in/a.csv', 't', {
+      status: 'failed',
+      hash: null,
+      error: 'SOURCE_FORMAT: in/a.csv: line 3: unclosed quote',
+    });
     const again = planReconcile(
       [merge],
       [planned('in/a.csv', merge, failed), planned('in/b.csv', merge, b)],
@@ -85,6 +89,19 @@ describe('planReconcile', () => {
       hashes,
     );
     expect(changed.rebuild.length).toBe(1); // new content: it may load, so it is late
+    // A failure of the database (or any error not the file's own) says nothing about the
+    // file: it most likely loads now, after later files, so it is late like a new one.
+    for (const error of ['DEST_QUERY: MySQL ECONNRESET: read ECONNRESET', 'LOAD_FAILED: write after end']) {
+      const db = { ...failed, error };
+      const late2 = planReconcile(
+        [merge],
+        [planned('in/a.csv', merge, db), planned('in/b.csv', merge, b)],
+        [db, b],
+        hashes,
+      );
+      expect(late2.rebuild[0]?.reasons).toEqual(['in/a.csv arrived after in/b.csv']);
+      expect([...late2.retried]).toEqual([]);
+    }
   });
 
   it('deleted files: delete policy acts, keep keeps; no file found at all deletes nothing and says why', () => {

@@ -15,8 +15,6 @@ interface Held {
   timer: NodeJS.Timeout;
   /** The connection closed (a server restart, a network cut): the server has freed the lock. */
   lost: boolean;
-  /** The server's id of the connection holding the lock (`IS_USED_LOCK` names it). */
-  connectionId: number;
 }
 
 /** The server-side name of a pipeline's lock: `tributary:<db>:<pipeline>`, hashed when too long. */
@@ -69,7 +67,6 @@ export class RunLocks {
       }
       const [got] = await run<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [name]);
       if (got?.got === 1) {
-        const [me] = await run<{ id: number }>('SELECT CONNECTION_ID() AS id');
         await run(
           `REPLACE INTO ${LOCKS} (pipeline, holder, since, connection_id) VALUES (?, ?, ?, CONNECTION_ID())`,
           [pipeline, holder, new Date().toISOString()],
@@ -78,7 +75,7 @@ export class RunLocks {
           conn.query('SELECT 1').catch(() => lose());
         }, KEEPALIVE_MS);
         timer.unref();
-        const held: Held = { conn, name, timer, lost: false, connectionId: Number(me?.id) };
+        const held: Held = { conn, name, timer, lost: false };
         // Noticed at once, not at the next keepalive: the runner checks `lost` before each file.
         const lose = () => {
           if (held.lost || this.#held.get(pipeline) !== held) return; // unlock() ends it on purpose
@@ -147,9 +144,19 @@ export class RunLocks {
   ): Promise<boolean> {
     const held = this.#held.get(pipeline);
     if (!held || held.lost) return false;
-    const [row] = await db.query<{ owner: number | null }>('SELECT IS_USED_LOCK(?) AS owner', [held.name]);
-    if (row?.owner !== null && row?.owner !== undefined && Number(row.owner) === held.connectionId)
-      return true;
+    // Asked on the lock's own connection: after a server restart connection ids start again,
+    // so another run's lock connection may have the id ours had — comparing IS_USED_LOCK with
+    // the id remembered would then say "ours" (two runs loading at once). On our connection,
+    // CONNECTION_ID() is its id now, and a connection the restart closed fails the query.
+    void db;
+    let mine = false;
+    try {
+      const [rows] = await held.conn.query('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [held.name]);
+      mine = Number((rows as Array<{ mine: number | null }>)[0]?.mine) === 1;
+    } catch {
+      mine = false;
+    }
+    if (mine) return true;
     // The server says the lock is not ours: its connection died (a restart) before the
     // keepalive noticed. Lost from now on, so that tryLock takes it again if it is free.
     if (this.#held.get(pipeline) === held && !held.lost) {

@@ -1,4 +1,6 @@
-import type { ResolvedConfig } from '../config/resolve.js';
+import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
+import type { ColumnType } from '../core/types.js';
+import { parseTypeHint } from '../schema/types.js';
 import { discoverFiles } from '../sources/discover.js';
 import type { LedgerEntry } from '../state/ledger.js';
 import type { PlannedFile } from './reconcile.js';
@@ -37,4 +39,9 @@ export async function planFiles(
     a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0,
   );
   return { planned, silent };
+}
+
+/** A source's type hints (`columns:`), parsed: what `run`, `run --dry-run` and `rejects retry` plan with. */
+export function parseHints(source: ResolvedSource): Map<string, ColumnType> {
+  return new Map(Object.entries(source.columns).map(([col, hint]) => [col, parseTypeHint(hint)]));
 }

@@ -4,11 +4,11 @@ import type { ContractMode, LiveTable, SchemaChange } from '../core/types.js';
 import { systemColumnNames } from '../destinations/sql.js';
 import type { Destination } from '../destinations/types.js';
 import { applyChanges, changedTable, keyConflict } from '../schema/diff.js';
-import { formatType, parseTypeHint } from '../schema/types.js';
+import { formatType } from '../schema/types.js';
 import { hashFile } from '../sources/hash.js';
 import { type LedgerEntry, readLedger } from '../state/ledger.js';
 import { planFile, renameHints, scanFile } from './file.js';
-import { planFiles } from './plan.js';
+import { parseHints, planFiles } from './plan.js';
 import {
   filesToHash,
   type PlannedFile,
@@ -166,7 +166,7 @@ async function previewFile(
   const live = catalog.get(source.table);
   const conflict = live && keyConflict(source.table, live.primaryKey, source.primaryKey);
   if (conflict) throw new TributaryError('SCHEMA_CONFLICT', conflict);
-  const hints = new Map(Object.entries(source.columns).map(([c, h]) => [c, parseTypeHint(h)]));
+  const hints = parseHints(source);
   const job = {
     dest,
     pipeline: config.pipeline,

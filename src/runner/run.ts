@@ -1,12 +1,12 @@
 import os from 'node:os';
 import pRetry from 'p-retry';
-import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import { isTransient, messageOf, TributaryError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import type { ColumnType, SchemaChange } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
-import { formatType, isLosslessWidening, parseTypeHint } from '../schema/types.js';
+import { formatType, isLosslessWidening } from '../schema/types.js';
 import { hashFile } from '../sources/hash.js';
 import { fileId, markFailed, markStale, readLedger, touch } from '../state/ledger.js';
 import { runsAfter } from '../state/runs.js';
@@ -16,7 +16,7 @@ import { recordRun, withPipeline } from './envelope.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { type FileOutcome, loadFile } from './file.js';
 import { WorkerPool } from './parallel.js';
-import { planFiles } from './plan.js';
+import { parseHints, planFiles } from './plan.js';
 import {
   applyReconciliation,
   ensureProvenance,
@@ -488,10 +488,6 @@ function checkHints(
       `${config.file}: ${problems.length} problem(s); nothing was loaded:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
-}
-
-function parseHints(source: ResolvedSource): Map<string, ColumnType> {
-  return new Map(Object.entries(source.columns).map(([col, hint]) => [col, parseTypeHint(hint)]));
 }
 
 /**

@@ -6,8 +6,8 @@ import { type Destination, type LiveTable, SYS_FILE_ID, type WriteStats } from '
 import { recordRun, withPipeline } from '../../runner/envelope.js';
 import type { EventSink, RunSummary } from '../../runner/events.js';
 import { applyDdl, type FileJob, planFile, scanFile, writeRows } from '../../runner/file.js';
+import { parseHints } from '../../runner/plan.js';
 import { addSchemaChanges, countReject, tableSummary } from '../../runner/summary.js';
-import { parseTypeHint } from '../../schema/types.js';
 import { readLedger, recordRetry } from '../../state/ledger.js';
 import { listRejects, type Reject, resolveRejects, reviseReject } from '../../state/rejects.js';
 import { ensureStateTables } from '../../state/tables.js';
@@ -149,7 +149,7 @@ async function retryFile(
     pipeline: config.pipeline,
     runId,
     source,
-    hints: new Map(Object.entries(source.columns).map(([c, h]) => [c, parseTypeHint(h)])),
+    hints: parseHints(source),
     file: {
       path: group.file,
       abs: path.resolve(config.baseDir, group.file),

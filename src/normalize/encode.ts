@@ -185,7 +185,7 @@ export interface RecordEncoderInput {
   primaryKey: readonly string[];
   cursor: string | undefined;
   contract: Contract;
-  /** Called for each empty value of a column the table does not have (a one-pass load must know: runner/file.ts). */
+  /** Called for each empty value of a column the table does not have (a one-pass load must know: runner/load/one-pass.ts). */
   onUnknown?: () => void;
 }
 

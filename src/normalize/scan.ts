@@ -45,7 +45,7 @@ export async function scanItems(
 
 /**
  * Items as they pass, observed by `scanner` (a one-pass load of a new table scans what it
- * writes, to check the types it guessed: src/runner/file.ts).
+ * writes, to check the types it guessed: src/runner/load/one-pass.ts).
  */
 export async function* observing(
   batches: AsyncIterable<SourceItem[]>,

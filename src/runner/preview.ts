@@ -3,11 +3,11 @@ import { messageOf, TributaryError } from '../core/errors.js';
 import type { ContractMode, LiveTable, SchemaChange } from '../core/types.js';
 import { systemColumnNames } from '../destinations/sql.js';
 import type { Destination } from '../destinations/types.js';
-import { applyChanges, changedTable, keyConflict } from '../schema/diff.js';
+import { applyChanges, changedTable } from '../schema/diff.js';
 import { formatType } from '../schema/types.js';
 import { hashFile } from '../sources/hash.js';
 import { type LedgerEntry, readLedger } from '../state/ledger.js';
-import { planFile, renameHints, scanFile } from './file.js';
+import { checkFile, newTable, planFile, renameHints, scanFile } from './load/index.js';
 import { parseHints, planFiles } from './plan.js';
 import {
   filesToHash,
@@ -160,12 +160,8 @@ async function previewFile(
   preview: FilePreview,
 ): Promise<void> {
   const { source, file } = p;
-  if (file.badName) {
-    throw new TributaryError('SOURCE_UNREADABLE', `${file.path}: the file name is not valid UTF-8`);
-  }
+  checkFile({ source, file, catalog });
   const live = catalog.get(source.table);
-  const conflict = live && keyConflict(source.table, live.primaryKey, source.primaryKey);
-  if (conflict) throw new TributaryError('SCHEMA_CONFLICT', conflict);
   const hints = parseHints(source);
   const job = {
     dest,
@@ -186,13 +182,7 @@ async function previewFile(
     preview.reason = 'touched, same content';
     return;
   }
-  if (!live && source.contract.tables === 'freeze') {
-    throw new TributaryError(
-      'SCHEMA_CONFLICT',
-      `table ${source.table} does not exist and its contract freezes tables; create it or set contract.tables: evolve`,
-    );
-  }
-  if (!live && source.contract.tables !== 'evolve') {
+  if (!live && newTable(job) === 'discard') {
     preview.rejects.push(
       `table ${source.table} does not exist: its rows are discarded (contract.tables: ${source.contract.tables})`,
     );

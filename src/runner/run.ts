@@ -14,7 +14,7 @@ import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
 import { recordRun, withPipeline } from './envelope.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
-import { type FileOutcome, loadFile } from './file.js';
+import { type FileOutcome, loadFile } from './load/index.js';
 import { WorkerPool } from './parallel.js';
 import { parseHints, planFiles } from './plan.js';
 import {
@@ -51,7 +51,7 @@ export interface RunOptions {
    */
   pool?: WorkerPool;
   /**
-   * Try loading a new file in one pass (src/runner/file.ts). Default true; false reads
+   * Try loading a new file in one pass (src/runner/load/one-pass.ts). Default true; false reads
    * every file twice — the reference the one-pass tests compare with.
    */
   onePass?: boolean;
@@ -241,13 +241,6 @@ async function loadAll(
       emit(e);
     };
     try {
-      if (file.badName) {
-        throw new TributaryError(
-          'SOURCE_UNREADABLE',
-          `${file.path}: the file name is not valid UTF-8 (each such byte shown as %XX), so it cannot be read by its name here; rename it (e.g. convmv -f latin1 -t utf8) and it loads on the next run`,
-          { context: { file: file.path } },
-        );
-      }
       const loaded = await pRetry(
         async (attempt) => {
           // The lock first: refreshCatalog settles this table's tentative tables, which only

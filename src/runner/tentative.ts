@@ -3,7 +3,7 @@ import { loadedInRun } from '../state/ledger.js';
 
 /**
  * Settle the tables a one-pass load made tentatively where DDL commits by itself
- * (Destination.tentative, src/runner/file.ts `loadNewInOnePass`): a table whose file's
+ * (Destination.tentative, src/runner/load/one-pass.ts `loadNewInOnePass`): a table whose file's
  * transaction committed — the ledger says a file of its source table loaded in the run that
  * made it — keeps its data and loses the mark (the process died before clearing it); any
  * other is an empty table made from a guess, and is dropped, so the file loads as if it had

@@ -5,7 +5,7 @@ import type { SchemaChange, SourceItem } from '../../core/types.js';
 import { type Destination, type LiveTable, SYS_FILE_ID, type WriteStats } from '../../destinations/types.js';
 import { recordRun, withPipeline } from '../../runner/envelope.js';
 import type { EventSink, RunSummary } from '../../runner/events.js';
-import { applyDdl, type FileJob, planFile, scanFile, writeRows } from '../../runner/file.js';
+import { type FileJob, loadFile } from '../../runner/load/index.js';
 import { parseHints } from '../../runner/plan.js';
 import { addSchemaChanges, countReject, tableSummary } from '../../runner/summary.js';
 import { readLedger, recordRetry } from '../../state/ledger.js';
@@ -51,8 +51,8 @@ export interface RetryReport {
 
 /**
  * `tributary rejects retry`: re-process the stored unresolved rejects under the current
- * config. Each file's rejects go through the runner's own path (scan → evolve → encode →
- * write, `src/runner/file.ts`), in one transaction per file with their resolution: rows
+ * config. Each file's rejects go through the runner's own load path (scan → evolve → encode →
+ * write → commit, `src/runner/load/`), in one transaction per file with their resolution: rows
  * that pass are merged by the table's rules (cursor included) and their rejects get
  * `resolved_run_id`; the others stay, with their current reason. Runs under the pipeline
  * lock and is recorded as a run, so the loaded rows carry its id.
@@ -91,7 +91,8 @@ export async function retryRejects(
           addFile(summary, done.result, done.stats, done.changes, done.still);
           if (done.result.kept > 0) kept.push({ table: done.result.table, count: done.result.kept });
         } catch (err) {
-          if (err instanceof TributaryError && err.code === 'INTERRUPTED') throw err;
+          if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
+            throw err;
           catalog = await dest.readCatalog(); // the rolled-back file may have left DDL (MySQL)
           const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
           const failed = {
@@ -138,12 +139,26 @@ async function retryFile(
   options: RetryOptions & { beforeImages: ReadonlyMap<string, readonly string[]> },
 ): Promise<FileDone> {
   const source = retrySource(group.source);
-  const children = source.write === 'merge' && source.primaryKey.length > 0;
   const { fresh, stored } =
     source.write === 'merge' && !source.cursor
       ? await splitByStoredKey(dest, source, catalog.get(source.table), group.captures, group.records)
       : { fresh: group.records, stored: [] };
-  const still: Reject[] = [];
+  if (fresh.length === 0) {
+    const result = {
+      file: group.file,
+      table: source.table,
+      resolved: 0,
+      stillRejected: 0,
+      kept: stored.length,
+    };
+    const empty: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
+    return { result, stats: empty, changes: [], still: [] };
+  }
+  // By record: a rolled-back attempt (a direct load that met a key twice) may report one twice.
+  const still = new Map<number, Reject>();
+  // The append writer first deletes its file's rows (a re-sent file replaces them); a retry
+  // adds to them, so it writes under an id no row has, then gives the rows the file's id.
+  const append = source.write === 'append';
   const job: FileJob = {
     dest,
     pipeline: config.pipeline,
@@ -162,58 +177,40 @@ async function retryFile(
     emit: options.emit ?? (() => {}),
     signal: options.signal,
     beforeImages: options.beforeImages,
-    items: () => batches(fresh),
-    onReject: async (r) => {
-      still.push(r);
+    retry: {
+      items: () => batches(fresh),
+      onReject: async (r) => {
+        still.set(r.record, r);
+      },
+      writeId: append ? -group.fileId : group.fileId,
+      settle: async (tx) => {
+        if (append && catalog.get(source.table)?.systemColumns.includes(SYS_FILE_ID)) {
+          const q = dest.dialect.quote;
+          await tx.execute(
+            `UPDATE ${q(source.table)} SET ${q(SYS_FILE_ID)} = ? WHERE ${q(SYS_FILE_ID)} = ?`,
+            [group.fileId, -group.fileId],
+          );
+        }
+        const resolved = fresh.filter((x) => !still.has(x.reject.record)).map((x) => x.reject.id);
+        await resolveRejects(tx, resolved, runId);
+        if (resolved.length > 0) await recordRetry(tx, group.fileId, runId, resolved.length);
+        for (const x of fresh) {
+          const r = still.get(x.reject.record);
+          if (r) await reviseReject(tx, x.reject.id, r);
+        }
+      },
     },
   };
-  const empty: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
-  if (fresh.length === 0) {
-    const result = {
-      file: group.file,
-      table: source.table,
-      resolved: 0,
-      stillRejected: 0,
-      kept: stored.length,
-    };
-    return { result, stats: empty, changes: [], still: [] };
-  }
-  const scan = await scanFile(job, children);
-  const changes = planFile(job, scan.observed);
-  const ddlInside = dest.capabilities.transactionalDdl;
-  if (!ddlInside && changes.length > 0) await applyDdl(job, dest, changes);
-  const stats = await dest.transaction(async (tx) => {
-    if (ddlInside && changes.length > 0) await applyDdl(job, tx, changes);
-    // The append writer first deletes its file's rows (a re-sent file replaces them); a retry
-    // adds to them, so it writes under an id no row has, then gives the rows the file's id.
-    const appendTo =
-      job.catalog.get(source.table)?.systemColumns.includes(SYS_FILE_ID) && source.write === 'append';
-    const written = await writeRows(job, tx, appendTo ? -group.fileId : group.fileId, children);
-    if (appendTo) {
-      const q = dest.dialect.quote;
-      await tx.execute(`UPDATE ${q(source.table)} SET ${q(SYS_FILE_ID)} = ? WHERE ${q(SYS_FILE_ID)} = ?`, [
-        group.fileId,
-        -group.fileId,
-      ]);
-    }
-    const failing = new Map(still.map((r) => [r.record, r]));
-    const resolved = fresh.filter((x) => !failing.has(x.reject.record)).map((x) => x.reject.id);
-    await resolveRejects(tx, resolved, runId);
-    if (resolved.length > 0) await recordRetry(tx, group.fileId, runId, resolved.length);
-    for (const x of fresh) {
-      const r = failing.get(x.reject.record);
-      if (r) await reviseReject(tx, x.reject.id, r);
-    }
-    return written.stats;
-  });
+  const outcome = await loadFile(job);
+  if (outcome.kind !== 'loaded') throw new Error('internal: a retry found its records unchanged');
   const result = {
     file: group.file,
     table: source.table,
-    resolved: fresh.length - still.length,
-    stillRejected: still.length,
+    resolved: fresh.length - still.size,
+    stillRejected: still.size,
     kept: stored.length,
   };
-  return { result, stats, changes, still };
+  return { result, stats: outcome.stats, changes: outcome.changes, still: [...still.values()] };
 }
 
 /**

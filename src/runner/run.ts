@@ -1,20 +1,20 @@
 import os from 'node:os';
-import pRetry from 'p-retry';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { isTransient, messageOf, TributaryError } from '../core/errors.js';
+import { TributaryError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
-import type { ColumnType, SchemaChange } from '../core/types.js';
+import type { ColumnType } from '../core/types.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
 import { covers } from '../schema/observe.js';
 import { formatType, isLosslessWidening } from '../schema/types.js';
 import { hashFile } from '../sources/hash.js';
-import { fileId, markFailed, markStale, readLedger, touch } from '../state/ledger.js';
+import { type LedgerEntry, readLedger } from '../state/ledger.js';
 import { runsAfter } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
+import { DEFAULT_RETRIES, type FileResult, loadPlannedFile, type RunFiles } from './attempt.js';
 import { recordRun, withPipeline } from './envelope.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
-import { type FileOutcome, loadFile } from './load/index.js';
+import { runLanes } from './lanes.js';
 import { WorkerPool } from './parallel.js';
 import { parseHints, planFiles } from './plan.js';
 import {
@@ -23,18 +23,17 @@ import {
   filesToHash,
   type PlannedFile,
   planReconcile,
+  type Reconciliation,
   unchangedByStat,
 } from './reconcile.js';
-import { addSchemaChanges, countReject, tableSummary } from './summary.js';
-import { settleTentative } from './tentative.js';
 
 export interface RunOptions {
   /** Seconds to wait for another run of the pipeline to finish. Default 0: fail at once. */
   waitSeconds?: number;
   /**
    * Retries of a file's whole transaction after a transient database error (connection
-   * lost, server restarted, deadlock, lock wait timeout), with {@link RETRY_BACKOFF}.
-   * Default {@link DEFAULT_RETRIES}.
+   * lost, server restarted, deadlock, lock wait timeout), with RETRY_BACKOFF
+   * (src/runner/attempt.ts). Default DEFAULT_RETRIES (5).
    */
   retries?: number;
   signal?: AbortSignal;
@@ -67,15 +66,6 @@ export interface RunOptions {
   /** Which SQL models run after the loads (docs/transformations.md). Default: each whose upstream changed. */
   transform?: TransformOptions;
 }
-
-/** Default retries of a file after a transient error: with the backoff below, about 6–11 s in all. */
-export const DEFAULT_RETRIES = 5;
-
-/**
- * Exponential backoff with jitter between attempts of a file (p-retry): 200 ms, doubling,
- * each delay multiplied by a random factor in [1, 2), and capped at 5 s.
- */
-export const RETRY_BACKOFF = { minTimeout: 200, factor: 2, maxTimeout: 5_000, randomize: true } as const;
 
 /**
  * One run: discover, then per file (in path order) read → normalize → evolve → load, and
@@ -127,10 +117,9 @@ export async function runPipeline(
  * Load every new or changed file. Files of one table load one after the other in path order
  * (a later file wins, and a file sees the schema its predecessors left); files of different
  * tables load at the same time where the destination allows several transactions
- * (`maxConcurrentLoads`: MySQL's pool, 1 on SQLite, whose one writer is fed by the workers).
- * Each free lane takes the first file in path order whose table is not being loaded, so with
- * one lane the order is the path order. The summary is assembled in path order, so it reads
- * the same however the loads interleaved.
+ * (`maxConcurrentLoads`: MySQL's pool, 1 on SQLite, whose one writer is fed by the workers):
+ * src/runner/lanes.ts. Each file loads through src/runner/attempt.ts. The summary is
+ * assembled in path order, so it reads the same however the loads interleaved.
  */
 async function loadAll(
   config: ResolvedConfig,
@@ -150,32 +139,7 @@ async function loadAll(
   };
   for (const message of silent) warn(message);
   // Edited, late and deleted files: put the tables back in line first (src/runner/reconcile.ts).
-  const hashes = new Map<string, string>();
-  for (const p of filesToHash(config.sources, planned)) {
-    // A file that cannot be read now rebuilds nothing: its load fails on its own.
-    const h = await hashFile(p.file.abs).catch(() => undefined);
-    if (h !== undefined) hashes.set(p.file.path, h);
-  }
-  const fix = planReconcile(config.sources, planned, ledger.values(), hashes);
-  const fixes =
-    fix.rebuild.length + fix.deleted.length + fix.empty.length + fix.reload.length + fix.unchanged.length;
-  if (fixes > 0) {
-    let before = await dest.readCatalog();
-    if (await ensureProvenance(dest, before, config.sources)) before = await dest.readCatalog();
-    await applyReconciliation(dest, fix, runId, before);
-    const now = await readLedger(dest, config.pipeline);
-    for (const p of planned) {
-      const entry = now.get(p.file.path);
-      p.ledger = entry?.table === p.source.table ? entry : undefined; // as plan() pairs them
-    }
-    const report = (table: string, action: 'rebuild' | 'delete_file' | 'empty', reason: string) => {
-      summary.reconciled = [...(summary.reconciled ?? []), { table, action, reason }];
-      emit({ type: 'table_reconciled', table, action, reason });
-    };
-    for (const r of fix.rebuild) report(r.table, 'rebuild', r.reasons.join('; '));
-    for (const d of fix.deleted) report(d.table, 'delete_file', `${d.entry.path} was deleted`);
-    for (const t of fix.empty) report(t, 'empty', 'every file of the table was deleted');
-  }
+  const fix = await reconcile(config, dest, runId, planned, ledger, summary, emit);
   for (const message of fix.warnings) warn(message);
   const toLoad = planned.filter((p) => !unchangedByStat(p));
   summary.files.discovered = planned.length;
@@ -208,239 +172,92 @@ async function loadAll(
     throw err;
   }
 
-  // Files not started yet, in path order; tables with a file in progress.
-  const pending = toLoad.map((_, i) => i);
-  const busy = new Set<string>();
-  const waiting: Array<() => void> = [];
-  const wakeAll = () => {
-    for (const w of waiting.splice(0)) w();
-  };
-  const results: Array<(s: RunSummary) => void> = [];
-  let started = 0;
-  let fatal: unknown;
-  const waitFor = new Map<string, string>();
+  const results: FileResult[] = [];
   const deferred: string[] = [];
-  const lockCheck = serialized(() => keepLock(dest, config.pipeline, runId));
-
-  async function loadOne(i: number): Promise<(s: RunSummary) => void> {
-    const { file, source, ledger } = toLoad[i] as PlannedFile;
-    emit({
-      type: 'file_started',
-      file: file.path,
-      table: source.table,
-      index: started++,
-      total: toLoad.length,
-      size: file.size,
-    });
-    const t0 = Date.now();
-    // Where DDL commits on its own, an attempt that failed after it still changed the schema
-    // (and the retry plans nothing): the file's changes are those seen in all its attempts.
-    const applied: SchemaChange[] = [];
-    const fileEmit: EventSink = (e) => {
-      if (e.type === 'schema_changed') applied.push(e.change);
-      emit(e);
-    };
-    try {
-      const loaded = await pRetry(
-        async (attempt) => {
-          // The lock first: refreshCatalog settles this table's tentative tables, which only
-          // the lock holder may do — after a restart another run may hold the lock and be
-          // loading into a table it just made (dropping it would lose that run's rows).
-          await lockCheck();
-          // A rolled-back attempt may leave the catalog ahead of the database (SQLite DDL is
-          // in the transaction): read it again. Here rather than in onFailedAttempt, whose
-          // error (the server still down) would end the retries instead of being one.
-          if (attempt > 1) await refreshCatalog(dest, catalog, source.table);
-          return loadFile({
-            dest,
-            pipeline: config.pipeline,
-            runId,
-            source,
-            hints: hints.get(source.index) as Map<string, ColumnType>,
-            file,
-            catalog,
-            knownHash: ledger?.status === 'loaded' ? ledger.hash : null,
-            shadowed: fix.shadowed.has(file.path),
-            emit: fileEmit,
-            signal: options.signal,
-            beforeImages,
-            pool,
-            onePass: options.onePass ?? true,
-          });
-        },
-        {
-          ...RETRY_BACKOFF,
-          retries: options.retries ?? DEFAULT_RETRIES,
-          shouldRetry: ({ error }) => isTransient(error),
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (!isTransient(error) || retriesLeft === 0) return;
-            emit({
-              type: 'file_retry',
-              file: file.path,
-              table: source.table,
-              attempt: attemptNumber,
-              retriesLeft,
-              code: error instanceof TributaryError ? error.code : 'LOAD_FAILED',
-              message: messageOf(error),
-            });
-          },
-        },
-      );
-      const outcome =
-        loaded.kind === 'loaded' && !dest.capabilities.transactionalDdl
-          ? { ...loaded, changes: applied }
-          : loaded;
-      crashPoint('after_commit');
-      if (outcome.kind === 'unchanged') {
-        if (ledger) await touch(dest, ledger.id, file.size, file.mtimeMs);
-        emit({ type: 'file_unchanged', file: file.path, table: source.table });
-        return (s) => {
-          s.files.unchanged++;
-        };
-      }
-      for (const message of outcome.warnings) emit({ type: 'warning', message });
-      emit({
-        type: 'file_loaded',
-        file: file.path,
-        table: source.table,
-        rows: outcome.rows,
-        rejects: outcome.rejectCount,
-        stats: outcome.stats,
-        ms: Date.now() - t0,
-        passes: outcome.passes,
-      });
-      if (fix.retried.has(file.path) && outcome.kind === 'loaded') {
-        // It failed before and loads now (a config fixed?), after files that sort after it:
-        // its table is rebuilt in path order on the next run.
-        const id = await fileId(dest, config.pipeline, { ...file, table: source.table }, runId);
-        await markStale(dest, [id]);
-        const message = `${file.path} loaded after later files of ${source.table} (it had failed before): the table is rebuilt in path order on the next run`;
-        emit({ type: 'warning', message });
-        outcome.warnings.push(message);
-      }
-      return (s) => addLoaded(s, file.path, source.table, outcome);
-    } catch (err) {
-      if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST'))
-        throw err;
-      // Only the lock holder writes the ledger and settles tables: a run that lost its lock in
-      // a restart must not mark failed a file another run has loaded meanwhile (the next run
-      // would load it again out of path order), nor drop the table that run is loading into.
-      await lockCheck();
-      await refreshCatalog(dest, catalog, source.table);
-      const code = err instanceof TributaryError ? err.code : 'LOAD_FAILED';
-      const message = messageOf(err);
-      await markFailed(dest, config.pipeline, { ...file, table: source.table }, runId, `${code}: ${message}`);
-      emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
-      // The database failed, not the file: it will most likely load next run. The table's later
-      // files wait for it, so that they load after it in path order (the invariant; a late
-      // file would cost a rebuild). A file that cannot load (unreadable, malformed) holds
-      // nothing back: a full refresh would not load it either.
-      if (isTransient(err)) waitFor.set(source.table, file.path);
-      return (s) => {
-        s.files.failed++;
-        s.failures.push({ file: file.path, code, message });
-      };
-    }
-  }
-
-  /**
-   * The first file in path order whose table has no file in progress. Files of a table whose
-   * earlier file failed on a database error are left for the next run (`waitFor`).
-   */
-  function take(): number | undefined {
-    for (let k = waitFor.size === 0 ? -1 : pending.length - 1; k >= 0; k--) {
-      const p = toLoad[pending[k] as number] as PlannedFile;
-      const first = waitFor.get(p.source.table);
-      if (first === undefined) continue;
-      pending.splice(k, 1);
-      const message = `${p.file.path} waits for ${first} (table ${p.source.table}), which failed on a database error: it loads after it, in path order, on the next run`;
-      emit({ type: 'warning', message });
-      deferred.push(message);
-    }
-    const k = pending.findIndex((i) => !busy.has((toLoad[i] as PlannedFile).source.table));
-    if (k === -1) return undefined;
-    const [i] = pending.splice(k, 1) as [number];
-    busy.add((toLoad[i] as PlannedFile).source.table);
-    return i;
-  }
-
-  async function lane(): Promise<void> {
-    while (pending.length > 0) {
-      if (fatal !== undefined) return;
-      if (options.signal?.aborted) {
-        fatal = new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run');
-        return;
-      }
-      const i = take();
-      if (i === undefined) {
-        await new Promise<void>((resolve) => waiting.push(resolve)); // until a table is free
-        continue;
-      }
-      try {
-        results[i] = await loadOne(i);
-      } catch (err) {
-        fatal ??= err; // the other lanes stop after their current file
-      } finally {
-        busy.delete((toLoad[i] as PlannedFile).source.table);
-        wakeAll();
-      }
-    }
-  }
-
+  const files: RunFiles = {
+    config,
+    dest,
+    runId,
+    catalog,
+    hints,
+    fix,
+    beforeImages,
+    pool,
+    retries: options.retries ?? DEFAULT_RETRIES,
+    onePass: options.onePass ?? true,
+    signal: options.signal,
+    emit,
+    lockCheck: serialized(() => keepLock(dest, config.pipeline, runId)),
+  };
+  let started = 0;
   try {
-    const width = Math.max(
-      1,
-      Math.min(dest.capabilities.maxConcurrentLoads, new Set(toLoad.map((p) => p.source.table)).size),
+    await runLanes(
+      toLoad.map((p) => ({ path: p.file.path, table: p.source.table })),
+      async (i, hold) => {
+        const result = await loadPlannedFile(files, toLoad[i] as PlannedFile, started++, toLoad.length);
+        results[i] = result;
+        if (result.holdsTable) hold();
+      },
+      {
+        width: dest.capabilities.maxConcurrentLoads,
+        signal: options.signal,
+        interrupted: () =>
+          new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run'),
+        onDeferred: (f, first) => {
+          const message = `${f.path} waits for ${first} (table ${f.table}), which failed on a database error: it loads after it, in path order, on the next run`;
+          emit({ type: 'warning', message });
+          deferred.push(message);
+        },
+      },
     );
-    await Promise.all(Array.from({ length: width }, lane));
   } finally {
     await closePool();
-    for (const apply of results) apply?.(summary);
+    for (const r of results) r?.apply(summary);
     summary.warnings.push(...deferred.sort());
   }
-  if (fatal !== undefined) throw fatal;
-}
-
-/** What a loaded file adds to the run's summary. */
-function addLoaded(
-  summary: RunSummary,
-  path: string,
-  table: string,
-  outcome: Extract<FileOutcome, { kind: 'loaded' }>,
-): void {
-  summary.files.loaded++;
-  const t = tableSummary(summary, table);
-  t.files++;
-  t.inserted += outcome.stats.inserted;
-  t.updated += outcome.stats.updated;
-  t.unchanged += outcome.stats.unchanged;
-  t.deleted += outcome.stats.deleted;
-  t.childRows += outcome.stats.childRows;
-  t.rejected += outcome.rejectCount;
-  t.discardedRows += outcome.discardedRows;
-  t.discardedValues += outcome.discardedValues;
-  summary.warnings.push(...outcome.warnings);
-  for (const r of outcome.rejects) countReject(summary, r.table, r.code);
-  if (outcome.rejectCount > outcome.rejects.length) {
-    countReject(summary, table, 'MORE', outcome.rejectCount - outcome.rejects.length);
-  }
-  addSchemaChanges(summary, outcome.changes, path);
 }
 
 /**
- * Read the live definition of `table` and its child tables again (after a failed or retried
- * file), leaving the other tables' entries to the lanes loading them.
+ * Put the tables back in line with the current files before loading (src/runner/reconcile.ts):
+ * rebuilds for edited and late files, deleted files' rows, emptied tables. Updates the
+ * planned files' ledger rows to what it left, and reports each table in the summary.
  */
-async function refreshCatalog(
+async function reconcile(
+  config: ResolvedConfig,
   dest: Destination,
-  catalog: Map<string, LiveTable>,
-  table: string,
-): Promise<void> {
-  const mine = (t: string) => t === table || t.startsWith(`${table}__`);
-  await settleTentative(dest, mine); // a failed one-pass attempt's tables, if it could not drop them
-  const fresh = await dest.readCatalog();
-  for (const t of [...catalog.keys()]) if (mine(t) && !fresh.has(t)) catalog.delete(t);
-  for (const [t, live] of fresh) if (mine(t)) catalog.set(t, live);
+  runId: number,
+  planned: PlannedFile[],
+  ledger: Map<string, LedgerEntry>,
+  summary: RunSummary,
+  emit: EventSink,
+): Promise<Reconciliation> {
+  const hashes = new Map<string, string>();
+  for (const p of filesToHash(config.sources, planned)) {
+    // A file that cannot be read now rebuilds nothing: its load fails on its own.
+    const h = await hashFile(p.file.abs).catch(() => undefined);
+    if (h !== undefined) hashes.set(p.file.path, h);
+  }
+  const fix = planReconcile(config.sources, planned, ledger.values(), hashes);
+  const fixes =
+    fix.rebuild.length + fix.deleted.length + fix.empty.length + fix.reload.length + fix.unchanged.length;
+  if (fixes > 0) {
+    let before = await dest.readCatalog();
+    if (await ensureProvenance(dest, before, config.sources)) before = await dest.readCatalog();
+    await applyReconciliation(dest, fix, runId, before);
+    const now = await readLedger(dest, config.pipeline);
+    for (const p of planned) {
+      const entry = now.get(p.file.path);
+      p.ledger = entry?.table === p.source.table ? entry : undefined; // as plan() pairs them
+    }
+    const report = (table: string, action: 'rebuild' | 'delete_file' | 'empty', reason: string) => {
+      summary.reconciled = [...(summary.reconciled ?? []), { table, action, reason }];
+      emit({ type: 'table_reconciled', table, action, reason });
+    };
+    for (const r of fix.rebuild) report(r.table, 'rebuild', r.reasons.join('; '));
+    for (const d of fix.deleted) report(d.table, 'delete_file', `${d.entry.path} was deleted`);
+    for (const t of fix.empty) report(t, 'empty', 'every file of the table was deleted');
+  }
+  return fix;
 }
 
 /** `fn` never runs twice at once: concurrent callers wait for the call in progress, then call again. */

@@ -282,4 +282,23 @@ describe.skipIf(noPrivate !== undefined)('a lock wait timeout during a run', () 
     expect(x.summary).toMatchObject({ status: 'succeeded', files: { loaded: 1, failed: 0 } });
     expect(await values()).toMatch(/^1=b 2=c .*50=c .*101=b 102=c$/);
   });
+
+  it('a file that fails on a database error holds its table: later files wait for the next run, and the run ends', async () => {
+    // d.csv fails (lock wait, no retry left) and e.csv sorts after it: e.csv must not load
+    // before d.csv (a late d.csv would cost a rebuild), so it waits. The scheduler before
+    // src/runner/lanes.ts deferred e.csv and then waited forever for a free lane.
+    fs.writeFileSync(path.join(dir, 'in', 'd.csv'), 'id,v\n3,d\n50,d\n');
+    fs.writeFileSync(path.join(dir, 'in', 'e.csv'), 'id,v\n3,e\n');
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT * FROM t WHERE id = 50 FOR UPDATE');
+    const run = new Cli(['run', '--json', '--retries', '0', '-c', config]);
+    const x = await run.exited;
+    await holder.query('ROLLBACK');
+    expect(x.code, describeExit(x)).toBe(1);
+    expect(x.summary).toMatchObject({ status: 'partial', files: { loaded: 0, failed: 1 } });
+    expect(x.summary?.warnings.join('\n')).toMatch(/in\/e\.csv waits for in\/d\.csv \(table t\)/);
+    const again = await tributary(['run', '-c', config]);
+    expect(again.code, describeExit(again)).toBe(0);
+    expect(await values()).toMatch(/^1=b 2=c 3=e .*50=d /);
+  });
 });

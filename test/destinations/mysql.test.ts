@@ -6,7 +6,8 @@ import { parseDestination } from '../../src/config/destination.js';
 import { TributaryError } from '../../src/core/errors.js';
 import type { ColumnSchema, ColumnType, DbValue, SchemaChange } from '../../src/core/types.js';
 import { MysqlDestination } from '../../src/destinations/mysql/index.js';
-import { mergePaths, mergeTuning, tsvRow } from '../../src/destinations/mysql/writer.js';
+import { mergePaths, mergeTuning } from '../../src/destinations/mysql/write/merge.js';
+import { tsvRow } from '../../src/destinations/rowtext.js';
 import { SqliteDestination } from '../../src/destinations/sqlite/index.js';
 import type {
   Destination,

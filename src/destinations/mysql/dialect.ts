@@ -31,7 +31,8 @@ const DEFAULT_KEY_CHARS = 255;
  */
 const STATE_KEY_CHARS = 384;
 
-const q = (id: string) => `\`${id.replaceAll('`', '``')}\``;
+/** An identifier quoted for MySQL (backticks, a backtick in the name doubled). */
+export const q = (id: string) => `\`${id.replaceAll('`', '``')}\``;
 
 function typeSql(t: ColumnType, key: boolean, keyChars = DEFAULT_KEY_CHARS): string {
   switch (t.kind) {

@@ -26,7 +26,7 @@ import { translateMysqlError } from './errors.js';
 import { RunLocks } from './lock.js';
 import { Session } from './session.js';
 import { mysqlTentative } from './tentative.js';
-import { mysqlWriter, type WriterOptions } from './writer.js';
+import { mysqlWriter, type WriterOptions } from './write/index.js';
 
 /** A parsed `mysql://` / `mariadb://` destination (see config/destination.ts). */
 export type MysqlConfig = Extract<DestinationConfig, { kind: 'mysql' }>;

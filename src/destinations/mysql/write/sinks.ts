@@ -1,0 +1,173 @@
+/**
+ * The two ways rows reach a MySQL table (the transports under every write strategy): one
+ * streaming LOAD DATA LOCAL INFILE (`LoadSink`), or multi-row prepared INSERTs when the
+ * server has `local_infile` OFF (`InsertSink`); `sink` picks one.
+ */
+import type { DbValue } from '../../../core/types.js';
+import { tsvRow } from '../../rowtext.js';
+import type { TableWriter } from '../../types.js';
+import { q } from '../dialect.js';
+import type { LoadTarget, Session } from '../session.js';
+
+/** TSV text handed to LOAD DATA per call (UTF-16 units; at most ~1 MiB of UTF-8). */
+export const CHUNK = 256 * 1024;
+/** Child TSV buffered before it is loaded (each switch ends the parent's LOAD DATA). */
+export const CHILD_BUFFER = 4 << 20;
+/** Rows per multi-row INSERT when LOAD DATA is not available (≤ 65,535 placeholders). */
+const INSERT_ROWS = 1000;
+
+function bind(v: DbValue): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/** No leading values: rows that carry only their column values. */
+export const NO_LEAD: readonly number[] = [];
+
+/**
+ * A table rows are written to: streamed through LOAD DATA, or multi-row prepared INSERTs.
+ * `add` only buffers (no promise per row) and says when `send` is due.
+ */
+export interface RowSink {
+  /** Buffer one row: its leading values (sequence numbers) and its column values. */
+  add(lead: readonly number[], values: readonly DbValue[]): boolean;
+  /** Send what is buffered (a LOAD DATA stays open for the next rows). */
+  send(): Promise<void>;
+  /** Send what is buffered and end the statement. */
+  flush(): Promise<void>;
+  /** Rows the server stored. */
+  stored(): number;
+}
+
+/** LOAD DATA LOCAL INFILE into `table`, fed across `send` calls (the bulk path). */
+export class LoadSink implements RowSink {
+  readonly #session: Session;
+  readonly #limit: number;
+  readonly target: LoadTarget;
+  #text = '';
+  #rows = 0;
+
+  constructor(session: Session, into: SinkSpec, limit: number) {
+    this.#session = session;
+    this.#limit = limit;
+    const set = into.constants.length
+      ? ` SET ${into.constants.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}`
+      : '';
+    this.target = {
+      label: into.label,
+      sql:
+        `LOAD DATA LOCAL INFILE 'tributary.tsv' INTO TABLE ${q(into.table)} CHARACTER SET utf8mb4 ` +
+        `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ` +
+        `(${into.columns.map(q).join(', ')})${set}`,
+      rename: new Map(into.columns.map((c, i) => [c, into.names[i] ?? c])),
+      loaded: 0,
+      sent: 0,
+      ...(into.skips ? { skipped: 0 } : {}),
+    };
+  }
+
+  add(lead: readonly number[], values: readonly DbValue[]): boolean {
+    let line = '';
+    for (const n of lead) line += n + '\t';
+    this.#text += line + tsvRow(values) + '\n';
+    this.#rows++;
+    return this.#text.length >= this.#limit;
+  }
+
+  /** Rows already encoded as TSV lines (no leading columns): handed to the statement as they are. */
+  async sendText(text: string, rows: number): Promise<void> {
+    await this.send();
+    if (rows > 0) await this.#session.load(this.target, text, rows);
+  }
+
+  async send(): Promise<void> {
+    if (this.#rows === 0) return;
+    const text = this.#text;
+    const rows = this.#rows;
+    this.#text = '';
+    this.#rows = 0;
+    await this.#session.load(this.target, text, rows);
+  }
+
+  async flush(): Promise<void> {
+    await this.send();
+    await this.#session.flush();
+  }
+
+  stored(): number {
+    return this.target.loaded;
+  }
+}
+
+/** Multi-row prepared INSERTs into `table`: the path when `local_infile` is OFF. */
+class InsertSink implements RowSink {
+  readonly #session: Session;
+  readonly #head: string;
+  readonly #tuple: string;
+  readonly #batch: number;
+  #params: unknown[] = [];
+  #rows = 0;
+  #stored = 0;
+
+  constructor(session: Session, into: SinkSpec) {
+    this.#session = session;
+    const columns = [...into.columns, ...into.constants.map(([c]) => c)];
+    this.#head = `INSERT INTO ${q(into.table)} (${columns.map(q).join(', ')}) VALUES `;
+    const width = into.columns.length;
+    const slots = [...into.columns.map(() => '?'), ...into.constants.map(([, v]) => String(v))];
+    this.#tuple = `(${slots.join(', ')})`;
+    this.#batch = Math.max(1, Math.min(INSERT_ROWS, Math.floor(60_000 / Math.max(1, width))));
+  }
+
+  add(lead: readonly number[], values: readonly DbValue[]): boolean {
+    for (const n of lead) this.#params.push(n);
+    for (const v of values) this.#params.push(bind(v));
+    return ++this.#rows >= this.#batch;
+  }
+
+  async send(): Promise<void> {
+    if (this.#rows === 0) return;
+    const sql = this.#head + Array.from({ length: this.#rows }, () => this.#tuple).join(', ');
+    const params = this.#params;
+    this.#params = [];
+    this.#rows = 0;
+    this.#stored += (await this.#session.execute(sql, params)).affectedRows;
+  }
+
+  async flush(): Promise<void> {
+    await this.send();
+  }
+
+  stored(): number {
+    return this.#stored;
+  }
+}
+
+interface SinkSpec {
+  table: string;
+  /** The user's table, for messages. */
+  label: string;
+  /** Columns the rows fill, in order (leading sequence columns first). */
+  columns: readonly string[];
+  /** Names for messages, parallel to `columns`. */
+  names: readonly string[];
+  /** Columns set to the same integer in every row (run id, file id). */
+  constants: ReadonlyArray<readonly [string, number]>;
+  /** LOAD DATA: count rows skipped for a duplicate key instead of failing (LoadTarget.skipped). */
+  skips?: boolean;
+}
+
+export function sink(session: Session, bulk: boolean, into: SinkSpec, limit = CHUNK): RowSink {
+  for (const [, v] of into.constants) if (!Number.isSafeInteger(v)) throw new Error(`internal: bad id ${v}`);
+  return bulk ? new LoadSink(session, into, limit) : new InsertSink(session, into);
+}
+
+/** `writeText` for a sink that is a LOAD DATA (none for multi-row INSERTs: no row format then). */
+export function textInput(out: RowSink, count: (rows: number) => void): Pick<TableWriter, 'writeText'> {
+  if (!(out instanceof LoadSink)) return {};
+  return {
+    async writeText(text: string, rows: number) {
+      count(rows);
+      await out.sendText(text, rows);
+    },
+  };
+}

@@ -19,13 +19,13 @@ import { WorkerPool } from './parallel.js';
 import { parseHints, planFiles } from './plan.js';
 import {
   applyReconciliation,
-  ensureProvenance,
   filesToHash,
   type PlannedFile,
   planReconcile,
   type Reconciliation,
   unchangedByStat,
 } from './reconcile.js';
+import { upgradeTables } from './upgrade.js';
 
 export interface RunOptions {
   /** Seconds to wait for another run of the pipeline to finish. Default 0: fail at once. */
@@ -165,7 +165,7 @@ async function loadAll(
   let catalog: Map<string, LiveTable>;
   try {
     catalog = await dest.readCatalog();
-    if (await ensureProvenance(dest, catalog, config.sources)) catalog = await dest.readCatalog();
+    if (await upgradeTables(dest, catalog, config.sources)) catalog = await dest.readCatalog();
     checkHints(config, hints, catalog);
   } catch (err) {
     await closePool(); // warm threads would keep the process alive
@@ -242,7 +242,7 @@ async function reconcile(
     fix.rebuild.length + fix.deleted.length + fix.empty.length + fix.reload.length + fix.unchanged.length;
   if (fixes > 0) {
     let before = await dest.readCatalog();
-    if (await ensureProvenance(dest, before, config.sources)) before = await dest.readCatalog();
+    if (await upgradeTables(dest, before, config.sources)) before = await dest.readCatalog();
     await applyReconciliation(dest, fix, runId, before);
     const now = await readLedger(dest, config.pipeline);
     for (const p of planned) {

@@ -1,8 +1,8 @@
 import { DEFAULT_CONFIG_FILE, loadConfig, type ResolvedConfig } from '../config/resolve.js';
 import { createDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
+import { parseTypeHint } from '../schema/hints.js';
 import { normalizeTableName } from '../schema/naming.js';
-import { parseTypeHint } from '../schema/types.js';
 import { rememberSecret } from './secrets.js';
 
 /** Load and validate the config the way every command does (type hints and names included). */

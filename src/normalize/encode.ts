@@ -1,5 +1,6 @@
 import type { ColumnType, Contract, DbValue, LiveTable, RejectCode, RowNode } from '../core/types.js';
-import { coerceValue, formatType, MISFIT, misfitReason } from '../schema/types.js';
+import { coerceValue, MISFIT, misfitReason } from '../schema/coerce.js';
+import { formatType } from '../schema/hints.js';
 import type { FlatLayout, Shaped } from './shape.js';
 
 /** What became of one record on its way to the table. */

@@ -1,6 +1,6 @@
 import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
 import type { ColumnType } from '../core/types.js';
-import { parseTypeHint } from '../schema/types.js';
+import { parseTypeHint } from '../schema/hints.js';
 import { discoverFiles } from '../sources/discover.js';
 import type { LedgerEntry } from '../state/ledger.js';
 import type { PlannedFile } from './reconcile.js';

@@ -4,7 +4,7 @@ import type { ContractMode, LiveTable, SchemaChange } from '../core/types.js';
 import { systemColumnNames } from '../destinations/sql.js';
 import type { Destination } from '../destinations/types.js';
 import { applyChanges, changedTable } from '../schema/diff.js';
-import { formatType } from '../schema/types.js';
+import { formatType } from '../schema/hints.js';
 import { hashFile } from '../sources/hash.js';
 import { type LedgerEntry, readLedger } from '../state/ledger.js';
 import { checkFile, newTable, planFile, renameHints, scanFile } from './load/index.js';

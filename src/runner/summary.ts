@@ -1,6 +1,6 @@
 import type { SchemaChange } from '../core/types.js';
 import { changedTable } from '../schema/diff.js';
-import { formatType } from '../schema/types.js';
+import { formatType } from '../schema/hints.js';
 import type { RunCounts } from '../state/runs.js';
 import type { RunSummary, TableSummary } from './events.js';
 

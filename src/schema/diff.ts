@@ -6,8 +6,9 @@ import type {
   SystemColumns,
   TableSchema,
 } from '../core/types.js';
+import { formatType } from './hints.js';
+import { isLosslessWidening } from './lattice.js';
 import { covers } from './observe.js';
-import { formatType, isLosslessWidening } from './types.js';
 
 export interface TablePlanInput {
   name: string;

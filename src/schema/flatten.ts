@@ -14,7 +14,7 @@
  * - Lossless numbers (`{ isLosslessNumber: true, value }`) are scalars.
  */
 import { fitName, PATH_SEPARATOR } from './naming.js';
-import { isLosslessNumber } from './types.js';
+import { isLosslessNumber } from './numbers.js';
 
 /** What `flattenRecord` needs from a table's namer; `NameMapper` implements it. */
 export interface ColumnNamer {

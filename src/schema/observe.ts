@@ -1,5 +1,7 @@
 import type { ColumnType } from '../core/types.js';
-import { classify, coerceValue, coversText, joinTypes, MISFIT, widen } from './types.js';
+import { classify, coversText } from './classify.js';
+import { coerceValue, MISFIT } from './coerce.js';
+import { joinTypes, widen } from './lattice.js';
 
 /**
  * One column of a {@link TableObserver}: what `observe` needs per value, found with one

@@ -4,7 +4,7 @@ import type { ColumnType, Contract, ContractMode, SourceItem } from '../../src/c
 import type { LiveTable } from '../../src/destinations/types.js';
 import { scanItems } from '../../src/normalize/scan.js';
 import { type EncodedBatch, encodeBatches } from '../../src/normalize/stream.js';
-import { parseTypeHint } from '../../src/schema/types.js';
+import { parseTypeHint } from '../../src/schema/hints.js';
 import { parseCsv } from '../../src/sources/csv.js';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classify, formatType } from '../../src/schema/types.js';
+import { classify } from '../../src/schema/classify.js';
+import { formatType } from '../../src/schema/hints.js';
 
 const lossless = (value: string) => ({ isLosslessNumber: true as const, value });
 

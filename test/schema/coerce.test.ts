@@ -4,12 +4,12 @@ import {
   type Coerced,
   coerce,
   coerceValue,
-  expandExponent,
   jsonText,
   MISFIT,
   misfitReason,
-  parseTypeHint,
-} from '../../src/schema/types.js';
+} from '../../src/schema/coerce.js';
+import { parseTypeHint } from '../../src/schema/hints.js';
+import { expandExponent } from '../../src/schema/numbers.js';
 
 const lossless = (value: string) => ({ isLosslessNumber: true as const, value });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnType, Contract, SchemaChange, TableSchema } from '../../src/core/types.js';
 import { planTable } from '../../src/schema/diff.js';
-import { formatType, parseTypeHint } from '../../src/schema/types.js';
+import { formatType, parseTypeHint } from '../../src/schema/hints.js';
 
 /**
  * The schema diff as a table: live table × what a file showed (× hints × contract) → the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/core/errors.js';
-import { formatType, parseTypeHint } from '../../src/schema/types.js';
+import { formatType, parseTypeHint } from '../../src/schema/hints.js';
 
 describe('parseTypeHint', () => {
   it.each<[string, string, string]>([

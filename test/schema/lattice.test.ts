@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnType } from '../../src/core/types.js';
-import {
-  classify,
-  coerce,
-  formatType,
-  isLosslessWidening,
-  joinTypes,
-  parseTypeHint,
-  widen,
-} from '../../src/schema/types.js';
+import { classify } from '../../src/schema/classify.js';
+import { coerce } from '../../src/schema/coerce.js';
+import { formatType, parseTypeHint } from '../../src/schema/hints.js';
+import { isLosslessWidening, joinTypes, widen } from '../../src/schema/lattice.js';
 
 /** `t('decimal(5,2)')`; `t(null)` is "no information". */
 const t = (text: string | null): ColumnType | null => (text === null ? null : parseTypeHint(text));

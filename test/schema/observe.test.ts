@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../examples/markets/generate.js';
 import type { ColumnType } from '../../src/core/types.js';
+import { classify, coversText } from '../../src/schema/classify.js';
+import { coerce } from '../../src/schema/coerce.js';
+import { formatType, parseTypeHint } from '../../src/schema/hints.js';
+import { decimalType, joinTypes, widen } from '../../src/schema/lattice.js';
 import { covers, mergeObservation, type Observation, TableObserver } from '../../src/schema/observe.js';
-import {
-  classify,
-  coerce,
-  coversText,
-  decimalType,
-  formatType,
-  joinTypes,
-  parseTypeHint,
-  widen,
-} from '../../src/schema/types.js';
 
 /**
  * The observer as it was before its shortcuts (classify every value, then fold): the

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RunSummary } from '../../runner/events.js';
-import { formatType } from '../../schema/types.js';
+import { formatType } from '../../schema/hints.js';
 import { listSchemaHistory } from '../../state/history.js';
 import { listRuns } from '../../state/runs.js';
 import { ensureStateTables } from '../../state/tables.js';

@@ -1,6 +1,8 @@
 import type { ColumnType } from '../../core/types.js';
+import { classify } from '../../schema/classify.js';
+import { formatType } from '../../schema/hints.js';
+import { joinTypes } from '../../schema/lattice.js';
 import { TableObserver } from '../../schema/observe.js';
-import { classify, formatType, joinTypes } from '../../schema/types.js';
 
 /**
  * `tributary init`'s guesses from a sample of each file: column types, a primary key and a

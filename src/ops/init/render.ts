@@ -1,5 +1,5 @@
 import type { ColumnType } from '../../core/types.js';
-import { formatType } from '../../schema/types.js';
+import { formatType } from '../../schema/hints.js';
 import type { FileGroup } from './group.js';
 import { type Guess, roomy } from './guess.js';
 

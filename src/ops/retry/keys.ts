@@ -1,7 +1,7 @@
 import type { ResolvedSource } from '../../config/resolve.js';
 import type { Destination, LiveTable } from '../../destinations/types.js';
 import { makeShaper } from '../../normalize/shape.js';
-import { coerce } from '../../schema/types.js';
+import { coerce } from '../../schema/coerce.js';
 import type { RetryGroup } from './plan.js';
 
 type Records = RetryGroup['records'];

@@ -1,7 +1,7 @@
 import type { SchemaChange } from '../../core/types.js';
 import type { Destination, Transaction } from '../../destinations/types.js';
 import { changedTable } from '../../schema/diff.js';
-import { formatType } from '../../schema/types.js';
+import { formatType } from '../../schema/hints.js';
 import { recordSchemaChange } from '../../state/history.js';
 import type { FileJob } from './job.js';
 

@@ -45,7 +45,11 @@ export interface SqlDialect {
   readonly name: 'sqlite' | 'mysql';
   /** Quote one identifier, escaping the quote character. */
   quote(identifier: string): string;
-  /** Physical type for a logical type. `key`: the column is part of an index. */
+  /**
+   * Physical type for a logical type. `key`: the column is part of an index. Every decimal
+   * up to decimal(65,30) (Tributary's own limit, `DECIMAL_MAX_PRECISION` in
+   * src/schema/lattice.ts) must map to a type that holds it exactly.
+   */
   typeSql(type: ColumnType, key: boolean): string;
   /** Column definition of an auto-increment integer primary key. */
   autoIdSql(name: string): string;

@@ -1,19 +1,19 @@
 /**
  * Classification: the narrowest lattice type of one value (`classify`), and whether a
  * column's type already covers a text value as it is (`coversText`, the observer's fast
- * path). A decimal past decimal(65,30) is text. Runs per value: see src/schema/scan.ts.
- * Pure: no I/O.
+ * path). Types are inferred by Tributary's own rules, the same on every destination; a
+ * decimal past decimal(65,30) is text. Runs per value: see src/schema/scan.ts. Pure: no I/O.
  */
 import type { ColumnType } from '../core/types.js';
 import {
   BOOL,
   DATE,
   DATETIME,
+  DECIMAL_MAX_PRECISION,
+  DECIMAL_MAX_SCALE,
   decimalOrText,
   INTEGER,
   JSON_TYPE,
-  MAX_PRECISION,
-  MAX_SCALE,
   TEXT,
 } from './lattice.js';
 import { expandExponent, isLosslessNumber, numberText } from './numbers.js';
@@ -127,8 +127,8 @@ export function coversText(type: ColumnType, s: string): boolean {
         scale <= type.scale &&
         intDigits <= type.precision - type.scale &&
         // Within what we infer (a type read from a catalog might be wider):
-        intDigits + scale <= MAX_PRECISION &&
-        scale <= MAX_SCALE
+        intDigits + scale <= DECIMAL_MAX_PRECISION &&
+        scale <= DECIMAL_MAX_SCALE
       );
     }
     case 'date':

@@ -10,12 +10,12 @@ import {
   BOOL,
   DATE,
   DATETIME,
+  DECIMAL_MAX_PRECISION,
+  DECIMAL_MAX_SCALE,
   type DecimalType,
   decimalType,
   INTEGER,
   JSON_TYPE,
-  MAX_PRECISION,
-  MAX_SCALE,
   TEXT,
 } from './lattice.js';
 import { cutText } from './show.js';
@@ -59,16 +59,16 @@ export function parseTypeHint(text: string): ColumnType {
     if (m[1] === undefined) return DEFAULT_DECIMAL;
     const precision = Number(m[1]);
     const scale = m[2] === undefined ? 0 : Number(m[2]);
-    if (precision < 1 || precision > MAX_PRECISION) {
+    if (precision < 1 || precision > DECIMAL_MAX_PRECISION) {
       throw new TributaryError(
         'CONFIG_INVALID',
-        `type "${cutText(text)}": precision must be 1 to ${MAX_PRECISION}`,
+        `type "${cutText(text)}": precision must be 1 to ${DECIMAL_MAX_PRECISION}`,
       );
     }
-    if (scale > MAX_SCALE || scale > precision) {
+    if (scale > DECIMAL_MAX_SCALE || scale > precision) {
       throw new TributaryError(
         'CONFIG_INVALID',
-        `type "${cutText(text)}": scale must be 0 to ${MAX_SCALE} and at most the precision`,
+        `type "${cutText(text)}": scale must be 0 to ${DECIMAL_MAX_SCALE} and at most the precision`,
       );
     }
     return decimalType(precision, scale);

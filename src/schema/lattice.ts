@@ -4,8 +4,8 @@
  *
  * `null < bool < integer < decimal(p,s) < text < json`, `date < datetime < text`. Joining
  * with a decimal, `bool` counts as decimal(1,0) and `integer` as decimal(19,0) (a signed
- * 64-bit integer has up to 19 digits). A decimal needing precision > 65 or scale > 30
- * (MySQL's limits) becomes text.
+ * 64-bit integer has up to 19 digits). A decimal needing more than Tributary's own limit,
+ * decimal(65,30) ({@link DECIMAL_MAX_PRECISION}, {@link DECIMAL_MAX_SCALE}), becomes text.
  * Types are shared frozen objects (decimals interned), so the per-value paths
  * (src/schema/classify.ts, coerce.ts) allocate none.
  */
@@ -20,8 +20,19 @@ export const DATETIME: ColumnType = Object.freeze({ kind: 'datetime' });
 export const TEXT: ColumnType = Object.freeze({ kind: 'text' });
 export const JSON_TYPE: ColumnType = Object.freeze({ kind: 'json' });
 
-export const MAX_PRECISION = 65;
-export const MAX_SCALE = 30;
+/**
+ * Tributary's own decimal limit: the widest decimal it infers or accepts as a hint is
+ * decimal(65,30); a value or join needing more precision or scale is text. The limit is the
+ * product's, not a destination's, so it is not behind `Capabilities`: inference is portable
+ * — the same files infer the same types on every destination — so a pipeline can move
+ * between destinations and a full refresh anywhere gives the same schema. In return every
+ * destination must hold decimal(65,30) exactly: MySQL's DECIMAL maximum is exactly that
+ * (where the numbers come from), SQLite's DECIMAL_BLOB and PostgreSQL's numeric hold more.
+ * See docs/architecture.md, "Types are the product's".
+ */
+export const DECIMAL_MAX_PRECISION = 65;
+/** Most fraction digits of an inferred or hinted decimal; see {@link DECIMAL_MAX_PRECISION}. */
+export const DECIMAL_MAX_SCALE = 30;
 /** Digits of the largest signed 64-bit integer; an integer joins a decimal as decimal(19,0). */
 export const INTEGER_DIGITS = 19;
 
@@ -32,10 +43,16 @@ const decimals: (DecimalType | undefined)[] = [];
  * combinations get a fresh object (callers validate: see `decimalOrText`, `parseTypeHint`).
  */
 export function decimalType(precision: number, scale: number): DecimalType {
-  if (precision < 1 || precision > MAX_PRECISION || scale < 0 || scale > MAX_SCALE || scale > precision) {
+  if (
+    precision < 1 ||
+    precision > DECIMAL_MAX_PRECISION ||
+    scale < 0 ||
+    scale > DECIMAL_MAX_SCALE ||
+    scale > precision
+  ) {
     return { kind: 'decimal', precision, scale };
   }
-  const slot = precision * (MAX_SCALE + 1) + scale;
+  const slot = precision * (DECIMAL_MAX_SCALE + 1) + scale;
   let t = decimals[slot];
   if (t === undefined) {
     t = Object.freeze({ kind: 'decimal', precision, scale }) as DecimalType;
@@ -47,7 +64,9 @@ export function decimalType(precision: number, scale: number): DecimalType {
 /** decimal with `intDigits` integer digits and `scale` fraction digits, or text past the limits. */
 export function decimalOrText(intDigits: number, scale: number): ColumnType {
   const precision = intDigits + scale;
-  return precision > MAX_PRECISION || scale > MAX_SCALE ? TEXT : decimalType(precision, scale);
+  return precision > DECIMAL_MAX_PRECISION || scale > DECIMAL_MAX_SCALE
+    ? TEXT
+    : decimalType(precision, scale);
 }
 
 export function typeEquals(a: ColumnType, b: ColumnType): boolean {

@@ -1,7 +1,7 @@
 import type { ColumnType } from '../../core/types.js';
 import { classify } from '../../schema/classify.js';
 import { formatType } from '../../schema/hints.js';
-import { joinTypes } from '../../schema/lattice.js';
+import { DECIMAL_MAX_PRECISION, joinTypes } from '../../schema/lattice.js';
 import { TableObserver } from '../../schema/observe.js';
 
 /**
@@ -183,5 +183,9 @@ function digitsOf(t: ColumnType, value: unknown): ColumnType {
 /** A decimal hint with room to grow: ten integer digits at least (`decimal(5,2)` → `decimal(12,2)`). */
 export function roomy(t: ColumnType): ColumnType {
   if (t.kind !== 'decimal') return t;
-  return { kind: 'decimal', precision: Math.min(65, Math.max(t.precision, t.scale + 10)), scale: t.scale };
+  return {
+    kind: 'decimal',
+    precision: Math.min(DECIMAL_MAX_PRECISION, Math.max(t.precision, t.scale + 10)),
+    scale: t.scale,
+  };
 }

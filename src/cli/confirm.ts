@@ -1,8 +1,6 @@
 import readline from 'node:readline/promises';
-import type { ResolvedConfig } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
-import { checkTables, type TableReset } from '../ops/reset.js';
-import { normalizeTableName } from '../schema/naming.js';
+import type { TableReset } from '../ops/reset.js';
 import type { Io } from './io.js';
 
 /** Ask on the terminal (stdin/stderr) and return the answer. */
@@ -29,14 +27,6 @@ export async function confirm(io: Io, question: string, yes: boolean | undefined
   }
   const answer = await io.prompt(`${question} [y/N] `);
   return /^\s*y(es)?\s*$/i.test(answer);
-}
-
-/** The tables `--table` names (normalized, checked against the config), or all of them. */
-export function tablesToRefresh(config: ResolvedConfig, table: string | undefined): string[] {
-  if (table === undefined) return [...new Set(config.sources.map((s) => s.table))];
-  const tables = [normalizeTableName(table)];
-  checkTables(config, tables);
-  return tables;
 }
 
 /** Say what a reset throws away (files no longer on disk first) and ask, unless `--yes`. */

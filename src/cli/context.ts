@@ -1,16 +1,12 @@
-import { DEFAULT_CONFIG_FILE, loadConfig, type ResolvedConfig } from '../config/resolve.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import { createDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
-import { parseTypeHint } from '../schema/hints.js';
-import { normalizeTableName } from '../schema/naming.js';
+import { readPipelineConfig } from '../ops/config.js';
 import { rememberSecret } from './secrets.js';
 
 /** Load and validate the config the way every command does (type hints and names included). */
 export function readConfig(file: string | undefined): ResolvedConfig {
-  const config = loadConfig(file ?? DEFAULT_CONFIG_FILE, {
-    parseType: parseTypeHint,
-    normalizeName: normalizeTableName,
-  });
+  const config = readPipelineConfig(file);
   if (config.destination.kind === 'mysql') rememberSecret(config.destination.password);
   return config;
 }

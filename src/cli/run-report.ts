@@ -1,5 +1,5 @@
+import type { RunRecord } from '../ops/history.js';
 import type { RunSummary } from '../runner/events.js';
-import type { RunRecord } from '../state/runs.js';
 import { summaryText } from './render.js';
 
 /**

@@ -1,8 +1,49 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RejectCode } from '../core/types.js';
-import type { SqlClient } from '../destinations/types.js';
-import { type RejectFilter, rejectPages, type StoredReject } from '../state/rejects.js';
+import type { Destination, SqlClient } from '../destinations/types.js';
+import {
+  groupRejects,
+  listRejects,
+  type RejectFilter,
+  type RejectGroup,
+  rejectPages,
+  type StoredReject,
+} from '../state/rejects.js';
+import { ensureStateTables } from '../state/tables.js';
+
+export type { RejectFilter, RejectGroup, StoredReject } from '../state/rejects.js';
+
+/** `tributary rejects`: the matching rejects grouped by table, reason and column, with `examples` each. */
+export async function rejectGroups(
+  dest: Destination,
+  pipeline: string,
+  filter: RejectFilter & { examples: number },
+): Promise<RejectGroup[]> {
+  await ensureStateTables(dest, dest.dialect);
+  return groupRejects(dest, pipeline, filter);
+}
+
+/** `tributary rejects --json`: the matching rejects themselves, at most `limit`. */
+export async function rejectRows(
+  dest: Destination,
+  pipeline: string,
+  filter: RejectFilter & { limit: number },
+): Promise<StoredReject[]> {
+  await ensureStateTables(dest, dest.dialect);
+  return listRejects(dest, pipeline, filter);
+}
+
+/** `tributary rejects --export FILE`: every matching reject to a CSV file; how many were written. */
+export async function exportRejectsFile(
+  dest: Destination,
+  pipeline: string,
+  filter: RejectFilter,
+  file: string,
+): Promise<number> {
+  await ensureStateTables(dest, dest.dialect);
+  return exportRejects(dest, pipeline, filter, file);
+}
 
 /** What to do about a reject, by reason: the line `tributary rejects` prints under each group. */
 export function fixFor(code: RejectCode | string): string {

@@ -11,6 +11,7 @@ import {
 } from '../destinations/types.js';
 import { recordRun, withPipeline } from '../runner/envelope.js';
 import { keyConflict } from '../schema/diff.js';
+import { normalizeTableName } from '../schema/naming.js';
 import { recordSchemaChange } from '../state/history.js';
 import { forgetFiles, readLedger } from '../state/ledger.js';
 import { deleteTableRejects } from '../state/rejects.js';
@@ -44,6 +45,14 @@ export function checkTables(config: ResolvedConfig, tables: readonly string[]): 
       `no source feeds table ${unknown.join(', ')}; the config's tables are: ${known.join(', ')}`,
     );
   }
+}
+
+/** The table `--table` names (normalized, checked against the config), or all the config's tables. */
+export function tablesNamed(config: ResolvedConfig, table: string | undefined): string[] {
+  if (table === undefined) return configTables(config);
+  const tables = [normalizeTableName(table)];
+  checkTables(config, tables);
+  return tables;
 }
 
 /** Count what a reset of `tables` would delete and forget (reads only). */

@@ -1,14 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { listRejects } from '../../state/rejects.js';
+import { deleteDemoDatabase, demoReport, type TopUser } from '../../ops/demo.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
 import type { Io } from '../io.js';
 import { table } from '../render.js';
 import { runCommand } from './run.js';
-import { topUsersText } from './transform.js';
 
 /** examples/markets in the installed package (dist/cli/commands → ../../../examples). */
 export const DEMO_DIR = path.resolve(
@@ -30,40 +28,43 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
     .action(async (flags: { fresh?: boolean; config?: string }) => {
       const file = flags.config ?? path.join(DEMO_DIR, 'tributary.yaml');
       const config = readConfig(file);
-      if (flags.fresh && config.destination.kind === 'sqlite') {
-        for (const suffix of ['', '-wal', '-shm'])
-          fs.rmSync(config.destination.path + suffix, { force: true });
-      }
+      if (flags.fresh) deleteDemoDatabase(config);
       io.out(`Tributary demo: ${path.relative(process.cwd(), config.file) || config.file}\n`);
       const summary = await runCommand({ config: file, quiet: true }, io);
       state.code = codeFor(summary);
-      await withDestination(config, async (dest) => {
-        const catalog = await dest.readCatalog();
-        const rows: Array<[string, number, string]> = [];
-        for (const t of catalog.values()) {
-          const [r] = await dest.query<{ n: number }>(
-            `SELECT count(*) AS n FROM ${dest.dialect.quote(t.name)}`,
-          );
-          rows.push([t.name, Number(r?.n ?? 0), t.columns.map((c) => c.name).join(', ')]);
-        }
-        io.out(`\nTables in ${dest.description}:\n${table(['table', 'rows', 'columns'], rows)}`);
-        const rejects = await listRejects(dest, config.pipeline, { limit: 20 });
-        if (rejects.length > 0) {
-          io.out(
-            `\nRejected rows (kept with their reason, never dropped):\n${table(
-              ['file', 'line', 'reason', 'message'],
-              rejects.map((r) => [r.file, r.line, r.code, r.message]),
-            )}`,
-          );
-        }
-        if (catalog.has('user_totals')) {
-          io.out(
-            `\nTop users by total (model user_totals, kept up to date incrementally):\n${await topUsersText(dest, dest.dialect)}`,
-          );
-        }
-      });
+      const { description, report } = await withDestination(config, async (dest) => ({
+        description: dest.description,
+        report: await demoReport(config, dest),
+      }));
+      io.out(
+        `\nTables in ${description}:\n${table(
+          ['table', 'rows', 'columns'],
+          report.tables.map((t) => [t.table, t.rows, t.columns.join(', ')]),
+        )}`,
+      );
+      if (report.rejects.length > 0) {
+        io.out(
+          `\nRejected rows (kept with their reason, never dropped):\n${table(
+            ['file', 'line', 'reason', 'message'],
+            report.rejects.map((r) => [r.file, r.line, r.code, r.message]),
+          )}`,
+        );
+      }
+      if (report.topUsers) {
+        io.out(
+          `\nTop users by total (model user_totals, kept up to date incrementally):\n${topUsersText(report.topUsers)}`,
+        );
+      }
       io.out(
         `\nNext: run \`npm start\` again (nothing new is loaded), or explore with\n  npx tributary status -c ${path.relative(process.cwd(), config.file)}\n  npx tributary rejects -c ${path.relative(process.cwd(), config.file)}`,
       );
     });
+}
+
+/** The demo's closing table: the top users by total, from the `user_totals` model. */
+function topUsersText(users: readonly TopUser[]): string {
+  return table(
+    ['market', 'user', 'name', 'orders', 'total'],
+    users.map((u) => [u.market, u.userId, u.userName ?? '(unknown user)', u.orders, u.total.toFixed(2)]),
+  );
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
+import { runHistory } from '../../ops/history.js';
+import { schemaHistory, tableColumns } from '../../ops/schema.js';
+import { pipelineStatus } from '../../ops/status.js';
 import type { RunSummary } from '../../runner/events.js';
-import { formatType } from '../../schema/hints.js';
-import { listSchemaHistory } from '../../state/history.js';
-import { listRuns } from '../../state/runs.js';
-import { ensureStateTables } from '../../state/tables.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io } from '../io.js';
@@ -34,46 +33,25 @@ export function registerInspect(program: Command, io: Io, state: { code: number 
     .addHelpText('after', '\nExample:\n  tributary status -c examples/markets/tributary.yaml --json')
     .action(async (flags: Flags) => {
       const config = readConfig(flags.config);
-      await withDestination(config, async (dest) => {
-        await ensureStateTables(dest, dest.dialect);
-        const catalog = await dest.readCatalog();
-        const tables: Array<{ table: string; rows: number; columns: number; primaryKey: string[] }> = [];
-        for (const t of catalog.values()) {
-          const [row] = await dest.query<{ n: number | string }>(
-            `SELECT count(*) AS n FROM ${dest.dialect.quote(t.name)}`,
-          );
-          tables.push({
-            table: t.name,
-            rows: Number(row?.n ?? 0),
-            columns: t.columns.length,
-            primaryKey: t.primaryKey,
-          });
-        }
-        const [last] = await listRuns(dest, config.pipeline, { limit: 1 });
-        const data = {
-          pipeline: config.pipeline,
-          destination: dest.description,
-          tables,
-          lastRun: last ?? null,
-        };
-        print(flags, data, () => {
-          const lines = [`Pipeline ${config.pipeline} → ${dest.description}`, ''];
-          lines.push(
-            tables.length
-              ? table(
-                  ['table', 'rows', 'columns', 'primary key'],
-                  tables.map((t) => [t.table, t.rows, t.columns, t.primaryKey.join(', ')]),
-                )
-              : 'No tables yet: run `tributary run`.',
-          );
-          lines.push(
-            '',
-            last
-              ? `Last run: #${last.id} ${last.status}, started ${last.startedAt}, ${last.filesLoaded} file(s) loaded, ${last.rowsRejected} row(s) rejected`
-              : 'No runs yet.',
-          );
-          return lines.join('\n');
-        });
+      const data = await withDestination(config, (dest) => pipelineStatus(config, dest));
+      print(flags, data, () => {
+        const last = data.lastRun;
+        const lines = [`Pipeline ${data.pipeline} → ${data.destination}`, ''];
+        lines.push(
+          data.tables.length
+            ? table(
+                ['table', 'rows', 'columns', 'primary key'],
+                data.tables.map((t) => [t.table, t.rows, t.columns, t.primaryKey.join(', ')]),
+              )
+            : 'No tables yet: run `tributary run`.',
+        );
+        lines.push(
+          '',
+          last
+            ? `Last run: #${last.id} ${last.status}, started ${last.startedAt}, ${last.filesLoaded} file(s) loaded, ${last.rowsRejected} row(s) rejected`
+            : 'No runs yet.',
+        );
+        return lines.join('\n');
       });
     });
 
@@ -87,49 +65,48 @@ export function registerInspect(program: Command, io: Io, state: { code: number 
     .addHelpText('after', '\nExamples:\n  tributary history\n  tributary history --run 3 --json')
     .action(async (flags: Flags & { run?: number; limit: number }) => {
       const config = readConfig(flags.config);
-      await withDestination(config, async (dest) => {
-        await ensureStateTables(dest, dest.dialect);
-        const runs = await listRuns(dest, config.pipeline, { limit: flags.limit, id: flags.run });
-        if (flags.run !== undefined && runs.length === 0) {
-          io.err(`tributary: no run ${flags.run} for pipeline ${config.pipeline}`);
-          state.code = EXIT.usage;
-          return;
-        }
-        print(flags, flags.run !== undefined ? runs[0] : runs, () =>
-          flags.run !== undefined && runs[0]
-            ? runReport(runs[0])
-            : runs.length === 0
-              ? 'No runs yet.'
-              : table(
-                  [
-                    'run',
-                    'status',
-                    'started',
-                    'took',
-                    'files',
-                    'skipped',
-                    'failed',
-                    'inserted',
-                    'updated',
-                    'rejected',
-                    'models',
-                  ],
-                  runs.map((r) => [
-                    r.id,
-                    r.status,
-                    r.startedAt,
-                    r.finishedAt ? duration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '',
-                    r.filesLoaded,
-                    r.filesSkipped,
-                    r.filesFailed,
-                    r.rowsInserted,
-                    r.rowsUpdated,
-                    r.rowsRejected,
-                    modelCounts(modelsOf(r.summary)),
-                  ]),
-                ) + (flags.run !== undefined && runs[0]?.error ? `\n\nError: ${runs[0].error}` : ''),
-        );
-      });
+      const runs = await withDestination(config, (dest) =>
+        runHistory(config, dest, { limit: flags.limit, id: flags.run }),
+      );
+      if (flags.run !== undefined && runs.length === 0) {
+        io.err(`tributary: no run ${flags.run} for pipeline ${config.pipeline}`);
+        state.code = EXIT.usage;
+        return;
+      }
+      print(flags, flags.run !== undefined ? runs[0] : runs, () =>
+        flags.run !== undefined && runs[0]
+          ? runReport(runs[0])
+          : runs.length === 0
+            ? 'No runs yet.'
+            : table(
+                [
+                  'run',
+                  'status',
+                  'started',
+                  'took',
+                  'files',
+                  'skipped',
+                  'failed',
+                  'inserted',
+                  'updated',
+                  'rejected',
+                  'models',
+                ],
+                runs.map((r) => [
+                  r.id,
+                  r.status,
+                  r.startedAt,
+                  r.finishedAt ? duration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '',
+                  r.filesLoaded,
+                  r.filesSkipped,
+                  r.filesFailed,
+                  r.rowsInserted,
+                  r.rowsUpdated,
+                  r.rowsRejected,
+                  modelCounts(modelsOf(r.summary)),
+                ]),
+              ) + (flags.run !== undefined && runs[0]?.error ? `\n\nError: ${runs[0].error}` : ''),
+      );
     });
 
   program
@@ -141,53 +118,44 @@ export function registerInspect(program: Command, io: Io, state: { code: number 
     .addHelpText('after', '\nExamples:\n  tributary schema\n  tributary schema orders --history')
     .action(async (name: string | undefined, flags: Flags & { history?: boolean }) => {
       const config = readConfig(flags.config);
-      await withDestination(config, async (dest) => {
-        await ensureStateTables(dest, dest.dialect);
-        if (flags.history) {
-          const h = await listSchemaHistory(dest, config.pipeline, name);
-          print(flags, h, () =>
-            h.length === 0
-              ? 'No schema changes recorded.'
-              : table(
-                  ['run', 'when', 'table', 'change', 'column', 'from', 'to', 'file'],
-                  h.map((e) => [
-                    e.runId,
-                    e.at,
-                    e.table,
-                    e.change,
-                    e.column ?? '',
-                    e.oldType ?? '',
-                    e.newType ?? '',
-                    e.file ?? '',
-                  ]),
-                ),
-          );
-          return;
-        }
-        const catalog = await dest.readCatalog();
-        const tables = [...catalog.values()].filter((t) => !name || t.name === name);
-        if (name && tables.length === 0) {
-          io.err(`tributary: no table ${name}`);
-          state.code = EXIT.usage;
-          return;
-        }
-        const data = tables.map((t) => ({
-          table: t.name,
-          primaryKey: t.primaryKey,
-          columns: t.columns.map((c) => ({ name: c.name, type: formatType(c.type) })),
-        }));
-        print(flags, data, () =>
-          data
-            .map(
-              (t) =>
-                `${t.table}${t.primaryKey.length ? ` (key: ${t.primaryKey.join(', ')})` : ''}\n${table(
-                  ['column', 'type'],
-                  t.columns.map((c) => [c.name, c.type]),
-                )}`,
-            )
-            .join('\n\n'),
+      if (flags.history) {
+        const h = await withDestination(config, (dest) => schemaHistory(config, dest, name));
+        print(flags, h, () =>
+          h.length === 0
+            ? 'No schema changes recorded.'
+            : table(
+                ['run', 'when', 'table', 'change', 'column', 'from', 'to', 'file'],
+                h.map((e) => [
+                  e.runId,
+                  e.at,
+                  e.table,
+                  e.change,
+                  e.column ?? '',
+                  e.oldType ?? '',
+                  e.newType ?? '',
+                  e.file ?? '',
+                ]),
+              ),
         );
-      });
+        return;
+      }
+      const data = await withDestination(config, (dest) => tableColumns(dest, name));
+      if (name && data.length === 0) {
+        io.err(`tributary: no table ${name}`);
+        state.code = EXIT.usage;
+        return;
+      }
+      print(flags, data, () =>
+        data
+          .map(
+            (t) =>
+              `${t.table}${t.primaryKey.length ? ` (key: ${t.primaryKey.join(', ')})` : ''}\n${table(
+                ['column', 'type'],
+                t.columns.map((c) => [c.name, c.type]),
+              )}`,
+          )
+          .join('\n\n'),
+      );
     });
 }
 

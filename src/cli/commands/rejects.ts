@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
-import { exportRejects, fixFor } from '../../ops/rejects.js';
+import { exportRejectsFile, fixFor, type RejectGroup, rejectGroups, rejectRows } from '../../ops/rejects.js';
 import { type RetryReport, retryRejects } from '../../ops/retry/index.js';
-import { groupRejects, listRejects, type RejectGroup } from '../../state/rejects.js';
-import { ensureStateTables } from '../../state/tables.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io } from '../io.js';
@@ -53,9 +51,8 @@ Examples:
       const config = readConfig(flags.config);
       const filter = { table: flags.table, runId: flags.run, includeResolved: flags.resolved };
       await withDestination(config, async (dest) => {
-        await ensureStateTables(dest, dest.dialect);
         if (flags.export) {
-          const n = await exportRejects(dest, config.pipeline, filter, flags.export);
+          const n = await exportRejectsFile(dest, config.pipeline, filter, flags.export);
           io.out(
             flags.json
               ? JSON.stringify({ file: flags.export, rows: n })
@@ -64,11 +61,11 @@ Examples:
           return;
         }
         if (flags.json) {
-          const rows = await listRejects(dest, config.pipeline, { ...filter, limit: flags.limit });
+          const rows = await rejectRows(dest, config.pipeline, { ...filter, limit: flags.limit });
           io.out(JSON.stringify(rows, null, 2));
           return;
         }
-        const groups = await groupRejects(dest, config.pipeline, { ...filter, examples: flags.examples });
+        const groups = await rejectGroups(dest, config.pipeline, { ...filter, examples: flags.examples });
         io.out(groupsText(groups, flags.resolved === true));
       });
       state.code = EXIT.ok;

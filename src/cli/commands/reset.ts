@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { checkTables, planReset, resetPipelineTables } from '../../ops/reset.js';
-import { normalizeTableName } from '../../schema/naming.js';
+import { planReset, resetPipelineTables, tablesNamed } from '../../ops/reset.js';
 import { confirmReset, resetText } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
@@ -28,8 +27,7 @@ Examples:
     )
     .action(async (flags: { config: string; table: string; yes?: boolean; json?: boolean }) => {
       const config = readConfig(flags.config);
-      const tables = [normalizeTableName(flags.table)];
-      checkTables(config, tables);
+      const tables = tablesNamed(config, flags.table);
       await withDestination(config, async (dest) => {
         const plan = await planReset(config, dest, tables);
         if (!(await confirmReset(io, plan, flags.yes, 'reset'))) {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
-import { configKeys, planReset, resetTables } from '../../ops/reset.js';
+import { configKeys, planReset, resetTables, tablesNamed } from '../../ops/reset.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { previewRun } from '../../runner/preview.js';
 import { runPipeline } from '../../runner/run.js';
-import { confirmReset, tablesToRefresh } from '../confirm.js';
+import { confirmReset } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor, EXIT } from '../exit.js';
 import { configOption, type Io } from '../io.js';
@@ -83,7 +83,7 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
     throw new TributaryError('CONFIG_INVALID', '--dry-run and --full-refresh do not go together');
   }
   const config = readConfig(flags.config);
-  const table = flags.table === undefined ? undefined : tablesToRefresh(config, flags.table)[0];
+  const table = flags.table === undefined ? undefined : tablesNamed(config, flags.table)[0];
   const preview = await withDestination(config, (dest) => previewRun(config, dest, { table }), {
     readOnly: true,
   });
@@ -143,7 +143,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       '--table goes with --full-refresh or --dry-run (to reset a table alone: `tributary reset`)',
     );
   }
-  const refresh = flags.fullRefresh ? tablesToRefresh(config, flags.table) : undefined;
+  const refresh = flags.fullRefresh ? tablesNamed(config, flags.table) : undefined;
   try {
     const summary = await withDestination(config, async (dest) => {
       if (

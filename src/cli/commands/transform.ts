@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
-import type { SqlClient, SqlDialect } from '../../destinations/types.js';
+import { listModels } from '../../ops/models.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
-import { ensureStateTables } from '../../state/tables.js';
-import { loadModels, tableNames } from '../../transforms/discover.js';
-import { baseTables, modelRefs, tableRefs } from '../../transforms/graph.js';
-import { ensureModelTable, readModelStates } from '../../transforms/state.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
 import { configOption, type Io } from '../io.js';
@@ -54,46 +50,28 @@ Examples:
     .addHelpText('after', '\nExamples:\n  tributary models\n  tributary models --json')
     .action(async (flags: { config: string; json?: boolean }) => {
       const config = readConfig(flags.config);
-      await withDestination(config, async (dest) => {
-        await ensureStateTables(dest, dest.dialect);
-        await ensureModelTable(dest, dest.dialect);
-        const graph = loadModels(config, tableNames(config, (await dest.readCatalog()).keys()));
-        const states = await readModelStates(dest, config.pipeline);
-        const data = graph.order.map((name) => {
-          const m = graph.models.get(name);
-          const s = states.get(name);
-          return {
-            name,
-            file: m?.file,
-            materialized: m?.materialized,
-            uniqueKey: m?.uniqueKey,
-            dependsOn: { models: modelRefs(graph, name), tables: tableRefs(graph, name) },
-            baseTables: baseTables(graph, name),
-            lastBuild: s?.hash ? { runId: s.builtRunId, rows: s.rows } : null,
-          };
-        });
-        if (flags.json) {
-          io.out(JSON.stringify(data, null, 2));
-          return;
-        }
-        if (data.length === 0) {
-          io.out(`No models in ${config.models}.`);
-          return;
-        }
-        io.out(
-          table(
-            ['model', 'materialized', 'unique key', 'depends on', 'last built', 'rows'],
-            data.map((d) => [
-              d.name,
-              d.materialized,
-              d.uniqueKey?.join(', '),
-              [...d.dependsOn.models, ...d.dependsOn.tables].join(', '),
-              d.lastBuild ? `run ${d.lastBuild.runId}` : 'never',
-              d.lastBuild?.rows ?? '',
-            ]),
-          ),
-        );
-      });
+      const data = await withDestination(config, (dest) => listModels(config, dest));
+      if (flags.json) {
+        io.out(JSON.stringify(data, null, 2));
+        return;
+      }
+      if (data.length === 0) {
+        io.out(`No models in ${config.models}.`);
+        return;
+      }
+      io.out(
+        table(
+          ['model', 'materialized', 'unique key', 'depends on', 'last built', 'rows'],
+          data.map((d) => [
+            d.name,
+            d.materialized,
+            d.uniqueKey?.join(', '),
+            [...d.dependsOn.models, ...d.dependsOn.tables].join(', '),
+            d.lastBuild ? `run ${d.lastBuild.runId}` : 'never',
+            d.lastBuild?.rows ?? '',
+          ]),
+        ),
+      );
     });
 }
 
@@ -141,22 +119,4 @@ function transformText(s: RunSummary): string {
   for (const m of models) if (m.error) lines.push(`  ${m.name}: ${m.error}`);
   if (s.error) lines.push('', `Run error: ${s.error}`);
   return lines.join('\n');
-}
-
-/** The demo's closing table: the top users by total, from the `user_totals` model. */
-export async function topUsersText(db: SqlClient, d: SqlDialect, limit = 5): Promise<string> {
-  const q = d.quote;
-  const rows = await db.query<Record<string, string | number | null>>(
-    `SELECT ${['market', 'user_id', 'user_name', 'order_count', 'total_amount'].map(q).join(', ')} FROM ${q('user_totals')} ORDER BY ${q('total_amount')} DESC, ${q('market')}, ${q('user_id')} LIMIT ${limit}`,
-  );
-  return table(
-    ['market', 'user', 'name', 'orders', 'total'],
-    rows.map((r) => [
-      r.market,
-      Number(r.user_id),
-      r.user_name ?? '(unknown user)',
-      Number(r.order_count),
-      Number(r.total_amount).toFixed(2),
-    ]),
-  );
 }

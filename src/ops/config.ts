@@ -1,0 +1,14 @@
+import { DEFAULT_CONFIG_FILE, loadConfig, type ResolvedConfig } from '../config/resolve.js';
+import { parseTypeHint } from '../schema/hints.js';
+import { normalizeTableName } from '../schema/naming.js';
+
+/**
+ * Load and validate a pipeline's config the way every command does: type hints parsed and
+ * table and column names normalized as the loader will (default file: ./tributary.yaml).
+ */
+export function readPipelineConfig(file: string | undefined): ResolvedConfig {
+  return loadConfig(file ?? DEFAULT_CONFIG_FILE, {
+    parseType: parseTypeHint,
+    normalizeName: normalizeTableName,
+  });
+}

@@ -1,0 +1,40 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Destination } from '../destinations/types.js';
+import { ensureStateTables } from '../state/tables.js';
+import { loadModels, tableNames } from '../transforms/discover.js';
+import { baseTables, modelRefs, tableRefs } from '../transforms/graph.js';
+import type { Materialization } from '../transforms/model.js';
+import { ensureModelTable, readModelStates } from '../transforms/state.js';
+
+/** One SQL model as `tributary models` lists it (and prints as it is with `--json`). */
+export interface ModelEntry {
+  name: string;
+  file: string | undefined;
+  materialized: Materialization | undefined;
+  uniqueKey: readonly string[] | undefined;
+  dependsOn: { models: string[]; tables: string[] };
+  baseTables: string[];
+  /** The run that last built the model and its rows then; null: never built. */
+  lastBuild: { runId: number; rows: number | null } | null;
+}
+
+/** The pipeline's models in dependency order, each with what it reads and its last build. */
+export async function listModels(config: ResolvedConfig, dest: Destination): Promise<ModelEntry[]> {
+  await ensureStateTables(dest, dest.dialect);
+  await ensureModelTable(dest, dest.dialect);
+  const graph = loadModels(config, tableNames(config, (await dest.readCatalog()).keys()));
+  const states = await readModelStates(dest, config.pipeline);
+  return graph.order.map((name) => {
+    const m = graph.models.get(name);
+    const s = states.get(name);
+    return {
+      name,
+      file: m?.file,
+      materialized: m?.materialized,
+      uniqueKey: m?.uniqueKey,
+      dependsOn: { models: modelRefs(graph, name), tables: tableRefs(graph, name) },
+      baseTables: baseTables(graph, name),
+      lastBuild: s?.hash ? { runId: s.builtRunId, rows: s.rows } : null,
+    };
+  });
+}

@@ -1,0 +1,50 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Destination, LiveTable } from '../destinations/types.js';
+import { listRuns, type RunRecord } from '../state/runs.js';
+import { ensureStateTables } from '../state/tables.js';
+
+/** One data table in `tributary status`. */
+export interface TableStatus {
+  table: string;
+  rows: number;
+  columns: number;
+  primaryKey: string[];
+}
+
+/** What `tributary status` shows (and prints as it is with `--json`). */
+export interface StatusReport {
+  pipeline: string;
+  destination: string;
+  tables: TableStatus[];
+  lastRun: RunRecord | null;
+}
+
+/** The tables of the destination with their row counts, in catalog order. */
+export async function countTableRows(dest: Destination): Promise<Array<{ table: LiveTable; rows: number }>> {
+  const out: Array<{ table: LiveTable; rows: number }> = [];
+  for (const t of (await dest.readCatalog()).values()) {
+    const [row] = await dest.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM ${dest.dialect.quote(t.name)}`,
+    );
+    out.push({ table: t, rows: Number(row?.n ?? 0) });
+  }
+  return out;
+}
+
+/** The pipeline's tables with their row counts, and its last run. */
+export async function pipelineStatus(config: ResolvedConfig, dest: Destination): Promise<StatusReport> {
+  await ensureStateTables(dest, dest.dialect);
+  const tables = (await countTableRows(dest)).map(({ table: t, rows }) => ({
+    table: t.name,
+    rows,
+    columns: t.columns.length,
+    primaryKey: t.primaryKey,
+  }));
+  const [last] = await listRuns(dest, config.pipeline, { limit: 1 });
+  return {
+    pipeline: config.pipeline,
+    destination: dest.description,
+    tables,
+    lastRun: last ?? null,
+  };
+}

@@ -1,5 +1,6 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { messageOf, TributaryError } from '../core/errors.js';
+import { throwPoint } from '../core/faults.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
@@ -45,8 +46,15 @@ Examples:
 ${EXIT_HELP}`,
     );
   for (const option of globalLogOptions()) program.addOption(option);
+  program.addOption(
+    new Option(
+      '--verbose',
+      'on an internal error (a bug, not a documented error code), print its stack trace',
+    ),
+  );
   program.hook('preAction', () => {
     io.log = logFromOptions(program, io.err);
+    throwPoint('command');
   });
   registerInit(program, io, state);
   registerRun(program, io, state);
@@ -73,14 +81,39 @@ export async function main(argv: string[], raw: Io = defaultIo): Promise<number>
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const message = err instanceof TributaryError ? err.message : messageOf(err);
+    // An error that is not a TributaryError is a bug: its stack trace with --verbose, else a hint.
+    const internal = !(err instanceof TributaryError);
+    const stack = internal && program.opts<{ verbose?: boolean }>().verbose ? stackOf(err) : undefined;
     if (io.log?.format === 'json' && io.log.logger.isLevelEnabled('error')) {
       io.log.logger.error(
-        { code: err instanceof TributaryError ? err.code : 'INTERNAL', exit: exitCodeFor(err) },
+        {
+          code: err instanceof TributaryError ? err.code : 'INTERNAL',
+          exit: exitCodeFor(err),
+          ...(stack ? { stack } : internal ? { hint: VERBOSE_HINT } : {}),
+        },
         message,
       );
     } else {
       io.err(`tributary: ${message}`);
+      if (internal) io.err(stack ?? `tributary: ${VERBOSE_HINT}`);
     }
     return exitCodeFor(err);
   }
+}
+
+const VERBOSE_HINT = 'run again with --verbose for the stack trace';
+
+/** The stack trace of a thrown value, with those of its causes; only code locations and messages. */
+function stackOf(err: unknown): string {
+  const lines: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && depth < 5; depth++) {
+    const trace =
+      e instanceof Error
+        ? (e.stack ?? `${e.name}: ${e.message}`)
+        : `${messageOf(e)} (a thrown ${typeof e}, not an Error: no stack trace)`;
+    lines.push(depth === 0 ? trace : `Caused by: ${trace}`);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return lines.join('\n');
 }

@@ -47,3 +47,17 @@ export function delayPoint(point: CrashPoint): Promise<void> | undefined {
   if (point !== delayTarget) return undefined;
   return new Promise((resolve) => setTimeout(resolve, Number(delayMs ?? 100)));
 }
+
+/**
+ * With `TRIBUTARY_THROW_AT=point` in the environment, the process throws a plain `Error` —
+ * not a TributaryError, so it stands for a bug — when it reaches `point`: the CLI tests
+ * check this way how an internal error is reported (`--verbose`). Read at each call, so an
+ * in-process test can set it too. Points: `command` (the CLI, just before a command runs).
+ */
+export type ThrowPoint = 'command';
+
+export function throwPoint(point: ThrowPoint): void {
+  if (process.env.TRIBUTARY_THROW_AT === point) {
+    throw new Error(`internal error injected at ${point} (TRIBUTARY_THROW_AT)`);
+  }
+}

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { TributaryError } from '../core/errors.js';
+import { showValue } from './quote.js';
 
 export type DestinationConfig =
   | { kind: 'sqlite'; path: string }
@@ -30,11 +31,13 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
     try {
       url = new URL(text.replace(/^mariadb:/, 'mysql:'));
     } catch {
-      throw new Error(`not a valid URL: ${maskUrl(text)}`);
+      throw new Error(`not a valid URL: ${showValue(maskUrl(text))}`);
     }
     const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
     if (!database)
-      throw new Error(`no database name in ${maskUrl(text)} (expected mysql://user:password@host:3306/db)`);
+      throw new Error(
+        `no database name in ${showValue(maskUrl(text))} (expected mysql://user:password@host:3306/db)`,
+      );
     const options: Record<string, string> = {};
     url.searchParams.forEach((v, k) => {
       options[k] = v;
@@ -49,7 +52,11 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
       options,
     };
   }
-  throw new Error('expected sqlite:PATH or mysql://user:password@host:3306/db');
+  // Only the scheme is shown: the rest of a connection string not understood may hold a password.
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]{0,19}:/.exec(text)?.[0];
+  throw new Error(
+    `got ${scheme ? `${showValue(scheme)}… (the rest not shown)` : 'a value with no scheme (not shown)'}; expected sqlite:PATH or mysql://user:password@host:3306/db`,
+  );
 }
 
 /**

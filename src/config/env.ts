@@ -1,3 +1,5 @@
+import { formatKey } from './quote.js';
+
 /**
  * `${NAME}` and `${NAME:-default}` interpolation in every string of the parsed YAML (values
  * only, after parsing, so a value can never inject YAML structure). `$${` escapes a literal.
@@ -10,24 +12,24 @@ export interface Interpolated {
   missing: Array<{ name: string; key: string }>;
 }
 
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, key = ''): Interpolated {
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): Interpolated {
   const missing: Interpolated['missing'] = [];
-  const walk = (v: unknown, at: string): unknown => {
+  const walk = (v: unknown, at: PropertyKey[]): unknown => {
     if (typeof v === 'string') {
       return v.replace(PATTERN, (match, name: string | undefined, fallback: string | undefined) => {
         if (match === '$${') return '${';
         const found = env[name as string];
         if (found !== undefined && found !== '') return found;
         if (fallback !== undefined) return fallback;
-        missing.push({ name: name as string, key: at });
+        missing.push({ name: name as string, key: formatKey(at) || '(top level)' });
         return '';
       });
     }
-    if (Array.isArray(v)) return v.map((item, i) => walk(item, `${at}[${i}]`));
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...at, i]));
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, at ? `${at}.${k}` : k)]));
+      return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, [...at, k])]));
     }
     return v;
   };
-  return { value: walk(value, key), missing };
+  return { value: walk(value, []), missing };
 }

@@ -4,9 +4,10 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
 import type { Contract, WriteDisposition } from '../core/types.js';
-import { type DestinationConfig, parseDestination } from './destination.js';
+import { type DestinationConfig, maskUrl, parseDestination } from './destination.js';
 import { interpolateEnv } from './env.js';
-import { configSchema, type UserConfig, type UserSource } from './schema.js';
+import { escapeText, formatKey, showValue } from './quote.js';
+import { configSchema, sourceSchema, type UserConfig, type UserSource } from './schema.js';
 
 /** The canonical, frozen config the code reads (what the user wrote is `UserConfig`). */
 export interface ResolvedConfig {
@@ -71,6 +72,8 @@ export interface ResolveOptions {
 
 export const DEFAULT_CONFIG_FILE = 'tributary.yaml';
 
+const DEFAULT_CONTRACT: Contract = { tables: 'evolve', columns: 'evolve', dataType: 'evolve' };
+
 /** Read, interpolate and validate a config file. Every problem is reported at once. */
 export function loadConfig(file: string, options: ResolveOptions = {}): ResolvedConfig {
   const abs = path.resolve(file);
@@ -103,66 +106,172 @@ export function resolveConfigText(text: string, file: string, options: ResolveOp
     );
   }
   const result = configSchema.safeParse(value);
-  if (!result.success) {
-    problems.push(...result.error.issues.map((issue) => describeIssue(issue, value)));
-    throw configError(file, problems);
-  }
-  const user = result.data;
+  if (!result.success) problems.push(...result.error.issues.map((issue) => describeIssue(issue, value)));
+  // The checks below need what the schema guarantees, so they look at what passed it: the
+  // whole of a valid config, the valid keys of an invalid one. Every problem is said at once.
+  const valid = result.success ? wholeConfig(result.data) : validParts(value, result.error.issues);
+  const top = valid.config;
   const baseDir = path.dirname(file);
   let destination: DestinationConfig | undefined;
-  try {
-    destination = parseDestination(user.destination ?? `sqlite:.tributary/${user.pipeline}.db`, baseDir, env);
-  } catch (err) {
-    problems.push(`destination: ${(err as Error).message}`);
+  const destinationText = valid.bad.has('destination')
+    ? undefined
+    : (top.destination ?? (top.pipeline === undefined ? undefined : `sqlite:.tributary/${top.pipeline}.db`));
+  if (destinationText !== undefined) {
+    try {
+      destination = parseDestination(destinationText, baseDir, env);
+    } catch (err) {
+      problems.push(`destination: ${(err as Error).message}`);
+    }
   }
-  const defaults = resolveContract(
-    { tables: 'evolve', columns: 'evolve', dataType: 'evolve' },
-    user.contract,
-  );
-  const sources = user.sources.map((s, i) => resolveSource(s, i, problems, options, defaults));
-  checkTables(sources, problems);
-  if (problems.length > 0 || !destination) throw configError(file, problems);
+  const defaults = resolveContract(DEFAULT_CONTRACT, valid.bad.has('contract') ? undefined : top.contract);
+  const rules: TableRules[] = [];
+  valid.sources.forEach((entry, i) => {
+    if (!entry) return;
+    checkSource(entry.source, i, entry.bad, problems, options);
+    // Compared with the other sources of its table only when all it writes by is known.
+    const decides = ['table', 'write', 'primary_key', 'cursor', 'contract'] as const;
+    const contractKnown = typeof entry.source.contract === 'string' || !valid.bad.has('contract');
+    if (entry.source.table !== undefined && contractKnown && !decides.some((k) => entry.bad.has(k))) {
+      rules.push(tableRules(entry.source, i, options, defaults));
+    }
+  });
+  checkTables(rules, problems);
+  if (!result.success || problems.length > 0 || !destination) throw configError(file, problems);
+  const user = result.data;
   return Object.freeze({
     pipeline: user.pipeline,
     file,
     baseDir,
     destination,
     models: path.resolve(baseDir, user.models ?? 'models'),
-    sources: Object.freeze(sources),
+    sources: Object.freeze(user.sources.map((s, i) => resolveSource(s, i, options, defaults))),
   });
 }
 
-function resolveSource(
-  s: UserSource,
+/** The keys of a config (and of each source) that passed the schema, and those that did not. */
+interface ValidParts {
+  config: Partial<UserConfig>;
+  /** Top-level keys that failed the schema. */
+  bad: ReadonlySet<string>;
+  /** Each source with its valid keys and its failed ones; null: not a source object at all. */
+  sources: Array<{ source: Partial<UserSource>; bad: ReadonlySet<string> } | null>;
+}
+
+function wholeConfig(user: UserConfig): ValidParts {
+  return { config: user, bad: new Set(), sources: user.sources.map((s) => ({ source: s, bad: new Set() })) };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What of an invalid config the schema let through, from its issues: a key none of whose
+ * issues points at or under it passed (zod checks every key of an object, so one bad key
+ * hides nothing of the others). Unknown keys are left out; of `columns` and `rename` the
+ * entries that are text are kept even when another entry is not.
+ */
+function validParts(value: unknown, issues: readonly z.core.$ZodIssue[]): ValidParts {
+  const none: ValidParts = { config: {}, bad: new Set(), sources: [] };
+  if (!isObject(value)) return none;
+  const paths = issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => i.path);
+  if (paths.some((p) => p.length === 0)) return none;
+  const bad = new Set(paths.map((p) => String(p[0])));
+  const config: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    if (key !== 'sources' && !bad.has(key) && value[key] !== undefined) config[key] = value[key];
+  }
+  const list = value.sources;
+  const sourcesUsable = Array.isArray(list) && !paths.some((p) => p[0] === 'sources' && p.length === 1);
+  const sources = sourcesUsable
+    ? list.map((raw, i) => {
+        const mine = paths.filter((p) => p[0] === 'sources' && p[1] === i);
+        if (!isObject(raw) || mine.some((p) => p.length === 2)) return null;
+        const failed = new Set(mine.map((p) => String(p[2])));
+        const source: Record<string, unknown> = {};
+        for (const key of Object.keys(sourceSchema.shape)) {
+          const v = raw[key];
+          if ((key === 'columns' || key === 'rename') && isObject(v)) {
+            source[key] = Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string'));
+          } else if (!failed.has(key) && v !== undefined) {
+            source[key] = v;
+          }
+        }
+        return { source: source as Partial<UserSource>, bad: failed };
+      })
+    : [];
+  return { config: config as Partial<UserConfig>, bad, sources };
+}
+
+/** How a source writes its table: what the sources of one table must agree on. */
+type TableRules = Pick<ResolvedSource, 'index' | 'table' | 'primaryKey' | 'cursor' | 'write' | 'contract'>;
+
+function tableRules(
+  s: Partial<UserSource>,
   index: number,
-  problems: string[],
   options: ResolveOptions,
   defaults: Contract,
-): ResolvedSource {
-  const at = `sources[${index}]`;
+): TableRules {
   const norm = options.normalizeName ?? ((x: string) => x);
   const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   const primaryKey = list(s.primary_key).map(norm);
-  const cursor = s.cursor === undefined ? undefined : norm(s.cursor);
-  const write: WriteDisposition = s.write ?? (primaryKey.length > 0 ? 'merge' : 'append');
-  if (write === 'merge' && primaryKey.length === 0) {
+  return {
+    index,
+    table: norm(s.table ?? ''),
+    primaryKey,
+    cursor: s.cursor === undefined ? undefined : norm(s.cursor),
+    write: s.write ?? (primaryKey.length > 0 ? 'merge' : 'append'),
+    contract: Object.freeze(resolveContract(defaults, s.contract)),
+  };
+}
+
+/** The checks of one source beyond the schema, on its keys that passed it (`bad`: those that did not). */
+function checkSource(
+  s: Partial<UserSource>,
+  index: number,
+  bad: ReadonlySet<string>,
+  problems: string[],
+  options: ResolveOptions,
+): void {
+  const at = `sources[${index}]`;
+  const ok = (key: keyof UserSource) => !bad.has(key);
+  const { primaryKey, cursor, write } = tableRules(s, index, options, DEFAULT_CONTRACT);
+  // The write disposition is known when given, or when the key it defaults from is valid.
+  const writeKnown = ok('write') && (s.write !== undefined || ok('primary_key'));
+  if (writeKnown && ok('primary_key') && write === 'merge' && primaryKey.length === 0) {
     problems.push(`${at}.write: got "merge", but merge needs a primary_key (or use write: append)`);
   }
-  if (cursor !== undefined && write !== 'merge') {
+  if (writeKnown && ok('cursor') && cursor !== undefined && write !== 'merge') {
     problems.push(`${at}.cursor: a cursor only applies to write: merge (got write: ${write})`);
   }
-  const columns: Record<string, string> = {};
   for (const [col, hint] of Object.entries(s.columns ?? {})) {
     try {
       options.parseType?.(hint);
-      columns[norm(col)] = hint;
     } catch (err) {
-      problems.push(`${at}.columns.${col}: got "${hint}": ${(err as Error).message}`);
+      problems.push(
+        `${formatKey(['sources', index, 'columns', col])}: got ${showValue(hint)}: ${escapeText((err as Error).message)}`,
+      );
     }
   }
+  const v = s.max_rejects;
+  if (ok('max_rejects') && typeof v === 'string' && Number(v.slice(0, -1)) > 100) {
+    problems.push(`${at}.max_rejects: got ${showValue(v)}; a percentage is at most 100%`);
+  }
+}
+
+/** A source of a valid config, resolved (checkSource found nothing wrong with it). */
+function resolveSource(
+  s: UserSource,
+  index: number,
+  options: ResolveOptions,
+  defaults: Contract,
+): ResolvedSource {
+  const norm = options.normalizeName ?? ((x: string) => x);
+  const { table, primaryKey, cursor, write, contract } = tableRules(s, index, options, defaults);
+  const columns: Record<string, string> = {};
+  for (const [col, hint] of Object.entries(s.columns ?? {})) columns[norm(col)] = hint;
   return Object.freeze({
     index,
-    table: norm(s.table),
+    table,
     files: s.files,
     format: s.format,
     delimiter: s.delimiter,
@@ -172,22 +281,20 @@ function resolveSource(
     write,
     columns,
     rename: s.rename ?? {},
-    contract: Object.freeze(resolveContract(defaults, s.contract)),
+    contract,
     onDeletedFile: s.on_deleted_file ?? 'keep',
-    ...(s.max_rejects === undefined ? {} : { maxRejects: resolveMaxRejects(s.max_rejects, at, problems) }),
+    ...(s.max_rejects === undefined ? {} : { maxRejects: resolveMaxRejects(s.max_rejects) }),
   });
 }
 
-function resolveMaxRejects(v: number | string, at: string, problems: string[]): MaxRejects {
+function resolveMaxRejects(v: number | string): MaxRejects {
   if (typeof v === 'number') return Object.freeze({ kind: 'count', max: v });
-  const percent = Number(v.slice(0, -1));
-  if (percent > 100) problems.push(`${at}.max_rejects: got "${v}"; a percentage is at most 100%`);
-  return Object.freeze({ kind: 'ratio', max: percent / 100 });
+  return Object.freeze({ kind: 'ratio', max: Number(v.slice(0, -1)) / 100 });
 }
 
 /** Sources that feed one table must agree on how it is written. */
-function checkTables(sources: ResolvedSource[], problems: string[]): void {
-  const first = new Map<string, ResolvedSource>();
+function checkTables(sources: readonly TableRules[], problems: string[]): void {
+  const first = new Map<string, TableRules>();
   for (const s of sources) {
     const f = first.get(s.table);
     if (!f) {
@@ -202,28 +309,29 @@ function checkTables(sources: ResolvedSource[], problems: string[]): void {
       JSON.stringify(f.contract) !== JSON.stringify(s.contract)
     ) {
       problems.push(
-        `sources[${s.index}]: table "${s.table}" is also fed by sources[${f.index}] with a different write/primary_key/cursor/contract; sources of one table must agree`,
+        `sources[${s.index}]: table ${showValue(s.table)} is also fed by sources[${f.index}] with a different write/primary_key/cursor/contract; sources of one table must agree`,
       );
     }
   }
 }
 
 function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
-  const key = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
+  const key = issue.path.length === 0 ? '(top level)' : formatKey(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return `${key}: unknown key(s) ${issue.keys.map((k) => showValue(k)).join(', ')}`;
+  }
   let received: unknown = root;
   for (const p of issue.path)
     received = (received as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
-  const got = received === undefined ? 'nothing' : JSON.stringify(received);
-  if (issue.code === 'unrecognized_keys') {
-    return `${key}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  }
+  const got = issue.path[0] === 'destination' ? showDestination(received) : showValue(received);
   return `${key}: got ${got}; ${issue.message}`;
 }
 
-function formatPath(p: PropertyKey[]): string {
-  return p
-    .map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`))
-    .join('');
+/** A destination value that failed the schema: a string with its password masked; of a mapping or list, only what it is. */
+function showDestination(v: unknown): string {
+  if (typeof v === 'string') return showValue(maskUrl(v));
+  if (Array.isArray(v)) return 'a list';
+  return isObject(v) ? 'a mapping' : showValue(v);
 }
 
 function configError(file: string, problems: string[]): TributaryError {

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { CliLog } from './log.js';
 
 /** Output streams, injectable for tests. */
@@ -14,3 +14,20 @@ export interface Io {
 
 export const configOption = () =>
   new Option('-c, --config <file>', 'pipeline config file').default('tributary.yaml');
+
+/**
+ * A parser for a numeric option: a whole number from 0 to `max`. A bad value is a usage error
+ * (exit 2) naming the option and the value, not an internal one.
+ */
+export function wholeNumber(max = Number.MAX_SAFE_INTEGER): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > max) {
+      // Commander names the option and the value given before this text.
+      throw new InvalidArgumentError(
+        `expected a whole number${max === Number.MAX_SAFE_INTEGER ? '' : ` from 0 to ${max}`}`,
+      );
+    }
+    return n;
+  };
+}

@@ -134,4 +134,20 @@ describe('the tributary binary', () => {
     expect((await bin(['frobnicate'], ws.dir)).code).toBe(2);
     expect((await bin(['run', '--no-such-flag'], ws.dir)).code).toBe(2);
   });
+
+  it('a numeric option given something else is a usage error naming the option and the value', async () => {
+    for (const args of [
+      ['history', '--limit', 'ten'],
+      ['rejects', '--examples', '-1'],
+      ['run', '--wait', 'soon'],
+      ['transform', '--wait', '1.5'],
+    ]) {
+      const x = await bin(args, ws.dir);
+      expect(x.code, args.join(' ')).toBe(2);
+      const first = x.stderr.split('\n')[0];
+      expect(first).toContain(`option '${args[1]} <`);
+      expect(first).toContain(`argument '${args[2]}' is invalid. expected a whole number`);
+      expect(x.stderr).not.toMatch(/tributary: .*internal|\n\s+at /);
+    }
+  });
 });

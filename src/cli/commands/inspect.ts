@@ -5,7 +5,7 @@ import { pipelineStatus } from '../../ops/status.js';
 import type { RunSummary } from '../../runner/events.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
-import { configOption, type Io } from '../io.js';
+import { configOption, type Io, wholeNumber } from '../io.js';
 import { duration, modelCounts, table } from '../render.js';
 import { runReport } from '../run-report.js';
 
@@ -14,11 +14,7 @@ interface Flags {
   json?: boolean;
 }
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${v}"`);
-  return n;
-};
+const int = wholeNumber();
 
 /** Read-only commands: status, history, schema (rejects: ./rejects.ts). Each has --json. */
 export function registerInspect(program: Command, io: Io, state: { code: number }): void {

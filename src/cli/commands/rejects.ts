@@ -4,7 +4,7 @@ import { exportRejectsFile, fixFor, type RejectGroup, rejectGroups, rejectRows }
 import { type RetryReport, retryRejects } from '../../ops/retry/index.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
-import { configOption, type Io } from '../io.js';
+import { configOption, type Io, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
 import { table } from '../render.js';
 
@@ -19,11 +19,7 @@ interface ListFlags {
   export?: string;
 }
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${v}"`);
-  return n;
-};
+const int = wholeNumber();
 
 /** `tributary rejects` (grouped by reason, `--json` rows, `--export`) and `tributary rejects retry`. */
 export function registerRejects(program: Command, io: Io, state: { code: number }): void {

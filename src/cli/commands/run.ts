@@ -7,14 +7,14 @@ import { runPipeline } from '../../runner/run.js';
 import { confirmReset } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor, EXIT } from '../exit.js';
-import { configOption, type Io } from '../io.js';
+import { configOption, type Io, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
 import { Progress } from '../progress.js';
 import { previewText, summaryText } from '../render.js';
 
 export interface RunFlags {
   config: string;
-  wait?: string;
+  wait?: number;
   workers?: string;
   retries?: string;
   json?: boolean;
@@ -30,7 +30,7 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
     .command('run')
     .description('Load new and changed files, evolve the tables, record the run.')
     .addOption(configOption())
-    .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', '0')
+    .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', wholeNumber(), 0)
     .option(
       '--workers <n>',
       'worker threads that parse files beside the writer (default: one per core; 0: none)',
@@ -94,7 +94,7 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
 /** Run the pipeline with signal handling and progress rendering; returns the summary. */
 export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
   const config = readConfig(flags.config);
-  const wait = Number(flags.wait ?? 0);
+  const wait = flags.wait ?? 0;
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -153,7 +153,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
         throw new TributaryError('CONFIG_INVALID', 'full refresh not confirmed; nothing was changed');
       }
       return runPipeline(config, dest, {
-        waitSeconds: Number.isFinite(wait) ? wait : 0,
+        waitSeconds: wait,
         ...(flags.workers !== undefined ? { workers: workerCount(flags.workers) } : {}),
         ...(flags.retries !== undefined ? { retries: retryCount(flags.retries) } : {}),
         signal: controller.signal,

@@ -4,7 +4,7 @@ import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
-import { configOption, type Io } from '../io.js';
+import { configOption, type Io, wholeNumber } from '../io.js';
 import { duration, eventLine, modelsTable, table } from '../render.js';
 
 interface Flags {
@@ -12,7 +12,7 @@ interface Flags {
   json?: boolean;
   quiet?: boolean;
   fullRefresh?: boolean;
-  wait?: string;
+  wait?: number;
 }
 
 /** `tributary transform [MODEL…]` and `tributary models`. */
@@ -22,7 +22,7 @@ export function registerTransform(program: Command, io: Io, state: { code: numbe
     .description('Run the SQL models (models/*.sql) without loading files; recorded as a run.')
     .addOption(configOption())
     .option('--full-refresh', 'rebuild the named models (all when none is named) from scratch')
-    .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', '0')
+    .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', wholeNumber(), 0)
     .option('--json', 'print events and the summary as JSON lines on stdout')
     .option('-q, --quiet', 'print only the summary')
     .addHelpText(
@@ -93,7 +93,7 @@ async function transformCommand(names: string[], flags: Flags, io: Io): Promise<
     }
   };
   try {
-    const wait = Number(flags.wait ?? 0);
+    const wait = flags.wait ?? 0;
     const summary = await withDestination(config, (dest) =>
       runPipeline(config, dest, {
         load: false,

@@ -8,9 +8,10 @@ const known = new Set<string>();
 
 /** Secrets shorter than this are not masked by value: masking `ab` would garble ordinary text. */
 const MIN_LENGTH = 3;
-// The password runs to the last `@` before white space: a password may hold `@` (or quotes:
-// `u:Secr3t@Pw@host`), and masking a little more than the password is safe.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)(\S*)@/gi;
+// The password runs to the last `@` of the line: a password may hold `@`, quotes or a space
+// (`u:Secr3t@Pw@host`, a YAML error quoting `u:my pass@host`), and masking more than the
+// password is safe.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^\n]*)@/gi;
 /** `${TRIBUTARY_DB_PASSWORD}` in a URL names where the password comes from: not a secret. */
 const ENV_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/;
 

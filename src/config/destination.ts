@@ -61,10 +61,10 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
 
 /**
  * The URL with its password replaced by `***`: the only form a destination is ever printed in.
- * Everything from the user's `:` to the last `@` goes — a password may hold `@` itself.
+ * Everything from the user's `:` to the last `@` goes — a password may hold `@` or a space.
  */
 export function maskUrl(text: string): string {
-  return text.replace(/^([a-z]+:\/\/[^:/@]*:)[^\s]*@/i, '$1***@');
+  return text.replace(/^([a-z]+:\/\/[^:/@]*:).*@/is, '$1***@');
 }
 
 /** A printable description of a destination, never containing a password. */

@@ -57,8 +57,14 @@ describe('secrets never reach the output (no server needed)', () => {
     for (const o of outputs) expect(o.output).not.toContain(secret);
   });
 
-  it('a password holding @ (or # and /) is masked whole, in every message', async () => {
-    for (const password of ['Secr3t@Pw4rd', 'Secr3t@Pw4rd#frag', 'Secr3t/Pw4rd@x', `Secr3t'Pw4rd"x`]) {
+  it('a password holding @ (or #, / or a space) is masked whole, in every message', async () => {
+    for (const password of [
+      'Secr3t@Pw4rd',
+      'Secr3t@Pw4rd#frag',
+      'Secr3t/Pw4rd@x',
+      `Secr3t'Pw4rd"x`,
+      'Secr3t Pw4rd',
+    ]) {
       const url = `mysql://etl:${password}@127.0.0.1:1/shop`;
       ws.write('tributary.yaml', `pipeline: test\ndestination: ${url}\n${SOURCES}`);
       const outputs = [await bin(['run'], ws.dir), await bin(['doctor'], ws.dir)];

@@ -25,6 +25,7 @@ import { BINARY_COLLATIONS, mysqlDialect } from './dialect.js';
 import { translateMysqlError } from './errors.js';
 import { RunLocks } from './lock.js';
 import { Session } from './session.js';
+import { type Settings, settings } from './settings.js';
 import { mysqlTentative } from './tentative.js';
 import { mysqlWriter, type WriterOptions } from './write/index.js';
 
@@ -39,76 +40,6 @@ export type MysqlConfig = Extract<DestinationConfig, { kind: 'mysql' }>;
 const SQL_MODE =
   'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SQL_MODE}'`;
-
-/** Options accepted after `?` in a mysql:// URL. */
-const OPTIONS = {
-  connectionLimit: 'concurrent file loads, 1 to 32 (default 4); the pool holds one more connection',
-  ssl: 'true | skip-verify | false (default false)',
-  localInfile: 'false to never use LOAD DATA LOCAL INFILE (default: when the server allows it)',
-  createDatabase: 'false to never create the database (default true)',
-  connectTimeout: 'milliseconds (default 10000)',
-} as const;
-
-interface Settings {
-  loads: number;
-  ssl: ConnectionOptions['ssl'];
-  localInfile: boolean;
-  createDatabase: boolean;
-  connectTimeout: number;
-}
-
-function settings(options: Record<string, string>): Settings {
-  for (const key of Object.keys(options)) {
-    if (!(key in OPTIONS)) {
-      const known = Object.entries(OPTIONS)
-        .map(([k, v]) => `${k} (${v})`)
-        .join('; ');
-      throw new TributaryError(
-        'CONFIG_INVALID',
-        `destination option "${key}" is unknown; known options: ${known}`,
-      );
-    }
-  }
-  const int = (key: keyof typeof OPTIONS, def: number, min: number, max: number) => {
-    const raw = options[key];
-    if (raw === undefined) return def;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new TributaryError(
-        'CONFIG_INVALID',
-        `destination option ${key}=${raw}: expected ${OPTIONS[key]}`,
-      );
-    }
-    return n;
-  };
-  const bool = (key: keyof typeof OPTIONS, def: boolean) => {
-    const raw = options[key];
-    if (raw === undefined) return def;
-    if (raw !== 'true' && raw !== 'false') {
-      throw new TributaryError(
-        'CONFIG_INVALID',
-        `destination option ${key}=${raw}: expected ${OPTIONS[key]}`,
-      );
-    }
-    return raw === 'true';
-  };
-  const ssl = options.ssl;
-  if (ssl !== undefined && !['true', 'false', 'skip-verify'].includes(ssl)) {
-    throw new TributaryError('CONFIG_INVALID', `destination option ssl=${ssl}: expected ${OPTIONS.ssl}`);
-  }
-  return {
-    loads: int('connectionLimit', 4, 1, 32),
-    ssl:
-      ssl === 'true'
-        ? { rejectUnauthorized: true }
-        : ssl === 'skip-verify'
-          ? { rejectUnauthorized: false }
-          : undefined,
-    localInfile: bool('localInfile', true),
-    createDatabase: bool('createDatabase', true),
-    connectTimeout: int('connectTimeout', 10_000, 100, 600_000),
-  };
-}
 
 /** A LOAD DATA the writer did not start asks for a file: refuse (never read local files). */
 function refuseInfile(path: string): Readable {

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { RunEvent } from '../runner/events.js';
 import { changedTable } from '../schema/diff.js';
 import { eventLine } from './render.js';
-import { redact } from './secrets.js';
+import { redact, redactJson } from './secrets.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['pretty', 'json'] as const;
@@ -21,7 +21,7 @@ export interface CliLog {
 /**
  * Structured logs with pino, one line each to `write` (stderr): JSON lines with `--log-format
  * json`, `HH:MM:SS.mmm LEVEL message` otherwise. Keys that hold secrets are censored by pino,
- * and every line is passed through `redact` before it is written.
+ * and every string of every line is passed through `redact` before it is written.
  */
 export function createLog(options: {
   level: LogLevel;
@@ -31,8 +31,10 @@ export function createLog(options: {
 }): CliLog {
   const stream = {
     write(line: string) {
-      const safe = redact(line.trimEnd());
-      options.write(options.format === 'json' ? safe : pretty(safe));
+      // Each string of the record redacted (decoded: a secret with a quote in it is found too),
+      // the pretty line once more after formatting.
+      const safe = redactJson(line.trimEnd());
+      options.write(options.format === 'json' ? safe : redact(pretty(safe)));
     },
   };
   const logger = pino(

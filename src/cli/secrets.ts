@@ -4,14 +4,12 @@
  * every known secret value (the destination's password, `TRIBUTARY_DB_PASSWORD`) wherever
  * it appears — a driver message, a YAML error excerpt, a reject's raw text.
  */
+import { URL_CREDENTIALS } from '../config/destination.js';
+
 const known = new Set<string>();
 
 /** Secrets shorter than this are not masked by value: masking `ab` would garble ordinary text. */
 const MIN_LENGTH = 3;
-// The password runs to the last `@` of the line: a password may hold `@`, quotes or a space
-// (`u:Secr3t@Pw@host`, a YAML error quoting `u:my pass@host`), and masking more than the
-// password is safe.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^\n]*)@/gi;
 /** `${TRIBUTARY_DB_PASSWORD}` in a URL names where the password comes from: not a secret. */
 const ENV_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/;
 
@@ -28,4 +26,22 @@ export function redact(text: string): string {
   );
   for (const s of known) if (out.includes(s)) out = out.replaceAll(s, '***');
   return out;
+}
+
+/** A JSON log line with every string in it redacted, so masking never breaks the JSON. */
+export function redactJson(line: string): string {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(line);
+  } catch {
+    return redact(line);
+  }
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return JSON.stringify(walk(rec));
 }

@@ -60,11 +60,16 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
 }
 
 /**
- * The URL with its password replaced by `***`: the only form a destination is ever printed in.
- * Everything from the user's `:` to the last `@` goes — a password may hold `@` or a space.
+ * `scheme://user:` and the password after it, which runs to the last `@` of the line within
+ * 256 characters: a password may hold `@`, quotes or a space (`u:Secr3t@Pw@host`, a YAML
+ * error quoting `u:my pass@host`), and masking a little more than the password is safe. The
+ * cap keeps a line of many `a://b:` linear to scan and the rest of a long line readable.
  */
+export const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^\n]{0,256})@/gi;
+
+/** The URL with its password replaced by `***`: the only form a destination is ever printed in. */
 export function maskUrl(text: string): string {
-  return text.replace(/^([a-z]+:\/\/[^:/@]*:).*@/is, '$1***@');
+  return text.replace(URL_CREDENTIALS, '$1***@');
 }
 
 /** A printable description of a destination, never containing a password. */

@@ -43,7 +43,7 @@ export async function demoReport(config: ResolvedConfig, dest: Destination): Pro
 }
 
 /** The top users by total amount, from the `user_totals` model. */
-export async function topUsersByTotal(db: SqlClient, d: SqlDialect, limit = 5): Promise<TopUser[]> {
+async function topUsersByTotal(db: SqlClient, d: SqlDialect, limit = 5): Promise<TopUser[]> {
   const q = d.quote;
   const rows = await db.query<Record<string, string | number | null>>(
     `SELECT ${['market', 'user_id', 'user_name', 'order_count', 'total_amount'].map(q).join(', ')} FROM ${q('user_totals')} ORDER BY ${q('total_amount')} DESC, ${q('market')}, ${q('user_id')} LIMIT ${limit}`,

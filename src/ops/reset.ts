@@ -17,6 +17,7 @@ import { forgetFiles, readLedger } from '../state/ledger.js';
 import { deleteTableRejects } from '../state/rejects.js';
 import { ensureStateTables } from '../state/tables.js';
 import { markTableReset } from '../transforms/state.js';
+import { countRows } from './status.js';
 
 /** What resetting one table throws away; shown before asking for confirmation. */
 export interface TableReset {
@@ -36,7 +37,7 @@ export function configTables(config: ResolvedConfig): string[] {
 }
 
 /** `tables` checked against the config: an unknown name is a usage error listing the known ones. */
-export function checkTables(config: ResolvedConfig, tables: readonly string[]): void {
+function checkTables(config: ResolvedConfig, tables: readonly string[]): void {
   const known = configTables(config);
   const unknown = tables.filter((t) => !known.includes(t));
   if (unknown.length > 0) {
@@ -180,11 +181,4 @@ async function resetOne(
   }
   await forgetFiles(tx, pipeline, table);
   await deleteTableRejects(tx, pipeline, table);
-}
-
-async function countRows(db: Destination, table: string): Promise<number> {
-  const [row] = await db.query<{ n: number | string }>(
-    `SELECT count(*) AS n FROM ${db.dialect.quote(table)}`,
-  );
-  return Number(row?.n ?? 0);
 }

@@ -19,15 +19,19 @@ export interface StatusReport {
   lastRun: RunRecord | null;
 }
 
+/** The rows of one table. */
+export async function countRows(db: Destination, table: string): Promise<number> {
+  const [row] = await db.query<{ n: number | string }>(
+    `SELECT count(*) AS n FROM ${db.dialect.quote(table)}`,
+  );
+  return Number(row?.n ?? 0);
+}
+
 /** The tables of the destination with their row counts, in catalog order. */
 export async function countTableRows(dest: Destination): Promise<Array<{ table: LiveTable; rows: number }>> {
   const out: Array<{ table: LiveTable; rows: number }> = [];
-  for (const t of (await dest.readCatalog()).values()) {
-    const [row] = await dest.query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM ${dest.dialect.quote(t.name)}`,
-    );
-    out.push({ table: t, rows: Number(row?.n ?? 0) });
-  }
+  for (const t of (await dest.readCatalog()).values())
+    out.push({ table: t, rows: await countRows(dest, t.name) });
   return out;
 }
 

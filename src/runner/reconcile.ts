@@ -58,7 +58,7 @@ export interface Reconciliation {
   /**
    * Files that failed before with the content they have now and sort before a loaded file of
    * their table: tried again, but no rebuild for them (they most likely fail again). Should one
-   * load after all (a config fixed), its table is rebuilt on the next run (run.ts).
+   * load after all (a config fixed), its table is rebuilt on the next run (attempt.ts).
    */
   retried: Set<string>;
   /** What the plan held back, for the report. */

@@ -219,6 +219,27 @@ describe.each(DIALECTS)('rejects on %s', (dialect) => {
     ]);
   });
 
+  it('a retry into an empty table whose rejects repeat a key: the later cursor wins, each reject resolved once', async () => {
+    // Every row was rejected, so the table is empty and MySQL tries a direct load first: it
+    // meets key 7 twice, is rolled back and done through staging, under the merge rules.
+    ws.config(source());
+    ws.write(
+      'in/1.csv',
+      'id,amount,updated_at\n7,N/A,2024-06-02 10:00:00\n8,N/A,2024-06-01 10:00:00\n7,n/a,2024-06-03 10:00:00\n7,NA,2024-06-01 09:00:00\n',
+    );
+    await ws.run();
+    expect(await rows()).toEqual([]);
+    ws.config(source('contract: { data_type: discard_value }\n'));
+    const r = await json('rejects', 'retry');
+    expect(r).toMatchObject({ considered: 4, resolved: 4, stillRejected: 0 });
+    expect((await rows()).map((x) => [x.id, x.amount, x.updated_at])).toEqual([
+      ['7', null, '2024-06-03 10:00:00'],
+      ['8', null, '2024-06-01 10:00:00'],
+    ]);
+    expect(await json('rejects')).toEqual([]);
+    expect((await json('rejects', 'retry')).considered).toBe(0);
+  });
+
   it('without a cursor, a retried row never overwrites a stored row of its key; a new key loads', async () => {
     ws.config(source('', 'primary_key: id'));
     ws.write('in/1.csv', 'id,amount\n1,N/A\n2,N/A\n');

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { redact, redactJson } from '../../src/cli/secrets.js';
+import { maskUrl } from '../../src/config/destination.js';
 import { DIALECTS, Workspace } from '../helpers/workspace.js';
 
 const BIN = path.resolve(__dirname, '../../bin/tributary.js');
@@ -21,6 +23,33 @@ async function bin(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
 
 const SOURCES =
   'sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n    columns: { n: integer }\n';
+
+describe('the URL masking', () => {
+  it('masks a password with @, quotes or a space, and keeps the host', () => {
+    for (const pw of ['Secr3t@Pw', `Se'cr"3t`, 'my pass', 'a/b@c']) {
+      expect(maskUrl(`mysql://etl:${pw}@db.example:3306/shop`)).toBe('mysql://etl:***@db.example:3306/shop');
+      expect(redact(`connecting to postgres://etl:${pw}@db.example/shop failed`)).toBe(
+        'connecting to postgres://etl:***@db.example/shop failed',
+      );
+    }
+  });
+
+  it('keeps the other fields of a JSON log line, and stays linear on a hostile line', () => {
+    const line = JSON.stringify({
+      level: 'warn',
+      msg: 'a reject: http://shop.example:8443/x',
+      file: 'in/a.csv',
+      note: 'mail bob@example.com',
+    });
+    expect(JSON.parse(redactJson(line))).toEqual(JSON.parse(line));
+    const hostile = 'a://b: '.repeat(20_000);
+    const t0 = performance.now();
+    redact(hostile);
+    redactJson(JSON.stringify({ msg: hostile }));
+    // Quadratic was ~1.7 s here; linear is a few ms. A bound far above noise, not a timing target.
+    expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+});
 
 describe('secrets never reach the output (no server needed)', () => {
   let ws: Workspace;

@@ -201,6 +201,11 @@ describe.skipIf(!available)('MySQL destination', () => {
       expect(() => new MysqlDestination(config as never)).toThrow(
         /option "poolSize" is unknown.*connectionLimit/,
       );
+      // A key or value from the URL is shown escaped: %1b is ESC, never sent to the terminal raw.
+      const odd = parseDestination(`${MYSQL_TEST_URL}/x?a%1b=1&connectTimeout=5%1b`, os.tmpdir(), {});
+      expect(() => new MysqlDestination(odd as never)).toThrow(/option "a\\u001b" is unknown/);
+      const bad = parseDestination(`${MYSQL_TEST_URL}/x?connectTimeout=5%1b`, os.tmpdir(), {});
+      expect(() => new MysqlDestination(bad as never)).toThrow(/connectTimeout: got "5\\u001b"; expected/);
     });
   });
 

@@ -141,6 +141,8 @@ describe('the tributary binary', () => {
       ['rejects', '--examples', '-1'],
       ['run', '--wait', 'soon'],
       ['transform', '--wait', '1.5'],
+      ['run', '--retries', '101'],
+      ['run', '--workers', ''],
     ]) {
       const x = await bin(args, ws.dir);
       expect(x.code, args.join(' ')).toBe(2);

@@ -15,8 +15,8 @@ import { previewText, summaryText } from '../render.js';
 export interface RunFlags {
   config: string;
   wait?: number;
-  workers?: string;
-  retries?: string;
+  workers?: number;
+  retries?: number;
   json?: boolean;
   quiet?: boolean;
   fullRefresh?: boolean;
@@ -34,10 +34,12 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
     .option(
       '--workers <n>',
       'worker threads that parse files beside the writer (default: one per core; 0: none)',
+      wholeNumber(64),
     )
     .option(
       '--retries <n>',
       "retries of a file's transaction after a transient database error (lost connection, deadlock, lock wait timeout), with exponential backoff and jitter (default: 5)",
+      wholeNumber(100),
     )
     .option('--json', 'print events and the summary as JSON lines on stdout')
     .option('-q, --quiet', 'print only the summary')
@@ -154,8 +156,8 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       }
       return runPipeline(config, dest, {
         waitSeconds: wait,
-        ...(flags.workers !== undefined ? { workers: workerCount(flags.workers) } : {}),
-        ...(flags.retries !== undefined ? { retries: retryCount(flags.retries) } : {}),
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
         signal: controller.signal,
         emit,
         // Under the run lock, before any file: one transaction empties the tables and forgets
@@ -176,28 +178,6 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-function retryCount(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 100) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `--retries: got "${text}"; expected a whole number from 0 to 100`,
-    );
-  }
-  return n;
-}
-
-function workerCount(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 64) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `--workers: got "${text}"; expected a whole number from 0 to 64`,
-    );
-  }
-  return n;
 }
 
 const PROGRESS_EVERY_MS = 5_000;

@@ -99,7 +99,7 @@ async function transformCommand(names: string[], flags: Flags, io: Io): Promise<
         load: false,
         transform: { select: names, fullRefresh: flags.fullRefresh ?? false },
         trigger: `transform${names.length ? ` ${names.join(' ')}` : ''}${flags.fullRefresh ? ' --full-refresh' : ''}`,
-        waitSeconds: Number.isFinite(wait) ? wait : 0,
+        waitSeconds: wait,
         signal: controller.signal,
         emit,
       }),

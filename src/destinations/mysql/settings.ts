@@ -4,6 +4,7 @@
  * error that lists what is accepted.
  */
 import type { ConnectionOptions } from 'mysql2/promise';
+import { showValue } from '../../config/quote.js';
 import { TributaryError } from '../../core/errors.js';
 
 /** Options accepted after `?` in a mysql:// URL. */
@@ -31,7 +32,7 @@ export function settings(options: Record<string, string>): Settings {
         .join('; ');
       throw new TributaryError(
         'CONFIG_INVALID',
-        `destination option "${key}" is unknown; known options: ${known}`,
+        `destination option ${showValue(key)} is unknown; known options: ${known}`,
       );
     }
   }
@@ -42,7 +43,7 @@ export function settings(options: Record<string, string>): Settings {
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new TributaryError(
         'CONFIG_INVALID',
-        `destination option ${key}=${raw}: expected ${OPTIONS[key]}`,
+        `destination option ${key}: got ${showValue(raw)}; expected ${OPTIONS[key]}`,
       );
     }
     return n;
@@ -53,14 +54,17 @@ export function settings(options: Record<string, string>): Settings {
     if (raw !== 'true' && raw !== 'false') {
       throw new TributaryError(
         'CONFIG_INVALID',
-        `destination option ${key}=${raw}: expected ${OPTIONS[key]}`,
+        `destination option ${key}: got ${showValue(raw)}; expected ${OPTIONS[key]}`,
       );
     }
     return raw === 'true';
   };
   const ssl = options.ssl;
   if (ssl !== undefined && !['true', 'false', 'skip-verify'].includes(ssl)) {
-    throw new TributaryError('CONFIG_INVALID', `destination option ssl=${ssl}: expected ${OPTIONS.ssl}`);
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `destination option ssl: got ${showValue(ssl)}; expected ${OPTIONS.ssl}`,
+    );
   }
   return {
     loads: int('connectionLimit', 4, 1, 32),

@@ -154,7 +154,8 @@ async function retryFile(
     const empty: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
     return { result, stats: empty, changes: [], still: [] };
   }
-  // By record: a rolled-back attempt (a direct load that met a key twice) may report one twice.
+  // The rows that still fail, by record; emptied when an attempt starts again (a direct load
+  // that met a key twice is rolled back and done through staging).
   const still = new Map<number, Reject>();
   // The append writer first deletes its file's rows (a re-sent file replaces them); a retry
   // adds to them, so it writes under an id no row has, then gives the rows the file's id.
@@ -179,6 +180,7 @@ async function retryFile(
     beforeImages: options.beforeImages,
     retry: {
       items: () => batches(fresh),
+      begin: () => still.clear(),
       onReject: async (r) => {
         still.set(r.record, r);
       },

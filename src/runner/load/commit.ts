@@ -17,9 +17,12 @@ export async function confirmLock(job: FileJob, db: Transaction | Destination): 
   if (!job.dest.holdsLock || (await job.dest.holdsLock(db, job.pipeline))) return;
   // Lost, not necessarily taken by another run: transient, so the file is rolled back and
   // retried, and keepLock (src/runner/run.ts) before the retry takes the lock again or stops.
+  const then = job.retry
+    ? 'the retry stops here: the rejects it resolved are kept; run `tributary rejects retry` again for the others'
+    : 'with no retry left this run stops here: the files it loaded are kept, the others load on the next run';
   throw new TributaryError(
     'LOCK_LOST',
-    `the run lock of pipeline ${job.pipeline} was lost when its database connection closed; ${job.file.path} was rolled back, and with no retry left this run stops here: the files it loaded are kept, the others load on the next run`,
+    `the run lock of pipeline ${job.pipeline} was lost when its database connection closed; ${job.file.path} was rolled back, and ${then}`,
     { transient: true },
   );
 }
@@ -55,6 +58,7 @@ export async function commitFile(
   const { source, file } = job;
   const load = (direct: boolean) =>
     job.dest.transaction(async (tx): Promise<FileOutcome> => {
+      job.retry?.begin();
       await how.before?.(tx);
       const id = job.retry
         ? job.retry.writeId

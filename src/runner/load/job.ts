@@ -49,7 +49,9 @@ export interface FileJob {
 export interface RetryLoad {
   /** The records, in batches, instead of reading `file.abs`. */
   items: () => AsyncIterable<SourceItem[]>;
-  /** Where rejects go instead of the rejects store. May see a record twice (a rolled-back attempt). */
+  /** At the start of each attempt of the transaction: forget what a rolled-back one reported. */
+  begin: () => void;
+  /** Where rejects go instead of the rejects store. */
   onReject: (r: Reject) => Promise<void>;
   /** The file id the rows are written under. */
   writeId: number;

@@ -29,15 +29,24 @@ export interface Capabilities {
 export type RowFormat = 'tsv' | 'json';
 
 export interface ExecResult {
-  /** Rows changed. (MySQL counts an UPDATE that sets the same values as 0; SQLite counts matched rows.) */
+  /**
+   * Rows changed. (MySQL counts an UPDATE that sets the same values as 0; SQLite and
+   * PostgreSQL count matched rows.)
+   */
   affectedRows: number;
-  insertId: number;
 }
 
 /** The SQL surface state/ and transforms/ use: `?` placeholders, rows as plain objects. */
 export interface SqlClient {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   execute(sql: string, params?: readonly unknown[]): Promise<ExecResult>;
+  /**
+   * Run `INSERT INTO <table> (…) VALUES (…)` — one row, into a table whose key is an
+   * auto-increment `id` (`SqlDialect.autoIdSql`) — and resolve to the new row's id. How the
+   * id comes back is the destination's business: SQLite's last rowid, MySQL's insert id,
+   * PostgreSQL's `RETURNING id` (it has no "last insert id" of a statement).
+   */
+  insertRow(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
 /** Identifier quoting and type rendering; the one place identifiers become SQL text. */

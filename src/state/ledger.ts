@@ -72,11 +72,10 @@ export async function fileId(
     [pipeline, key],
   );
   if (found[0]) return Number(found[0].id);
-  const r = await db.execute(
+  return db.insertRow(
     `INSERT INTO ${T.files} (pipeline, path, path_key, table_name, size, mtime_ms, hash, status, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, 'loading', ?, ?)`,
     [pipeline, file.path, key, file.table, file.size, file.mtimeMs, runId, now()],
   );
-  return r.insertId;
 }
 
 export async function markLoaded(

@@ -43,11 +43,11 @@ export async function runsAfter(db: SqlClient, pipeline: string, id: number): Pr
 
 export async function startRun(db: SqlClient, pipeline: string): Promise<{ id: number; startedAt: string }> {
   const startedAt = now();
-  const r = await db.execute(
+  const id = await db.insertRow(
     `INSERT INTO ${T.runs} (pipeline, status, started_at) VALUES (?, 'running', ?)`,
     [pipeline, startedAt],
   );
-  return { id: r.insertId, startedAt };
+  return { id, startedAt };
 }
 
 export async function finishRun(

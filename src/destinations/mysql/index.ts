@@ -267,6 +267,10 @@ export class MysqlDestination implements Destination {
     return this.#withSession((s) => s.execute(sql, params));
   }
 
+  insertRow(sql: string, params?: readonly unknown[]): Promise<number> {
+    return this.#withSession((s) => s.insertRow(sql, params));
+  }
+
   readCatalog(): Promise<Map<string, LiveTable>> {
     return this.#withSession((s) => readMysqlCatalog(s));
   }
@@ -332,6 +336,7 @@ export class MysqlDestination implements Destination {
     const tx: Transaction = {
       query: (sql, params) => session.query(sql, params),
       execute: (sql, params) => session.execute(sql, params),
+      insertRow: (sql, params) => session.insertRow(sql, params),
       writer: (plan) => mysqlWriter(session, plan, options),
     };
     try {

@@ -108,6 +108,13 @@ export class Session implements SqlClient {
     return this.#serial(async () => header(await this.#run(sql, params)));
   }
 
+  insertRow(sql: string, params?: readonly unknown[]): Promise<number> {
+    return this.#serial(async () => {
+      const r = await this.#run(sql, params);
+      return Number((r as ResultSetHeader | null)?.insertId ?? 0);
+    });
+  }
+
   /** `execute` plus the OK packet's info text ("Records: 3  Duplicates: 1  Warnings: 0"). */
   command(sql: string, params?: readonly unknown[]): Promise<ExecResult & { info: string }> {
     return this.#serial(async () => {
@@ -252,7 +259,7 @@ export class Session implements SqlClient {
 function header(r: unknown): ExecResult {
   if (r && typeof r === 'object' && !Array.isArray(r) && 'affectedRows' in r) {
     const h = r as ResultSetHeader;
-    return { affectedRows: h.affectedRows, insertId: Number(h.insertId) };
+    return { affectedRows: h.affectedRows };
   }
-  return { affectedRows: 0, insertId: 0 };
+  return { affectedRows: 0 };
 }

@@ -103,8 +103,15 @@ export class SqliteDestination implements Destination {
 
   async execute(sql: string, params: readonly unknown[] = []): Promise<ExecResult> {
     try {
-      const r = this.db.prepare(sql).run(...params);
-      return { affectedRows: r.changes, insertId: Number(r.lastInsertRowid) };
+      return { affectedRows: this.db.prepare(sql).run(...params).changes };
+    } catch (err) {
+      throw translateSqliteError(err, sql);
+    }
+  }
+
+  async insertRow(sql: string, params: readonly unknown[] = []): Promise<number> {
+    try {
+      return Number(this.db.prepare(sql).run(...params).lastInsertRowid);
     } catch (err) {
       throw translateSqliteError(err, sql);
     }
@@ -143,6 +150,7 @@ export class SqliteDestination implements Destination {
     const tx: Transaction = {
       query: (sql, params) => this.query(sql, params),
       execute: (sql, params) => this.execute(sql, params),
+      insertRow: (sql, params) => this.insertRow(sql, params),
       writer: async (plan) => sqliteWriter(db, plan),
     };
     try {

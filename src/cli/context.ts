@@ -7,7 +7,8 @@ import { rememberSecret } from './secrets.js';
 /** Load and validate the config the way every command does (type hints and names included). */
 export function readConfig(file: string | undefined): ResolvedConfig {
   const config = readPipelineConfig(file);
-  if (config.destination.kind === 'mysql') rememberSecret(config.destination.password);
+  // Every server destination has a password (never printed: src/cli's logs scrub it).
+  if ('password' in config.destination) rememberSecret(config.destination.password);
   return config;
 }
 

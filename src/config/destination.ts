@@ -13,11 +13,24 @@ export type DestinationConfig =
       database: string;
       /** Extra `?key=value` options from the URL. */
       options: Record<string, string>;
+    }
+  | {
+      kind: 'postgres';
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      database: string;
+      /** The schema the pipeline's tables live in (`?schema=`, default `public`). */
+      schema: string;
+      /** Extra `?key=value` options from the URL (`schema` taken out). */
+      options: Record<string, string>;
     };
 
 /**
  * Parse a destination string. `sqlite:PATH` is relative to `baseDir`; `mysql://` (or
- * `mariadb://`) takes its password from the URL or, when absent, `TRIBUTARY_DB_PASSWORD`.
+ * `mariadb://`) and `postgres://` (or `postgresql://`) take their password from the URL or,
+ * when absent, `TRIBUTARY_DB_PASSWORD`.
  */
 export function parseDestination(text: string, baseDir: string, env: NodeJS.ProcessEnv): DestinationConfig {
   if (text.startsWith('sqlite:')) {
@@ -27,21 +40,11 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
     return { kind: 'sqlite', path: path.resolve(baseDir, file) };
   }
   if (/^(mysql|mariadb):\/\//.test(text)) {
-    let url: URL;
-    try {
-      url = new URL(text.replace(/^mariadb:/, 'mysql:'));
-    } catch {
-      throw new Error(`not a valid URL: ${showValue(maskUrl(text))}`);
-    }
-    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    if (!database)
-      throw new Error(
-        `no database name in ${showValue(maskUrl(text))} (expected mysql://user:password@host:3306/db)`,
-      );
-    const options: Record<string, string> = {};
-    url.searchParams.forEach((v, k) => {
-      options[k] = v;
-    });
+    const { url, database, options } = parseUrl(
+      text.replace(/^mariadb:/, 'mysql:'),
+      text,
+      'mysql://user:password@host:3306/db',
+    );
     return {
       kind: 'mysql',
       host: url.hostname || '127.0.0.1',
@@ -52,11 +55,52 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
       options,
     };
   }
+  if (/^postgres(ql)?:\/\//.test(text)) {
+    const { url, database, options } = parseUrl(
+      text.replace(/^postgresql:/, 'postgres:'),
+      text,
+      'postgres://user:password@host:5432/db',
+    );
+    const { schema = 'public', ...rest } = options;
+    if (schema === '')
+      throw new Error(`empty ?schema= in ${showValue(maskUrl(text))} (leave it out for public)`);
+    return {
+      kind: 'postgres',
+      host: url.hostname || '127.0.0.1',
+      port: url.port ? Number(url.port) : 5432,
+      user: decodeURIComponent(url.username || 'postgres'),
+      password: url.password ? decodeURIComponent(url.password) : (env.TRIBUTARY_DB_PASSWORD ?? ''),
+      database,
+      schema,
+      options: rest,
+    };
+  }
   // Only the scheme is shown: the rest of a connection string not understood may hold a password.
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]{0,19}:/.exec(text)?.[0];
   throw new Error(
-    `got ${scheme ? `${showValue(scheme)}… (the rest not shown)` : 'a value with no scheme (not shown)'}; expected sqlite:PATH or mysql://user:password@host:3306/db`,
+    `got ${scheme ? `${showValue(scheme)}… (the rest not shown)` : 'a value with no scheme (not shown)'}; expected sqlite:PATH, mysql://user:password@host:3306/db or postgres://user:password@host:5432/db`,
   );
+}
+
+/** A server URL: its parts, the database from its path (required) and its `?` options. */
+function parseUrl(
+  text: string,
+  original: string,
+  example: string,
+): { url: URL; database: string; options: Record<string, string> } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`not a valid URL: ${showValue(maskUrl(original))}`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) throw new Error(`no database name in ${showValue(maskUrl(original))} (expected ${example})`);
+  const options: Record<string, string> = {};
+  url.searchParams.forEach((v, k) => {
+    options[k] = v;
+  });
+  return { url, database, options };
 }
 
 /**
@@ -75,6 +119,10 @@ export function maskUrl(text: string): string {
 /** A printable description of a destination, never containing a password. */
 export function describeDestination(d: DestinationConfig): string {
   if (d.kind === 'sqlite') return `sqlite:${d.path}`;
+  if (d.kind === 'postgres') {
+    const schema = d.schema === 'public' ? '' : `?schema=${encodeURIComponent(d.schema)}`;
+    return `postgres://${d.user}${d.password ? ':***' : ''}@${d.host}:${d.port}/${d.database}${schema}`;
+  }
   return `mysql://${d.user}${d.password ? ':***' : ''}@${d.host}:${d.port}/${d.database}`;
 }
 

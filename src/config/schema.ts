@@ -108,7 +108,7 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe(
-        '`sqlite:PATH` (relative to the config file) or `mysql://user:password@host:3306/db`. Default: `sqlite:.tributary/<pipeline>.db`.',
+        '`sqlite:PATH` (relative to the config file), `mysql://user:password@host:3306/db` or `postgres://user:password@host:5432/db` (`?schema=NAME`, default `public`). Default: `sqlite:.tributary/<pipeline>.db`.',
       ),
     contract: contractSchema
       .optional()

@@ -7,6 +7,10 @@ export async function createDestination(config: DestinationConfig): Promise<Dest
     const { SqliteDestination } = await import('./sqlite/index.js');
     return new SqliteDestination(config.path);
   }
+  if (config.kind === 'postgres') {
+    const { PostgresDestination } = await import('./postgres/index.js');
+    return new PostgresDestination(config);
+  }
   const { MysqlDestination } = await import('./mysql/index.js');
   return new MysqlDestination(config);
 }

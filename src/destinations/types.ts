@@ -51,7 +51,7 @@ export interface SqlClient {
 
 /** Identifier quoting and type rendering; the one place identifiers become SQL text. */
 export interface SqlDialect {
-  readonly name: 'sqlite' | 'mysql';
+  readonly name: 'sqlite' | 'mysql' | 'postgres';
   /** Quote one identifier, escaping the quote character. */
   quote(identifier: string): string;
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveTable, SchemaChange } from '../../src/core/types.js';
 import { mysqlChangeSql } from '../../src/destinations/mysql/ddl.js';
+import { postgresChangeSql } from '../../src/destinations/postgres/ddl.js';
 import { sqliteChangeSql } from '../../src/destinations/sqlite/ddl.js';
 
 /**
@@ -131,5 +132,84 @@ describe('golden DDL: MySQL/MariaDB', () => {
       'ALTER TABLE `orders` MODIFY COLUMN `at` DATETIME(6)',
     ]);
     expect(mysqlChangeSql({ ...widen, to: { kind: 'date' } }, orders, 'utf8mb4_bin')).toEqual([]);
+  });
+});
+
+describe('golden DDL: PostgreSQL', () => {
+  it('create table: exact types, text keys of any length, the system columns, the key', () => {
+    expect(postgresChangeSql(create, undefined)).toEqual([
+      `CREATE TABLE IF NOT EXISTS "orders" (
+  "id" TEXT NOT NULL,
+  "amount" NUMERIC(12,2),
+  "at" DATE,
+  "doc" JSONB,
+  "_tributary_run_id" BIGINT,
+  "_tributary_file_id" BIGINT,
+  PRIMARY KEY ("id")
+)`,
+    ]);
+  });
+
+  it('a table without a key gets an index on the file id (a re-sent file deletes its rows by it)', () => {
+    expect(postgresChangeSql(events, undefined)).toEqual([
+      `CREATE TABLE IF NOT EXISTS "events" (
+  "n" BIGINT,
+  "_tributary_run_id" BIGINT,
+  "_tributary_file_id" BIGINT
+)`,
+      'CREATE INDEX IF NOT EXISTS "_tributary_file__events" ON "events" ("_tributary_file_id")',
+    ]);
+  });
+
+  it('add column, widen in place converting the values; nothing when already there', () => {
+    expect(postgresChangeSql(add, orders)).toEqual([
+      'ALTER TABLE "orders" ADD COLUMN IF NOT EXISTS "note" TEXT',
+    ]);
+    expect(postgresChangeSql(widen, orders)).toEqual([
+      `ALTER TABLE "orders" ALTER COLUMN "at" TYPE TIMESTAMPTZ USING "at"::timestamp AT TIME ZONE 'UTC'`,
+    ]);
+    const flags: LiveTable = {
+      ...orders,
+      columns: [...orders.columns, { name: 'ok', type: { kind: 'bool' } }],
+    };
+    expect(
+      postgresChangeSql(
+        {
+          kind: 'widen_column',
+          table: 'orders',
+          column: 'ok',
+          from: { kind: 'bool' },
+          to: { kind: 'integer' },
+        },
+        flags,
+      ),
+    ).toEqual(['ALTER TABLE "orders" ALTER COLUMN "ok" TYPE BIGINT USING "ok"::integer::BIGINT']);
+    expect(
+      postgresChangeSql(
+        {
+          kind: 'widen_column',
+          table: 'orders',
+          column: 'amount',
+          from: { kind: 'decimal', precision: 12, scale: 2 },
+          to: { kind: 'decimal', precision: 20, scale: 4 },
+        },
+        orders,
+      ),
+    ).toEqual([
+      'ALTER TABLE "orders" ALTER COLUMN "amount" TYPE NUMERIC(20,4) USING "amount"::NUMERIC(20,4)',
+    ]);
+    expect(postgresChangeSql({ ...widen, to: { kind: 'date' } }, orders)).toEqual([]);
+  });
+
+  it('a name over 63 bytes is stored shortened, its full name kept in a comment', () => {
+    const long = `${'a'.repeat(55)}_0123abcd`;
+    const sql = postgresChangeSql(
+      { kind: 'add_column', table: 'orders', column: { name: long, type: { kind: 'integer' } } },
+      orders,
+    );
+    expect(sql).toEqual([
+      `ALTER TABLE "orders" ADD COLUMN IF NOT EXISTS "${'a'.repeat(54)}_a8c8af94" BIGINT`,
+      `COMMENT ON COLUMN "orders"."${'a'.repeat(54)}_a8c8af94" IS 'tributary:name:${long}'`,
+    ]);
   });
 });

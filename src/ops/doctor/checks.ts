@@ -74,12 +74,13 @@ const MINIMUM = {
   sqlite: { version: [3, 43, 0], why: 'compensated SUM of decimals, exact to the cent' },
   mysql: { version: [8, 0, 0], why: 'the version Tributary is tested on' },
   mariadb: { version: [10, 6, 0], why: 'the oldest MariaDB Tributary is tested on (10.11 is the reference)' },
+  postgres: { version: [13, 0, 0], why: 'the oldest PostgreSQL Tributary supports (15 is the reference)' },
 } as const;
 
 /** `10.11.19-MariaDB-0+deb12u1`, `8.0.36`, `3.45.1` against the minimum for its kind. */
-export function versionCheck(dialect: 'sqlite' | 'mysql', version: string): Check {
-  const kind = dialect === 'sqlite' ? 'sqlite' : /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-  const label = { sqlite: 'SQLite', mysql: 'MySQL', mariadb: 'MariaDB' }[kind];
+export function versionCheck(dialect: 'sqlite' | 'mysql' | 'postgres', version: string): Check {
+  const kind = dialect !== 'mysql' ? dialect : /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+  const label = { sqlite: 'SQLite', mysql: 'MySQL', mariadb: 'MariaDB', postgres: 'PostgreSQL' }[kind];
   const min = MINIMUM[kind];
   const have = (version.match(/\d+/g) ?? []).slice(0, 3).map(Number);
   if (compare(have, min.version) >= 0) return ok('version', `${label} ${version}`);

@@ -131,7 +131,7 @@ async function checkDestination(
   const target = describeDestination(d);
   const skipRest = (why: string) =>
     add(...['version', 'privileges', 'lock', 'disk', 'state', 'keys'].map((n) => skip(n, why)));
-  if (d.kind === 'mysql') {
+  if (d.kind === 'mysql' || d.kind === 'postgres') {
     const code = await tcpProbe(d.host, d.port);
     if (code) {
       add(unreachable(target, d.host, d.port, code));

@@ -19,6 +19,12 @@ const SERVER_SQL = {
     localInfile: 'SELECT @@GLOBAL.local_infile AS v',
     datadir: 'SELECT @@datadir AS v',
   },
+  // data_directory is readable only by superusers and pg_read_all_settings: not asked.
+  postgres: {
+    version: "SELECT current_setting('server_version') AS v",
+    localInfile: undefined,
+    datadir: undefined,
+  },
 } as const;
 
 /** The error code of a TCP connection attempt (`ECONNREFUSED`, …), or undefined when it connects. */

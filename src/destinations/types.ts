@@ -168,8 +168,11 @@ export interface Destination extends SqlClient {
   /** Opened read-only and found no database (or SQLite file): nothing to read. */
   readonly absent?: boolean;
   close(): Promise<void>;
-  /** User tables from the live catalog (state tables excluded). */
-  readCatalog(): Promise<Map<string, LiveTable>>;
+  /**
+   * User tables from the live catalog (state tables excluded). `db`: read through that open
+   * transaction, so that DDL applied in it (`transactionalDdl`) is seen before it commits.
+   */
+  readCatalog(db?: SqlClient): Promise<Map<string, LiveTable>>;
   /**
    * Apply schema changes idempotently. With `tx` (only when `transactionalDdl`), inside
    * that transaction; otherwise each statement commits on its own.

@@ -122,7 +122,7 @@ async function ledgerIfAny(dest: Destination, pipeline: string): Promise<Map<str
   try {
     return await readLedger(dest, pipeline);
   } catch (err) {
-    if (/no such table|doesn't exist|ER_NO_SUCH_TABLE/i.test(messageOf(err))) return new Map();
+    if (/no such table|doesn't exist|ER_NO_SUCH_TABLE|42P01/i.test(messageOf(err))) return new Map(); // 42P01: PostgreSQL's undefined_table
     throw err;
   }
 }

@@ -162,9 +162,7 @@ describe('golden DDL: PostgreSQL', () => {
   });
 
   it('add column, widen in place converting the values; nothing when already there', () => {
-    expect(postgresChangeSql(add, orders)).toEqual([
-      'ALTER TABLE "orders" ADD COLUMN IF NOT EXISTS "note" TEXT',
-    ]);
+    expect(postgresChangeSql(add, orders)).toEqual(['ALTER TABLE "orders" ADD COLUMN "note" TEXT']);
     expect(postgresChangeSql(widen, orders)).toEqual([
       `ALTER TABLE "orders" ALTER COLUMN "at" TYPE TIMESTAMPTZ USING "at"::timestamp AT TIME ZONE 'UTC'`,
     ]);
@@ -208,7 +206,7 @@ describe('golden DDL: PostgreSQL', () => {
       orders,
     );
     expect(sql).toEqual([
-      `ALTER TABLE "orders" ADD COLUMN IF NOT EXISTS "${'a'.repeat(54)}_a8c8af94" BIGINT`,
+      `ALTER TABLE "orders" ADD COLUMN "${'a'.repeat(54)}_a8c8af94" BIGINT`,
       `COMMENT ON COLUMN "orders"."${'a'.repeat(54)}_a8c8af94" IS 'tributary:name:${long}'`,
     ]);
   });

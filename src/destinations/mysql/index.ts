@@ -271,8 +271,8 @@ export class MysqlDestination implements Destination {
     return this.#withSession((s) => s.insertRow(sql, params));
   }
 
-  readCatalog(): Promise<Map<string, LiveTable>> {
-    return this.#withSession((s) => readMysqlCatalog(s));
+  readCatalog(db?: SqlClient): Promise<Map<string, LiveTable>> {
+    return db ? readMysqlCatalog(db) : this.#withSession((s) => readMysqlCatalog(s));
   }
 
   readonly tentative: TentativeTables = mysqlTentative(

@@ -26,7 +26,7 @@ export function postgresChangeSql(change: SchemaChange, live: LiveTable | undefi
     case 'add_column':
       if (live?.columns.some((c) => c.name === change.column.name)) return [];
       return [
-        `ALTER TABLE ${q(change.table)} ADD COLUMN IF NOT EXISTS ${q(change.column.name)} ${typeSql(change.column.type)}`,
+        `ALTER TABLE ${q(change.table)} ADD COLUMN ${q(change.column.name)} ${typeSql(change.column.type)}`,
         ...nameTags(change.table, change.column.name),
       ];
     case 'widen_column': {

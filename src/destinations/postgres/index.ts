@@ -304,8 +304,8 @@ export class PostgresDestination implements Destination {
     return this.#once((s) => s.insertRow(sql, params));
   }
 
-  readCatalog(): Promise<Map<string, LiveTable>> {
-    return readPostgresCatalog(this, this.#config.schema);
+  readCatalog(db?: SqlClient): Promise<Map<string, LiveTable>> {
+    return readPostgresCatalog(db ?? this, this.#config.schema);
   }
 
   /**

@@ -117,6 +117,7 @@ export class SqliteDestination implements Destination {
     }
   }
 
+  /** One connection: a transaction's DDL is visible to every read, `db` or not. */
   async readCatalog(): Promise<Map<string, LiveTable>> {
     return readSqliteCatalog(this.db);
   }

@@ -1,5 +1,5 @@
 import type { SchemaChange } from '../../core/types.js';
-import type { Destination, Transaction } from '../../destinations/types.js';
+import type { Destination, SqlClient, Transaction } from '../../destinations/types.js';
 import { changedTable } from '../../schema/diff.js';
 import { formatType } from '../../schema/hints.js';
 import { recordSchemaChange } from '../../state/history.js';
@@ -19,14 +19,17 @@ export async function applyDdl(
   const ahead = !job.dest.capabilities.transactionalDdl;
   if (ahead) await recordChanges(job, db, changes);
   await job.dest.applySchemaChanges(changes, 'writer' in db ? (db as Transaction) : undefined);
-  await adoptTables(job, changes.map(changedTable));
+  await adoptTables(job, changes.map(changedTable), 'writer' in db ? db : undefined);
   if (!ahead) await recordChanges(job, db, changes);
   if (emit) for (const change of changes) job.emit({ type: 'schema_changed', file: job.file.path, change });
 }
 
-/** The live definitions of `tables`, read back after DDL, into the job's catalog. */
-export async function adoptTables(job: FileJob, tables: readonly string[]): Promise<void> {
-  const fresh = await job.dest.readCatalog();
+/**
+ * The live definitions of `tables`, read back after DDL, into the job's catalog: through the
+ * file's transaction `tx` when the DDL ran in it (it has not committed yet).
+ */
+export async function adoptTables(job: FileJob, tables: readonly string[], tx?: SqlClient): Promise<void> {
+  const fresh = await job.dest.readCatalog(tx);
   for (const t of new Set(tables)) {
     const live = fresh.get(t);
     if (live) job.catalog.set(t, live);

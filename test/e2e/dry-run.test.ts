@@ -30,6 +30,27 @@ describe.each(DIALECTS)('run --dry-run (%s)', (dialect) => {
         )
         .join('\n');
     }
+    if (dialect === 'postgres') {
+      return ws.withDest(async (d) => {
+        const tables = await d.query<{ t: string }>(
+          "SELECT c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'i', 'S') ORDER BY c.relname",
+        );
+        const out: string[] = [];
+        for (const { t } of tables) {
+          const cols = await d.query<{ c: string }>(
+            `SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS c FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0`,
+            [d.dialect.quote(t)],
+          );
+          const [sum] = await d
+            .query<{ s: string }>(
+              `SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS s FROM ${d.dialect.quote(t)} x`,
+            )
+            .catch(() => [{ s: 'not a table' }]);
+          out.push(`${t}: ${cols[0]?.c}\n${sum?.s}`);
+        }
+        return out.join('\n') || 'no tables';
+      });
+    }
     return ws.withDest(async (d) => {
       const tables = await d.query<{ t: string }>(
         'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name',

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlAvailable } from '../helpers/mysql.js';
+import { postgresAvailable } from '../helpers/postgres.js';
 import { DIALECTS } from '../helpers/workspace.js';
 import { type Dataset, generateDataset, prng } from './dataset.js';
 import { CrashLab, describeTrial, type Kill, type Reference, type Trial, targetFor } from './harness.js';
@@ -17,6 +18,9 @@ import { compareStates, type State } from './state.js';
 
 const SEED = Number(process.env.TRIBUTARY_CRASH_SEED ?? 20240601);
 const mariadb = DIALECTS.includes('mariadb') ? await mysqlAvailable() : false;
+const postgres = DIALECTS.includes('postgres') ? await postgresAvailable() : false;
+/** A server dialect whose server is not reachable (outside CI: skipped, see test/helpers). */
+const unreachable = (d: string) => (d === 'mariadb' && !mariadb) || (d === 'postgres' && !postgres);
 
 let data: Dataset;
 beforeAll(() => {
@@ -72,7 +76,7 @@ const RECIPES: Array<[string, Recipe]> = [
 const references = new Map<string, State>();
 
 describe.each(DIALECTS)('kill -9 on %s', (dialect) => {
-  const skip = dialect === 'mariadb' && !mariadb;
+  const skip = unreachable(dialect);
   let lab: CrashLab;
   let rand: () => number;
   beforeAll(async () => {

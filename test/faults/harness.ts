@@ -16,6 +16,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import type { CrashPoint } from '../../src/core/faults.js';
 import { MYSQL_TEST_URL } from '../helpers/mysql.js';
+import { freshPostgresDatabase } from '../helpers/postgres.js';
 import type { Dialect } from '../helpers/workspace.js';
 import { describeExit, type Exit, tributary } from './cli.js';
 import { type Dataset, prng, SOURCES } from './dataset.js';
@@ -94,8 +95,20 @@ export function mysqlTarget(serverUrl: string = MYSQL_TEST_URL): Target {
   };
 }
 
+/** A PostgreSQL server (test/helpers/postgres.ts): a new database per call, DDL transactional as on SQLite. */
+export function postgresTarget(): Target {
+  return {
+    dialect: 'postgres',
+    transactionalDdl: true,
+    async create() {
+      const db = await freshPostgresDatabase();
+      return { destination: db.url, drop: () => db.drop() };
+    },
+  };
+}
+
 export function targetFor(dialect: Dialect): Target {
-  return dialect === 'sqlite' ? sqliteTarget() : mysqlTarget();
+  return dialect === 'sqlite' ? sqliteTarget() : dialect === 'postgres' ? postgresTarget() : mysqlTarget();
 }
 
 /** A fresh destination and a config for it in `dir` (next to the data); `drop()` removes both. */

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlAvailable } from '../helpers/mysql.js';
+import { postgresAvailable } from '../helpers/postgres.js';
 import { DIALECTS } from '../helpers/workspace.js';
 import { Cli, describeExit, tributary } from './cli.js';
 import { type Dataset, generateDataset } from './dataset.js';
@@ -17,6 +18,9 @@ import { CrashLab, freshPipeline, targetFor } from './harness.js';
 import { compareStates, readState } from './state.js';
 
 const mariadb = DIALECTS.includes('mariadb') ? await mysqlAvailable() : false;
+const postgres = DIALECTS.includes('postgres') ? await postgresAvailable() : false;
+/** A server dialect whose server is not reachable (outside CI: skipped, see test/helpers). */
+const unreachable = (d: string) => (d === 'mariadb' && !mariadb) || (d === 'postgres' && !postgres);
 
 let data: Dataset;
 beforeAll(() => {
@@ -31,7 +35,7 @@ afterAll(() => {
 });
 
 describe.each(DIALECTS)('signals on %s', (dialect) => {
-  const skip = dialect === 'mariadb' && !mariadb;
+  const skip = unreachable(dialect);
   let lab: CrashLab;
   beforeAll(async () => {
     if (skip) return;

@@ -71,7 +71,9 @@ export async function stateOf(dest: Destination, pipeline = 'test'): Promise<Sta
       await dest.query<{ name: string }>(
         dest.dialect.name === 'sqlite'
           ? "SELECT name FROM sqlite_master WHERE type = 'table'"
-          : 'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+          : dest.dialect.name === 'postgres'
+            ? "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            : 'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
       )
     ).map((r) => r.name),
   );

@@ -155,7 +155,9 @@ export class Spaces {
     if (dialect !== 'sqlite') {
       await ref.withDest(async (d) => {
         const names = await d.query<{ t: string }>(
-          'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()',
+          dialect === 'postgres'
+            ? "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            : 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()',
         );
         for (const { t } of names) await d.execute(`DROP TABLE ${d.dialect.quote(t)}`);
       });

@@ -10,11 +10,14 @@ import type { RunEvent, RunSummary } from '../../src/runner/events.js';
 import { type RunOptions, runPipeline } from '../../src/runner/run.js';
 import { listRejects } from '../../src/state/rejects.js';
 
-export type Dialect = 'sqlite' | 'mariadb';
-/** Every end-to-end suite runs once per dialect (ARCHITECTURE.md: one shared suite). */
+export type Dialect = 'sqlite' | 'mariadb' | 'postgres';
+/**
+ * Every end-to-end suite runs once per dialect (ARCHITECTURE.md: one shared suite);
+ * `TRIBUTARY_TEST_DIALECTS=sqlite,postgres` selects.
+ */
 export const DIALECTS: Dialect[] = process.env.TRIBUTARY_TEST_DIALECTS
   ? (process.env.TRIBUTARY_TEST_DIALECTS.split(',') as Dialect[])
-  : ['sqlite', 'mariadb'];
+  : ['sqlite', 'mariadb', 'postgres'];
 
 export interface CliResult {
   code: number;
@@ -48,7 +51,8 @@ export class Workspace {
       );
     }
     const { freshMysqlDatabase } = await import('./mysql.js');
-    const db = await freshMysqlDatabase();
+    const { freshPostgresDatabase } = await import('./postgres.js');
+    const db = dialect === 'postgres' ? await freshPostgresDatabase() : await freshMysqlDatabase();
     return new Workspace(dir, db.url, async () => {
       await db.drop();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -136,6 +136,10 @@ export interface TableLimits {
   maxChars?: Readonly<Record<string, number>>;
   /** Deepest nesting of a `json` value (MariaDB's JSON_VALID refuses 32 levels). */
   jsonDepth?: number;
+  /** Text and JSON cannot hold U+0000 (PostgreSQL's text and jsonb). */
+  noNul?: boolean;
+  /** UTF-8 bytes the primary key's values may take together (PostgreSQL's B-tree entry limit). */
+  maxKeyBytes?: number;
 }
 
 /** One row of the root table with its child rows (values in the tables' column order). */

@@ -19,28 +19,83 @@ const isEmpty = (v: unknown) => v === null || v === undefined || v === '';
  * coerced value is over the limit, or nothing.
  */
 function limitChecks(table: LiveTable): Array<((v: DbValue) => string | undefined) | undefined> {
-  const { maxChars, jsonDepth } = table.limits ?? {};
+  const { maxChars, jsonDepth, noNul } = table.limits ?? {};
   return table.columns.map((c) => {
+    const checks: Array<(v: DbValue) => string | undefined> = [];
     const max = maxChars?.[c.name];
     if (max !== undefined && c.type.kind === 'text') {
-      return (v) => {
+      checks.push((v) => {
         if (typeof v !== 'string' || v.length <= max) return undefined;
         const chars = [...v].length; // the column counts characters, not UTF-16 units
         return chars <= max
           ? undefined
           : `${chars} characters, longer than the ${max} the destination's key column holds (a key's text columns share the index's 3,072 bytes)`;
-      };
+      });
     }
     if (jsonDepth !== undefined && c.type.kind === 'json') {
-      return (v) => {
+      checks.push((v) => {
         const depth = typeof v === 'string' ? nesting(v) : 0;
         return depth <= jsonDepth
           ? undefined
           : `JSON nested ${depth} levels deep; the destination stores at most ${jsonDepth} (MariaDB's JSON_VALID)`;
-      };
+      });
     }
-    return undefined;
+    if (noNul && c.type.kind === 'text') {
+      checks.push((v) =>
+        typeof v === 'string' && v.includes('\u0000')
+          ? "a NUL character (U+0000), which the destination's text cannot hold"
+          : undefined,
+      );
+    }
+    if (noNul && c.type.kind === 'json') {
+      checks.push((v) =>
+        typeof v === 'string' && JSON_NUL.test(v)
+          ? "a NUL character (\\u0000) in JSON, which the destination's JSON cannot hold"
+          : undefined,
+      );
+    }
+    if (checks.length === 0) return undefined;
+    if (checks.length === 1) return checks[0];
+    return (v) => {
+      for (const check of checks) {
+        const over = check(v);
+        if (over !== undefined) return over;
+      }
+      return undefined;
+    };
   });
+}
+
+/** `\u0000` as an escape in JSON text (not a backslash written as `\\` before `u0000`). */
+const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+/**
+ * The row's primary key over the destination's limit in UTF-8 bytes (LiveTable.limits
+ * `maxKeyBytes`), or nothing; undefined when the destination has no such limit.
+ */
+function keyCheck(
+  table: LiveTable,
+  index: ReadonlyMap<string, number>,
+): ((values: DbValue[]) => RowFailure | undefined) | undefined {
+  const max = table.limits?.maxKeyBytes;
+  if (max === undefined || table.primaryKey.length === 0) return undefined;
+  const at = table.primaryKey.map((k) => index.get(k)).filter((i): i is number => i !== undefined);
+  return (values) => {
+    let bytes = 0;
+    for (const i of at) {
+      const v = values[i];
+      bytes += typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 8;
+    }
+    if (bytes <= max) return undefined;
+    const column = table.primaryKey.join(', ');
+    return {
+      ok: false,
+      discard: false,
+      code: 'DEST_LIMIT',
+      column: table.primaryKey[0] as string,
+      message: `${column}: a key of ${bytes} bytes, longer than the ${max} the destination's key index holds`,
+    };
+  };
 }
 
 /** How deep arrays and objects nest in JSON text (strings skipped). */
@@ -77,6 +132,7 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
   const types = table.columns.map((c) => c.type);
   const width = table.columns.length;
   const limit = limitChecks(table);
+  const overKey = keyCheck(table, index);
   /** Puts `v` of `col` (table column `i`) into `values`: 0 done, 1 discarded, or why not. */
   const put = (values: DbValue[], i: number | undefined, col: string, v: unknown): 0 | 1 | RowFailure => {
     if (i === undefined) {
@@ -154,7 +210,7 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
       if (r === 1) discarded++;
       else return r;
     }
-    return { ok: true, values, discarded };
+    return overKey?.(values) ?? { ok: true, values, discarded };
   };
   // The table column of each layout column, for the layout last seen (one per file).
   let layout: FlatLayout | undefined;
@@ -175,7 +231,7 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
       if (r === 1) discarded++;
       else return r;
     }
-    return { ok: true, values, discarded };
+    return overKey?.(values) ?? { ok: true, values, discarded };
   };
   return Object.assign(encode, { flat });
 }

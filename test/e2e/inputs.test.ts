@@ -245,6 +245,44 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     );
   });
 
+  it('a NUL character or a key too long for the index costs its row on PostgreSQL, never the file', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.ndjson"\n    primary_key: code\n');
+    const rows = [
+      { code: 'ok', v: 'fine', j: { a: 1 } },
+      { code: 'nul', v: 'a\u0000b', j: { a: 2 } },
+      { code: 'jnul', v: 'x', j: { a: '\u0000' } },
+      { code: 'k'.repeat(2_800), v: 'long key', j: { a: 3 } },
+      { code: 'slash', v: 'x', j: { a: '\\u0000 is text here' } },
+    ];
+    ws.write('in/a.ndjson', rows.map((r) => JSON.stringify(r)).join('\n'));
+    const r = await ws.runJson();
+    expect(r.code, JSON.stringify(r.summary?.failures)).toBe(0);
+    const codes = (await ws.withDest((d) => dump(d, 't'))).map((x) => (x.code as string).slice(0, 8)).sort();
+    if (dialect !== 'postgres') {
+      // SQLite stores all five; MariaDB's key column refuses the long key only.
+      expect(codes).toEqual(
+        dialect === 'sqlite' ? ['jnul', 'kkkkkkkk', 'nul', 'ok', 'slash'] : ['jnul', 'nul', 'ok', 'slash'],
+      );
+      return;
+    }
+    expect(codes).toEqual(['ok', 'slash']);
+    const list = JSON.parse((await ws.cli('rejects', '--json')).stdout) as Array<{
+      code: string;
+      line: number;
+      message: string;
+    }>;
+    expect(list.map((x) => [x.line, x.code]).sort()).toEqual([
+      [2, 'DEST_LIMIT'],
+      [3, 'DEST_LIMIT'],
+      [4, 'DEST_LIMIT'],
+    ]);
+    expect(list.find((x) => x.line === 2)?.message).toMatch(/^v: a NUL character \(U\+0000\)/);
+    expect(list.find((x) => x.line === 3)?.message).toMatch(/^j__a: a NUL character \(U\+0000\)/);
+    expect(list.find((x) => x.line === 4)?.message).toMatch(
+      /^code: a key of 2800 bytes, longer than the 2688/,
+    );
+  });
+
   it('rows of 10 KB load whole: batches are bounded by bytes, never by a packet the server refuses', async () => {
     // 7,000 rows of 10 KB (70 MB): the 2,000-row batches of old sent 20 MB at once, over
     // MariaDB's 16 MiB max_allowed_packet, and every attempt failed (ECONNRESET).

@@ -62,7 +62,13 @@ export async function readPostgresCatalog(
     if (isSystemColumn(column)) t.systemColumns.push(column);
     else t.columns.push({ name: column, type: parsePostgresType(r.type) });
   }
-  for (const [t, k] of keys) t.primaryKey.push(...k.sort((a, b) => a.pos - b.pos).map((x) => x.name));
+  for (const [t, k] of keys) {
+    t.primaryKey.push(...k.sort((a, b) => a.pos - b.pos).map((x) => x.name));
+    t.limits = {
+      noNul: true,
+      ...(t.primaryKey.length > 0 ? { maxKeyBytes: keyBytes(t.primaryKey.length) } : {}),
+    };
+  }
   return out;
 }
 
@@ -73,4 +79,15 @@ export async function readPostgresTable(
   name: string,
 ): Promise<LiveTable | undefined> {
   return (await readPostgresCatalog(db, schema, name)).get(name);
+}
+
+/**
+ * What a primary key's values may take, in bytes, so that its B-tree entry fits: PostgreSQL
+ * refuses an entry over 2,704 bytes ("index row size exceeds btree version 4 maximum"),
+ * which holds an 8-byte header and, per column, a length header and alignment (8 bytes at
+ * most). A longer key may fit when it compresses well; it is rejected all the same, so that
+ * what loads does not depend on how well a value compresses.
+ */
+function keyBytes(columns: number): number {
+  return 2_704 - 8 - 8 * columns;
 }

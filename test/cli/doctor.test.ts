@@ -155,3 +155,53 @@ describe.runIf(DIALECTS.includes('mariadb'))('tributary doctor on MariaDB', () =
     }
   });
 });
+
+describe.runIf(DIALECTS.includes('postgres'))('tributary doctor on PostgreSQL', () => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await Workspace.create('postgres');
+  });
+  afterEach(async () => {
+    await ws.drop();
+  });
+
+  it('reports the server version, privileges and the database encoding', async () => {
+    ws.config(SOURCES);
+    const r = await ws.cli('doctor', '--json');
+    expect(r.code, r.stdout).toBe(0);
+    const checks = JSON.parse(r.stdout).checks;
+    const byName = Object.fromEntries(checks.map((c: { name: string }) => [c.name, c]));
+    expect(byName.version).toMatchObject({ status: 'ok', message: expect.stringMatching(/^PostgreSQL \d+/) });
+    expect(byName.privileges.status).toBe('ok');
+    expect(byName.encoding).toMatchObject({ status: 'ok', message: 'the database stores text as UTF-8' });
+    expect(byName.bulk_load).toBeUndefined();
+  });
+
+  it('a role without CREATE on the schema gets the GRANT to run, in PostgreSQL words', async () => {
+    const { postgresAdmin } = await import('../helpers/postgres.js');
+    const user = `trib_ro_${randomBytes(4).toString('hex')}`;
+    const url = new URL(ws.destination.replace(/^postgresql:/, 'postgres:'));
+    const db = url.pathname.slice(1);
+    const admin = await postgresAdmin();
+    try {
+      // Since PostgreSQL 15 a new role may not create tables in public.
+      await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD 'Doctor-Pa55'`);
+      url.username = user;
+      url.password = 'Doctor-Pa55';
+      ws.write('tributary.yaml', `pipeline: test\ndestination: ${url.href}\n${SOURCES}`);
+      const r = await ws.cli('doctor');
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toMatch(
+        /FAIL {2}privileges +cannot create a table: .*permission denied for schema public/,
+      );
+      expect(r.stdout).toContain(
+        `fix: GRANT CREATE, USAGE ON SCHEMA "public" TO "${user}"; GRANT CONNECT, TEMPORARY ON DATABASE "${db}" TO "${user}";`,
+      );
+      expect(r.stdout + r.stderr).not.toContain('Doctor-Pa55');
+    } finally {
+      await admin.query(`DROP OWNED BY ${user}`).catch(() => {});
+      await admin.query(`DROP ROLE IF EXISTS ${user}`);
+      await admin.end();
+    }
+  });
+});

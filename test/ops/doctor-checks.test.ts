@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bulkLoadCheck,
   diskCheck,
+  encodingCheck,
   filesCheck,
   healthy,
   privilegesCheck,
@@ -54,7 +55,22 @@ describe('doctor verdicts', () => {
     expect(c.message).toBe('cannot create a table, drop a table: CREATE command denied');
     expect(c.fix).toBe("GRANT CREATE, DROP ON `shop`.* TO 'etl'@'%'; (as an administrator)");
     expect(privilegesCheck(missing).fix).toMatch(/writable/);
+    expect(
+      privilegesCheck(missing, { user: 'e"tl', database: 'shop', schema: 'raw', dialect: 'postgres' }).fix,
+    ).toBe(
+      'GRANT CREATE, USAGE ON SCHEMA "raw" TO "e""tl"; GRANT CONNECT, TEMPORARY ON DATABASE "shop" TO "e""tl"; (as an administrator or the owner)',
+    );
     expect(privilegesCheck([]).status).toBe('ok');
+  });
+
+  it("PostgreSQL's database encoding must be UTF8", () => {
+    expect(encodingCheck('UTF8').status).toBe('ok');
+    const c = encodingCheck('LATIN1');
+    expect(c).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^the database encoding is LATIN1/),
+    });
+    expect(c.fix).toMatch(/ENCODING 'UTF8' TEMPLATE template0/);
   });
 
   it('local_infile off is a warning (slower path), on is fine', () => {

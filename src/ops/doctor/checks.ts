@@ -115,11 +115,14 @@ export type Privilege = (typeof PRIVILEGE_STEPS)[number]['privilege'];
 
 /**
  * The probe's outcome: every step passed, or the privileges that failed with the first
- * error. `grant` is the user and database for a GRANT statement (MySQL), absent for SQLite.
+ * error. `grant` is who needs them, for the GRANT statement of a server (MySQL's, or
+ * PostgreSQL's on the database and the schema); absent for SQLite.
  */
 export function privilegesCheck(
   missing: ReadonlyArray<{ privilege: Privilege; error: string }>,
-  grant?: { user: string; database: string },
+  grant?:
+    | { user: string; database: string }
+    | { user: string; database: string; schema: string; dialect: 'postgres' },
 ): Check {
   if (missing.length === 0) {
     return ok('privileges', 'can create, alter, write, read and drop tables (probed with a scratch table)');
@@ -129,9 +132,30 @@ export function privilegesCheck(
   return fail(
     'privileges',
     `cannot ${names.map((n) => PRIVILEGE_STEPS.find((s) => s.privilege === n)?.what).join(', ')}: ${first.error}`,
-    grant
-      ? `GRANT ${names.join(', ')} ON \`${grant.database}\`.* TO '${grant.user}'@'%'; (as an administrator)`
-      : 'make the database file and its folder writable by this user',
+    !grant
+      ? 'make the database file and its folder writable by this user'
+      : 'schema' in grant
+        ? postgresGrant(grant)
+        : `GRANT ${names.join(', ')} ON \`${grant.database}\`.* TO '${grant.user}'@'%'; (as an administrator)`,
+  );
+}
+
+/**
+ * On PostgreSQL a table's creator owns it and may alter, write and drop it: what a run needs
+ * is CREATE and USAGE on its schema, and TEMPORARY (staging tables) and CONNECT on the database.
+ */
+function postgresGrant(g: { user: string; database: string; schema: string }): string {
+  const id = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  return `GRANT CREATE, USAGE ON SCHEMA ${id(g.schema)} TO ${id(g.user)}; GRANT CONNECT, TEMPORARY ON DATABASE ${id(g.database)} TO ${id(g.user)}; (as an administrator or the owner)`;
+}
+
+/** PostgreSQL's database encoding: text is stored as UTF-8 only in a UTF8 database. */
+export function encodingCheck(encoding: string): Check {
+  if (encoding.toUpperCase() === 'UTF8') return ok('encoding', 'the database stores text as UTF-8');
+  return fail(
+    'encoding',
+    `the database encoding is ${encoding}: text outside it cannot be stored, and loads of such values fail`,
+    "create the database as UTF8: CREATE DATABASE <name> ENCODING 'UTF8' TEMPLATE template0, then run `tributary run --full-refresh`",
   );
 }
 

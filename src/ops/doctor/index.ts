@@ -13,6 +13,7 @@ import {
   bulkLoadCheck,
   type Check,
   diskCheck,
+  encodingCheck,
   fail,
   filesCheck,
   healthy,
@@ -26,6 +27,7 @@ import {
 } from './checks.js';
 import {
   dataDir,
+  dbEncoding,
   folderWritable,
   freeBytes,
   localInfile,
@@ -196,9 +198,17 @@ async function probeServer(
   await guard('privileges', async () =>
     privilegesCheck(
       await probePrivileges(dest),
-      d.kind === 'mysql' ? { user: d.user, database: d.database } : undefined,
+      d.kind === 'mysql'
+        ? { user: d.user, database: d.database }
+        : d.kind === 'postgres'
+          ? { user: d.user, database: d.database, schema: d.schema, dialect: 'postgres' }
+          : undefined,
     ),
   );
+  await guard('encoding', async () => {
+    const encoding = await dbEncoding(dest);
+    return encoding === undefined ? undefined : encodingCheck(encoding);
+  });
   await guard('bulk_load', async () => {
     const infile = await localInfile(dest);
     return infile === undefined ? undefined : bulkLoadCheck(infile);

@@ -13,17 +13,24 @@ import { PRIVILEGE_STEPS, type Privilege } from './checks.js';
  * the load path itself branches only on capabilities.
  */
 const SERVER_SQL = {
-  sqlite: { version: 'SELECT sqlite_version() AS v', localInfile: undefined, datadir: undefined },
+  sqlite: {
+    version: 'SELECT sqlite_version() AS v',
+    localInfile: undefined,
+    datadir: undefined,
+    encoding: undefined,
+  },
   mysql: {
     version: 'SELECT VERSION() AS v',
     localInfile: 'SELECT @@GLOBAL.local_infile AS v',
     datadir: 'SELECT @@datadir AS v',
+    encoding: undefined, // utf8mb4 is set on every table Tributary creates
   },
   // data_directory is readable only by superusers and pg_read_all_settings: not asked.
   postgres: {
     version: "SELECT current_setting('server_version') AS v",
     localInfile: undefined,
     datadir: undefined,
+    encoding: 'SELECT pg_encoding_to_char(encoding) AS v FROM pg_database WHERE datname = current_database()',
   },
 } as const;
 
@@ -76,6 +83,14 @@ export async function localInfile(dest: Destination): Promise<string | number | 
   if (!sql) return undefined;
   const [row] = await dest.query<{ v: string | number | null }>(sql);
   return row?.v ?? null;
+}
+
+/** The database's text encoding, where the database (not each table) decides it. */
+export async function dbEncoding(dest: Destination): Promise<string | undefined> {
+  const sql = SERVER_SQL[dest.dialect.name].encoding;
+  if (!sql) return undefined;
+  const [row] = await dest.query<{ v: string }>(sql);
+  return row?.v ?? undefined;
 }
 
 /** The server's data folder, when the dialect has one to ask for. */

@@ -1,6 +1,6 @@
 /**
  * The invariant's long mode: `npm run bench -- integrity [--seed=S] [--cases=N]
- * [--dialects=sqlite,mariadb]`. The property of test/e2e/invariant-property.test.ts — random
+ * [--dialects=sqlite,mariadb,postgres]`. The property of test/e2e/invariant-property.test.ts — random
  * files and edit sequences, every write disposition, each table compared with a full refresh
  * of the current files after every run — with thousands of cases instead of a few dozen,
  * on each dialect with 0 and 2 worker threads (a quarter of the cases: a run with threads
@@ -9,9 +9,10 @@
  */
 import { assertInvariant } from '../test/helpers/invariant.js';
 import { mysqlAvailable } from '../test/helpers/mysql.js';
+import { postgresAvailable } from '../test/helpers/postgres.js';
 import { saveResult } from './lib.js';
 
-type Dialect = 'sqlite' | 'mariadb';
+type Dialect = 'sqlite' | 'mariadb' | 'postgres';
 
 function flag(name: string): string | undefined {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -25,13 +26,14 @@ export async function benchIntegrity(): Promise<{
 }> {
   const seed = Number(flag('seed') ?? Math.floor(Math.random() * 2 ** 31));
   const cases = Number(flag('cases') ?? (process.env.BENCH_SMOKE ? 4 : 2000));
-  const wanted = (flag('dialects') ?? 'sqlite,mariadb').split(',') as Dialect[];
+  const wanted = (flag('dialects') ?? 'sqlite,mariadb,postgres').split(',') as Dialect[];
   console.log(
     `integrity: seed ${seed}, ${cases} cases per dialect (replay: npm run bench -- integrity --seed=${seed})`,
   );
   const results: Array<Record<string, unknown>> = [];
   for (const dialect of wanted) {
     if (dialect === 'mariadb' && !(await mysqlAvailable())) continue;
+    if (dialect === 'postgres' && !(await postgresAvailable())) continue;
     for (const workers of [0, 2] as const) {
       const numRuns = workers === 0 ? cases : Math.max(1, Math.round(cases / 4));
       const t0 = Date.now();

@@ -9,6 +9,8 @@ export const ROOT = path.resolve(import.meta.dirname, '..');
 export const DATA = path.join(ROOT, 'bench', 'data');
 /** The MariaDB server the benchmarks use (the machine's, root with no password). */
 export const SERVER = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+/** The PostgreSQL server the benchmarks use (the machine's, `postgres` with trust authentication). */
+export const PG_SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 
 /** Deterministic PRNG: the demo generator's mulberry32. */
 export const rng = mulberry32;
@@ -42,6 +44,16 @@ export function order(i: number, version = 0, rand = rng(i * 7919 + version)): O
     ordered_at: `2024-06-${String(day).padStart(2, '0')} ${hh}:${mm}:${ss}`,
     updated_at: `2024-0${6 + version}-${String(day).padStart(2, '0')} ${hh}:${mm}:${ss}`,
   };
+}
+
+/** What version `version` of the generated orders must leave in a table: the sum of the amounts in cents. */
+export function expectedCents(rows: number, version: number): bigint {
+  let cents = 0n;
+  for (let i = 0; i < rows; i++) {
+    const [whole, frac] = order(i, version).amount.split('.');
+    cents += BigInt(whole as string) * 100n + BigInt(frac as string);
+  }
+  return cents;
 }
 
 export const ORDER_COLUMNS = [
@@ -80,19 +92,22 @@ export async function ordersCsv(name: string, rows: number, version = 0): Promis
 export interface ChildResult {
   ms: number;
   maxRssMb: number;
+  /** CPU time of the child process (all its threads), user and system, in ms. */
+  cpuMs: { user: number; system: number };
   code: number;
   stdout: string;
   stderr: string;
 }
 
 /**
- * Run the built CLI in a child process and report its wall time and peak RSS (read from
- * `process.resourceUsage()` inside the child as it exits).
+ * Run the built CLI in a child process and report its wall time, peak RSS and CPU time (read
+ * from `process.resourceUsage()` inside the child as it exits).
  */
 export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
   const script = `const m = await import(${JSON.stringify(path.join(ROOT, 'dist/cli/main.js'))});
 const code = await m.main(['node', 'tributary', ...JSON.parse(process.argv[1])]);
-process.stderr.write('\\nBENCH_MAXRSS ' + process.resourceUsage().maxRSS + '\\n');
+const u = process.resourceUsage();
+process.stderr.write('\\nBENCH_MAXRSS ' + u.maxRSS + '\\nBENCH_CPU ' + u.userCPUTime + ' ' + u.systemCPUTime + '\\n');
 process.exitCode = code;`;
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], {
@@ -110,7 +125,17 @@ process.exitCode = code;`;
   const [code] = (await once(child, 'exit')) as [number];
   const ms = performance.now() - t0;
   const rss = /BENCH_MAXRSS (\d+)/.exec(stderr);
-  return { ms, maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, code, stdout, stderr };
+  const cpu = /BENCH_CPU (\d+) (\d+)/.exec(stderr);
+  return {
+    ms,
+    maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
+    cpuMs: cpu
+      ? { user: Number(cpu[1]) / 1000, system: Number(cpu[2]) / 1000 }
+      : { user: Number.NaN, system: Number.NaN },
+    code,
+    stdout,
+    stderr,
+  };
 }
 
 export function tempDir(prefix: string): string {

@@ -1,17 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { ORDER_COLUMNS, order, ordersCsv, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
-
-/** What version `version` of the generated orders must leave in the table: the sum of the amounts in cents. */
-function expectedCents(rows: number, version: number): bigint {
-  let cents = 0n;
-  for (let i = 0; i < rows; i++) {
-    const [whole, frac] = order(i, version).amount.split('.');
-    cents += BigInt(whole as string) * 100n + BigInt(frac as string);
-  }
-  return cents;
-}
+import { expectedCents, ORDER_COLUMNS, ordersCsv, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
 
 /**
  * MariaDB end to end vs the speed limit, both in this run on the same file: (a) a bare

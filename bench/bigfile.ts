@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
-import { DATA, order, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
+import { DATA, order, PG_SERVER, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
+import { createDatabase, dropDatabase, PG_TARGETS, pgAdmin, ServerCpu } from './postgres.js';
 
 const TARGET = 2 * 1000 ** 3; // 2 GB
 
@@ -105,6 +106,67 @@ async function csvIntoMariadb(): Promise<Record<string, unknown>> {
     };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+    await admin.end();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The 2 GB CSV into a new PostgreSQL table (`npm run bench -- postgres-bigfile`; not part of
+ * `bigfile`, which it would lengthen by minutes): one pass, the rows through COPY straight
+ * into the table created in the file's transaction. Time, the process's peak RSS, and CPU
+ * (ours, the server's).
+ */
+export async function benchPostgresBigfile(): Promise<Record<string, unknown>> {
+  const { file, rows } = await csv();
+  const admin = await pgAdmin();
+  const db = `trib_bench_pg_big_${process.pid}`;
+  const dir = tempDir('trib-bench-big-pg-');
+  try {
+    await createDatabase(admin, db);
+    fs.mkdirSync(path.join(dir, 'in'));
+    fs.symlinkSync(file, path.join(dir, 'in', path.basename(file)));
+    fs.writeFileSync(
+      path.join(dir, 'tributary.yaml'),
+      `pipeline: big\ndestination: postgres://${PG_SERVER.user}@${PG_SERVER.host}:${PG_SERVER.port}/${db}\nsources:\n  - table: orders\n    files: "in/*"\n    primary_key: order_id\n`,
+    );
+    await admin.query('CHECKPOINT');
+    const server = new ServerCpu(db);
+    const run = await runCli(['run', '--quiet'], dir);
+    const cpu = server.stop();
+    if (run.code !== 0) throw new Error(`tributary run failed: ${run.stderr}`);
+    const check = await pgAdmin(db);
+    let loaded: number;
+    try {
+      loaded = ((await check.query('SELECT count(*)::int AS n FROM orders')).rows[0] as { n: number }).n;
+    } finally {
+      await check.end();
+    }
+    if (loaded !== rows) throw new Error(`csvPostgres: loaded ${loaded} rows, expected ${rows}`);
+    const maxRssMb = Math.round(run.maxRssMb);
+    const result = {
+      target: `maxRssMb < ${PG_TARGETS.maxRssMb}`,
+      csvPostgres: {
+        fileGB: Number((fs.statSync(file).size / 1e9).toFixed(2)),
+        rows,
+        ms: Math.round(run.ms),
+        rowsPerSec: rate(rows, run.ms),
+        maxRssMb,
+        cpuMs: {
+          ours: Math.round(run.cpuMs.user + run.cpuMs.system),
+          server: Math.round(cpu.backendsMs),
+          serverBackground: Math.round(cpu.backgroundMs),
+        },
+      },
+      verdict: maxRssMb < PG_TARGETS.maxRssMb ? 'PASS' : 'MISS',
+    };
+    console.log(
+      `postgres-bigfile: ${rows} rows in ${(run.ms / 1000).toFixed(1)} s, peak RSS ${maxRssMb} MB (target < ${PG_TARGETS.maxRssMb} MB): ${result.verdict}`,
+    );
+    saveResult('postgres-bigfile', result);
+    return result;
+  } finally {
+    await dropDatabase(admin, db).catch(() => undefined);
     await admin.end();
     fs.rmSync(dir, { recursive: true, force: true });
   }

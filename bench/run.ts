@@ -1,11 +1,12 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
-import { benchBigfile, benchWide } from './bigfile.js';
+import { benchBigfile, benchPostgresBigfile, benchWide } from './bigfile.js';
 import { benchCrash } from './crash.js';
 import { benchFuzz } from './fuzz.js';
 import { benchIntegrity } from './integrity.js';
 import { benchMysql } from './mysql.js';
 import { benchNoop } from './noop.js';
 import { benchParse } from './parse.js';
+import { benchPostgres } from './postgres.js';
 import { benchScaling } from './scaling.js';
 import { benchSqlite } from './sqlite.js';
 import { benchTransforms } from './transforms.js';
@@ -17,11 +18,13 @@ const names = args.filter((a, i) => !a.startsWith('--') && (rowsArg < 0 || i !==
 const all: Record<string, (rows: number) => Promise<Record<string, unknown>>> = {
   sqlite: benchSqlite,
   mysql: benchMysql,
+  postgres: benchPostgres,
   noop: () => benchNoop(),
   parse: () => benchParse(),
   scaling: () => benchScaling(),
   bigfile: async () => ({ ...(await benchBigfile()), wide: await benchWide() }),
   wide: () => benchWide(),
+  'postgres-bigfile': () => benchPostgresBigfile(),
   transforms: benchTransforms,
   crash: () => benchCrash(),
   integrity: () => benchIntegrity(),

@@ -3,9 +3,11 @@ import { benchIntegrity } from '../../bench/integrity.js';
 import { benchMysql } from '../../bench/mysql.js';
 import { benchNoop } from '../../bench/noop.js';
 import { benchParse } from '../../bench/parse.js';
+import { benchPostgres } from '../../bench/postgres.js';
 import { benchScaling } from '../../bench/scaling.js';
 import { benchSqlite } from '../../bench/sqlite.js';
 import { mysqlAvailable } from '../helpers/mysql.js';
+import { postgresAvailable } from '../helpers/postgres.js';
 import { DIALECTS } from '../helpers/workspace.js';
 
 /**
@@ -29,6 +31,17 @@ describe('benchmark smoke run', () => {
       expect(await mysqlAvailable()).toBe(true);
       const r = await benchMysql(20_000);
       expect(r).toMatchObject({ rows: 20_000 });
+      expect(r.updateRatio).toBeGreaterThan(0);
+    },
+  );
+
+  it.runIf(DIALECTS.includes('postgres'))(
+    'postgres: end to end vs bare COPY, then an all-updates rerun',
+    async () => {
+      expect(await postgresAvailable()).toBe(true); // under CI=true a missing server throws: a failure, not a skip
+      const r = await benchPostgres(20_000);
+      expect(r).toMatchObject({ rows: 20_000, rounds: 1 });
+      expect(r.initialRatio).toBeGreaterThan(0);
       expect(r.updateRatio).toBeGreaterThan(0);
     },
   );

@@ -172,6 +172,8 @@ async function bareCopy(db: string, csv: string, rows: number, cents: bigint): P
 
 /** `tributary run` in `dir`, with the server's CPU measured for database `db`. */
 async function tributaryRun(dir: string, db: string, args: string[]): Promise<Measured & { stdout: string }> {
+  const workers = flag('workers');
+  if (workers !== undefined) args = [...args, '--workers', workers];
   const admin = await pgAdmin();
   try {
     await admin.query('CHECKPOINT');
@@ -237,7 +239,8 @@ const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
  * again, changed: all updates, staged and merged. Ratios are of the medians (`--rounds=N`,
  * default 3; one under BENCH_SMOKE). Every table is checked (count, sum of the amounts, the
  * cursor, the run id) before a speed is reported. A checkpoint before each timed load keeps
- * one load's dirty pages from being written during the next.
+ * one load's dirty pages from being written during the next. `--workers=N` passes
+ * `--workers N` to the runs (the result is then saved as postgres-workersN).
  */
 export async function benchPostgres(rows: number): Promise<Record<string, unknown>> {
   const rounds = Number(flag('rounds') ?? (process.env.BENCH_SMOKE ? 1 : 3));
@@ -248,9 +251,8 @@ export async function benchPostgres(rows: number): Promise<Record<string, unknow
   const prefix = `trib_bench_pg_${process.pid}`;
   const bareDb = `${prefix}_bare`;
   const admin = await pgAdmin();
-  const [{ version } = { version: '?' }] = (await admin.query('SHOW server_version')).rows as Array<{
-    version: string;
-  }>;
+  const [{ server_version: version } = { server_version: '?' }] = (await admin.query('SHOW server_version'))
+    .rows as Array<{ server_version: string }>;
   const bare: Measured[] = [];
   const initial: Measured[] = [];
   const update: Measured[] = [];
@@ -308,6 +310,7 @@ export async function benchPostgres(rows: number): Promise<Record<string, unknow
     fileMB: Number(mb.toFixed(1)),
     server: `PostgreSQL ${version}`,
     rounds,
+    workers: flag('workers') ?? 'default (one per core)',
     bareCopy: { ...b, rowsPerSec: rate(rows, b.ms) },
     initial: { ...i, rowsPerSec: rate(rows, i.ms) },
     initialRatio,
@@ -338,6 +341,6 @@ export async function benchPostgres(rows: number): Promise<Record<string, unknow
       `  peak RSS ${maxRssMb} MB (target < ${PG_TARGETS.maxRssMb} MB): ${result.verdict.maxRssMb}`,
     ].join('\n'),
   );
-  saveResult('postgres', result);
+  saveResult(flag('workers') === undefined ? 'postgres' : `postgres-workers${flag('workers')}`, result);
   return result;
 }

@@ -188,7 +188,7 @@ async function loadAll(
     onePass: options.onePass ?? true,
     signal: options.signal,
     emit,
-    lockCheck: serialized(() => keepLock(dest, config.pipeline, runId)),
+    lockCheck: stopOnce(serialized(() => keepLock(dest, config.pipeline, runId))),
   };
   let started = 0;
   try {
@@ -268,6 +268,26 @@ function serialized(fn: () => Promise<void>): () => Promise<void> {
     const next = last.then(fn, fn);
     last = next.catch(() => {});
     return next;
+  };
+}
+
+/**
+ * Once `check` has thrown LOCK_LOST, every later call throws it again without calling
+ * `check`. keepLock stops the run when it takes the lock again and finds another run started
+ * since, but the lock stays taken (released when the run ends): the next lane's keepLock
+ * would find a live lock, ours, return at once, and its (older) file would load after the
+ * newer files the other run loaded (test/faults/lock-retake.test.ts).
+ */
+function stopOnce(check: () => Promise<void>): () => Promise<void> {
+  let stopped: TributaryError | undefined;
+  return async () => {
+    if (stopped) throw stopped;
+    try {
+      await check();
+    } catch (err) {
+      if (err instanceof TributaryError && err.code === 'LOCK_LOST') stopped = err;
+      throw err;
+    }
   };
 }
 

@@ -5,6 +5,7 @@ import { type Destination, DirectLoadConflict, type Transaction } from '../../de
 import type { ScanInput } from '../../normalize/scan.js';
 import { fileId, markLoaded } from '../../state/ledger.js';
 import { clearRejects } from '../../state/rejects.js';
+import { runsAfter } from '../../state/runs.js';
 import { type FileJob, type FileOutcome, sourceChanged } from './job.js';
 import type { Scan } from './scan.js';
 import { type WriteResult, writeRows } from './write.js';
@@ -14,7 +15,19 @@ import { type WriteResult, writeRows } from './write.js';
  * lock with its connection, and another run may have taken it before this process noticed.
  */
 export async function confirmLock(job: FileJob, db: Transaction | Destination): Promise<void> {
-  if (!job.dest.holdsLock || (await job.dest.holdsLock(db, job.pipeline))) return;
+  if (!job.dest.holdsLock) return;
+  if (await job.dest.holdsLock(db, job.pipeline)) {
+    // Ours now, but maybe taken again after another run held it and loaded later files:
+    // then this (older) file must not commit. Asked outside the transaction, whose snapshot
+    // (MySQL's REPEATABLE READ) may predate that run's row. A run starts only under the lock,
+    // which we hold now: any run after ours has already written its row.
+    const later = await runsAfter(job.dest, job.pipeline, job.runId);
+    if (later === 0) return;
+    throw new TributaryError(
+      'LOCK_LOST',
+      `the run lock of pipeline ${job.pipeline} was lost when its database connection closed, and ${later} other run(s) started since; ${job.file.path} was rolled back, and this run stops here: the files it loaded are kept, the others load on the next run`,
+    );
+  }
   // Lost, not necessarily taken by another run: transient, so the file is rolled back and
   // retried, and keepLock (src/runner/run.ts) before the retry takes the lock again or stops.
   const then = job.retry

@@ -111,6 +111,21 @@ export interface TableWritePlan {
   direct?: boolean;
 }
 
+/**
+ * What every writer assumes of its plan, checked once where it starts: a merge has a key,
+ * child tables hang off a merge table, and the ids (written into SQL text by some writers)
+ * are safe integers.
+ */
+export function checkWritePlan(plan: TableWritePlan): void {
+  const { table } = plan;
+  if (plan.write === 'merge' && plan.primaryKey.length === 0)
+    throw new Error(`internal: merge into ${table.name} without a primary key`);
+  if (plan.children.length > 0 && plan.write !== 'merge')
+    throw new Error(`internal: child tables need a merge table (${table.name})`);
+  for (const id of [plan.runId, plan.fileId])
+    if (!Number.isSafeInteger(id)) throw new Error(`internal: bad id ${id}`);
+}
+
 /** A direct load (TableWritePlan.direct) met a duplicate key: roll back, load again without it. */
 export class DirectLoadConflict extends Error {
   constructor(table: string) {

@@ -1,6 +1,7 @@
 import type { DbValue } from '../../core/types.js';
 import { tsvRow } from '../rowtext.js';
 import {
+  checkWritePlan,
   DirectLoadConflict,
   type LiveTable,
   type RowNode,
@@ -59,11 +60,7 @@ export async function postgresWriter(session: PgSession, plan: TableWritePlan): 
   const withFile = table.systemColumns.includes(SYS_FILE_ID);
   const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
   const merge = plan.write === 'merge';
-  if (merge && plan.primaryKey.length === 0)
-    throw new Error(`internal: merge into ${table.name} without a primary key`);
-  if (plan.children.length > 0 && !merge)
-    throw new Error(`internal: child tables need a merge table (${table.name})`);
-  for (const id of [runId, fileId]) if (!Number.isSafeInteger(id)) throw new Error(`internal: bad id ${id}`);
+  checkWritePlan(plan);
   // The run id (and file id) ends every row of a COPY into the table itself.
   const sysCols = [SYS_RUN_ID, ...(withFile ? [SYS_FILE_ID] : [])];
   const tail = `\t${runId}${withFile ? `\t${fileId}` : ''}`;

@@ -9,6 +9,7 @@
  * - images.ts    before-images for incremental models, recorded before rows change
  */
 import {
+  checkWritePlan,
   DirectLoadConflict,
   type RowNode,
   SYS_FILE_ID,
@@ -92,11 +93,7 @@ export async function mysqlWriter(
   const withFile = table.systemColumns.includes(SYS_FILE_ID);
   const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 };
   const merge = plan.write === 'merge';
-  if (merge && plan.primaryKey.length === 0)
-    throw new Error(`internal: merge into ${table.name} without a primary key`);
-  if (plan.children.length > 0 && !merge)
-    throw new Error(`internal: child tables need a merge table (${table.name})`);
-  if (!Number.isSafeInteger(runId)) throw new Error(`internal: bad run id ${runId}`);
+  checkWritePlan(plan);
   const positional = cols.map((_, i) => `c${i}`);
 
   if (plan.write === 'replace') {

@@ -9,7 +9,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { isTransient, messageOf, TributaryError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import type { ColumnType, SchemaChange } from '../core/types.js';
-import type { Destination, LiveTable } from '../destinations/types.js';
+import type { Destination, LiveTable, Transaction, WriteStats } from '../destinations/types.js';
 import { fileId, markFailed, markStale, touch } from '../state/ledger.js';
 import type { EventSink, RunSummary } from './events.js';
 import { type FileOutcome, loadFile } from './load/index.js';
@@ -46,13 +46,47 @@ export interface RunFiles {
   emit: EventSink;
   /** Before each attempt and before a failure is recorded: the run lock must still be ours. */
   lockCheck: () => Promise<void>;
+  /** A worker on a queue: its claim, asked instead of the run lock (FileJob.fence). */
+  fence?: (db: Transaction | Destination) => Promise<void>;
+}
+
+/**
+ * What one file adds to the run's summary, as plain data: a worker on a queue sends it to the
+ * coordinator (src/queue/), so it holds counts and names, never row data.
+ */
+export type FileReport =
+  | { kind: 'unchanged'; file: string; table: string }
+  | { kind: 'loaded'; file: string; table: string; loaded: LoadedReport }
+  | { kind: 'failed'; file: string; table: string; code: string; message: string };
+
+export interface LoadedReport {
+  rows: number;
+  stats: WriteStats;
+  rejectCount: number;
+  /** Rejects per table and code (a child table's rejects are counted under it). */
+  rejectCounts: Array<{ table: string; code: string; count: number }>;
+  changes: SchemaChange[];
+  discardedRows: number;
+  discardedValues: number;
+  warnings: string[];
+  passes: 1 | 2;
 }
 
 export interface FileResult {
-  /** Adds the file to the run's summary. */
-  apply: (summary: RunSummary) => void;
+  report: FileReport;
   /** It failed on a database error: the table's later files wait for it (next run). */
   holdsTable: boolean;
+}
+
+/**
+ * Loads a run's files in other processes instead of this one (workers on a queue:
+ * src/queue/). The run calls it in the lanes' order, as it would call loadPlannedFile: one
+ * file of a table at a time, in path order.
+ */
+export interface RemoteLoader {
+  /** Files of how many tables may load at once. */
+  width: number;
+  load(run: RunFiles, planned: PlannedFile, index: number, total: number): Promise<FileResult>;
 }
 
 /**
@@ -102,6 +136,7 @@ export async function loadPlannedFile(
           beforeImages: run.beforeImages,
           pool: run.pool,
           onePass: run.onePass,
+          ...(run.fence ? { fence: run.fence } : {}),
         });
       },
       {
@@ -130,12 +165,7 @@ export async function loadPlannedFile(
     if (outcome.kind === 'unchanged') {
       if (ledger) await touch(dest, ledger.id, file.size, file.mtimeMs);
       emit({ type: 'file_unchanged', file: file.path, table: source.table });
-      return {
-        apply: (s) => {
-          s.files.unchanged++;
-        },
-        holdsTable: false,
-      };
+      return { report: { kind: 'unchanged', file: file.path, table: source.table }, holdsTable: false };
     }
     for (const message of outcome.warnings) emit({ type: 'warning', message });
     emit({
@@ -157,7 +187,10 @@ export async function loadPlannedFile(
       emit({ type: 'warning', message });
       outcome.warnings.push(message);
     }
-    return { apply: (s) => addLoaded(s, file.path, source.table, outcome), holdsTable: false };
+    return {
+      report: { kind: 'loaded', file: file.path, table: source.table, loaded: loadedReport(outcome) },
+      holdsTable: false,
+    };
   } catch (err) {
     if (err instanceof TributaryError && (err.code === 'INTERRUPTED' || err.code === 'LOCK_LOST')) throw err;
     // Only the lock holder writes the ledger and settles tables: a run that lost its lock in
@@ -170,10 +203,7 @@ export async function loadPlannedFile(
     await markFailed(dest, config.pipeline, { ...file, table: source.table }, runId, `${code}: ${message}`);
     emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
     return {
-      apply: (s) => {
-        s.files.failed++;
-        s.failures.push({ file: file.path, code, message });
-      },
+      report: { kind: 'failed', file: file.path, table: source.table, code, message },
       // The database failed, not the file: it will most likely load next run. The table's
       // later files wait for it, so that they load after it in path order (the invariant; a
       // late file would cost a rebuild). A file that cannot load (unreadable, malformed)
@@ -183,37 +213,64 @@ export async function loadPlannedFile(
   }
 }
 
-/** What a loaded file adds to the run's summary. */
-function addLoaded(
-  summary: RunSummary,
-  path: string,
-  table: string,
-  outcome: Extract<FileOutcome, { kind: 'loaded' }>,
-): void {
+function loadedReport(outcome: Extract<FileOutcome, { kind: 'loaded' }>): LoadedReport {
+  const counts = new Map<string, { table: string; code: string; count: number }>();
+  const count = (table: string, code: string, n: number) => {
+    const key = JSON.stringify([table, code]);
+    const c = counts.get(key) ?? { table, code, count: 0 };
+    c.count += n;
+    counts.set(key, c);
+  };
+  for (const r of outcome.rejects) count(r.table, r.code, 1);
+  if (outcome.rejectCount > outcome.rejects.length)
+    count('', 'MORE', outcome.rejectCount - outcome.rejects.length);
+  return {
+    rows: outcome.rows,
+    stats: outcome.stats,
+    rejectCount: outcome.rejectCount,
+    rejectCounts: [...counts.values()],
+    changes: outcome.changes,
+    discardedRows: outcome.discardedRows,
+    discardedValues: outcome.discardedValues,
+    warnings: outcome.warnings,
+    passes: outcome.passes,
+  };
+}
+
+/** Add one file's report to the run's summary (in path order, whatever order files ended in). */
+export function applyReport(summary: RunSummary, report: FileReport): void {
+  if (report.kind === 'unchanged') {
+    summary.files.unchanged++;
+    return;
+  }
+  if (report.kind === 'failed') {
+    summary.files.failed++;
+    summary.failures.push({ file: report.file, code: report.code, message: report.message });
+    return;
+  }
+  const { loaded, table } = report;
   summary.files.loaded++;
   const t = tableSummary(summary, table);
   t.files++;
-  t.inserted += outcome.stats.inserted;
-  t.updated += outcome.stats.updated;
-  t.unchanged += outcome.stats.unchanged;
-  t.deleted += outcome.stats.deleted;
-  t.childRows += outcome.stats.childRows;
-  t.rejected += outcome.rejectCount;
-  t.discardedRows += outcome.discardedRows;
-  t.discardedValues += outcome.discardedValues;
-  summary.warnings.push(...outcome.warnings);
-  for (const r of outcome.rejects) countReject(summary, r.table, r.code);
-  if (outcome.rejectCount > outcome.rejects.length) {
-    countReject(summary, table, 'MORE', outcome.rejectCount - outcome.rejects.length);
-  }
-  addSchemaChanges(summary, outcome.changes, path);
+  t.inserted += loaded.stats.inserted;
+  t.updated += loaded.stats.updated;
+  t.unchanged += loaded.stats.unchanged;
+  t.deleted += loaded.stats.deleted;
+  t.childRows += loaded.stats.childRows;
+  t.rejected += loaded.rejectCount;
+  t.discardedRows += loaded.discardedRows;
+  t.discardedValues += loaded.discardedValues;
+  summary.warnings.push(...loaded.warnings);
+  for (const r of loaded.rejectCounts)
+    countReject(summary, r.table === '' ? table : r.table, r.code, r.count);
+  addSchemaChanges(summary, loaded.changes, report.file);
 }
 
 /**
  * Read the live definition of `table` and its child tables again (after a failed or retried
  * file), leaving the other tables' entries to the lanes loading them.
  */
-async function refreshCatalog(
+export async function refreshCatalog(
   dest: Destination,
   catalog: Map<string, LiveTable>,
   table: string,

@@ -20,6 +20,8 @@ export type RunEvent =
       ms: number;
       /** 1: read once (it fit its table as it was); 2: read once for the schema, once to write. */
       passes: 1 | 2;
+      /** `host:pid` of the worker that loaded it, when a queue's workers load the run (src/queue/). */
+      worker?: string;
     }
   | { type: 'file_unchanged'; file: string; table: string }
   | { type: 'file_failed'; file: string; table: string; code: string; message: string; willRetry: boolean }

@@ -12,7 +12,14 @@ import { type LedgerEntry, readLedger } from '../state/ledger.js';
 import { runsAfter } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
-import { DEFAULT_RETRIES, type FileResult, loadPlannedFile, type RunFiles } from './attempt.js';
+import {
+  applyReport,
+  DEFAULT_RETRIES,
+  type FileResult,
+  loadPlannedFile,
+  type RemoteLoader,
+  type RunFiles,
+} from './attempt.js';
 import { recordRun, withPipeline } from './envelope.js';
 import type { EventSink, ModelResult, RunSummary } from './events.js';
 import { runLanes } from './lanes.js';
@@ -66,6 +73,11 @@ export interface RunOptions {
   load?: boolean;
   /** Which SQL models run after the loads (docs/transformations.md). Default: each whose upstream changed. */
   transform?: TransformOptions;
+  /**
+   * Load the files in other processes — workers on a queue (src/queue/, `run --queue`) —
+   * instead of this one; everything else (lock, plan, reconcile, models, record) stays here.
+   */
+  remote?: RemoteLoader;
 }
 
 /**
@@ -153,12 +165,15 @@ async function loadAll(
     bytes: toLoad.reduce((n, p) => n + p.file.size, 0),
   });
   if (toLoad.length === 0) return;
-  const workers = options.workers ?? os.availableParallelism();
+  const remote = options.remote;
+  // Workers elsewhere parse the files: no threads here.
+  const workers = remote ? 0 : (options.workers ?? os.availableParallelism());
   // A pool the caller owns (a long-lived process running many loads) is used and left open.
   const own = options.pool === undefined;
-  const pool =
-    options.pool ??
-    (workers > 0 ? new WorkerPool(workers, options.minPartBytes, options.minPoolBytes) : undefined);
+  const pool = remote
+    ? undefined
+    : (options.pool ??
+      (workers > 0 ? new WorkerPool(workers, options.minPartBytes, options.minPoolBytes) : undefined));
   const closePool = async () => {
     if (own) await pool?.close();
   };
@@ -195,12 +210,17 @@ async function loadAll(
     await runLanes(
       toLoad.map((p) => ({ path: p.file.path, table: p.source.table })),
       async (i, hold) => {
-        const result = await loadPlannedFile(files, toLoad[i] as PlannedFile, started++, toLoad.length);
+        const planned = toLoad[i] as PlannedFile;
+        // A file whose name cannot be named fails at once, here (loadPlannedFile's checkFile).
+        const result =
+          remote && !planned.file.badName
+            ? await remote.load(files, planned, started++, toLoad.length)
+            : await loadPlannedFile(files, planned, started++, toLoad.length);
         results[i] = result;
         if (result.holdsTable) hold();
       },
       {
-        width: dest.capabilities.maxConcurrentLoads,
+        width: remote?.width ?? dest.capabilities.maxConcurrentLoads,
         signal: options.signal,
         interrupted: () =>
           new TributaryError('INTERRUPTED', 'interrupted; the remaining files load next run'),
@@ -213,7 +233,7 @@ async function loadAll(
     );
   } finally {
     await closePool();
-    for (const r of results) r?.apply(summary);
+    for (const r of results) if (r) applyReport(summary, r.report);
     summary.warnings.push(...deferred.sort());
   }
 }

@@ -13,8 +13,10 @@ import { type WriteResult, writeRows } from './write.js';
 /**
  * The run lock must still be ours when a file commits: a database restart frees MySQL's
  * lock with its connection, and another run may have taken it before this process noticed.
+ * A worker on a queue, which holds no lock, asks its fence instead (FileJob.fence).
  */
 export async function confirmLock(job: FileJob, db: Transaction | Destination): Promise<void> {
+  if (job.fence) return job.fence(db);
   if (!job.dest.holdsLock) return;
   if (await job.dest.holdsLock(db, job.pipeline)) {
     // Ours now, but maybe taken again after another run held it and loaded later files:

@@ -39,6 +39,13 @@ export interface FileJob {
   shadowed?: boolean;
   /** Try one pass first (loadInOnePass, loadNewInOnePass). Default true. */
   onePass?: boolean;
+  /**
+   * Asked where the run lock is confirmed (before DDL outside the transaction, and inside the
+   * file's transaction before its ledger row) instead of the lock: a worker on a queue holds
+   * no lock, its claim on the file must still be the last (src/state/claims.ts). Throws to
+   * refuse.
+   */
+  fence?: (db: Transaction | Destination) => Promise<void>;
 }
 
 /**

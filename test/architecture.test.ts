@@ -22,6 +22,7 @@ const RANK: Record<string, number> = {
   transforms: 4,
   runner: 5,
   ops: 6,
+  queue: 6,
   cli: 7,
 };
 

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'DEST_QUERY'
   | 'LOCK_HELD'
   | 'LOCK_LOST'
+  | 'FENCED'
+  | 'QUEUE_UNAVAILABLE'
   | 'TRANSFORM_FAILED'
   | 'INTERRUPTED';
 

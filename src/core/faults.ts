@@ -10,9 +10,21 @@ import { isMainThread } from 'node:worker_threads';
  * Points: `scan` (each batch of the first pass), `load` (each batch written in the file's
  * transaction), `after_ddl` (schema applied, data not yet), `after_commit` (a file
  * committed, the run record not yet updated), `before_finish` (all files done, run record
- * not yet closed), `transform` (each model, once transforms run).
+ * not yet closed), `transform` (each model, once transforms run), `claimed` (a worker on a
+ * queue has claimed a job's file, and not read it yet: src/queue/worker.ts).
+ *
+ * With `TRIBUTARY_STOP_AT=point:n`, the process stops itself with SIGSTOP instead (it goes on
+ * at SIGCONT): a worker that stopped answering while it held a job — the "zombie" the queue
+ * tests resume after another worker has loaded its file.
  */
-export type CrashPoint = 'scan' | 'load' | 'after_ddl' | 'after_commit' | 'before_finish' | 'transform';
+export type CrashPoint =
+  | 'scan'
+  | 'load'
+  | 'after_ddl'
+  | 'after_commit'
+  | 'before_finish'
+  | 'transform'
+  | 'claimed';
 
 const spec = process.env.TRIBUTARY_CRASH_AT;
 const [target, nth] = spec ? spec.split(':') : [];
@@ -27,11 +39,26 @@ const countFile = process.env.TRIBUTARY_CRASH_COUNT;
 const counts: Partial<Record<CrashPoint, number>> = {};
 if (countFile && isMainThread) process.on('exit', () => writeFileSync(countFile, JSON.stringify(counts)));
 
+const stopSpec = process.env.TRIBUTARY_STOP_AT;
+const [stopTarget, stopNth] = stopSpec ? stopSpec.split(':') : [];
+let stopHits = 0;
+
 export function crashPoint(point: CrashPoint): void {
   if (countFile) counts[point] = (counts[point] ?? 0) + 1;
+  if (point === stopTarget && ++stopHits === Number(stopNth ?? 1)) process.kill(process.pid, 'SIGSTOP');
   if (point !== target) return;
   hits++;
   if (hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * With `TRIBUTARY_CRASH_FILE=text`, a worker on a queue kills itself with SIGKILL when it
+ * takes a file whose path contains `text` (src/queue/worker.ts): a file that crashes every
+ * process that loads it, the "poison file" the queue tests need.
+ */
+export function crashOnFile(path: string): void {
+  const text = process.env.TRIBUTARY_CRASH_FILE;
+  if (text && path.includes(text)) process.kill(process.pid, 'SIGKILL');
 }
 
 /**

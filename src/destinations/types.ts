@@ -15,6 +15,11 @@ export interface Capabilities {
   /** How many file transactions may run at once. */
   maxConcurrentLoads: number;
   /**
+   * Processes on other machines may load into it at the same time (workers on a queue,
+   * src/queue/): a database server. Not an embedded file (SQLite).
+   */
+  remoteLoads: boolean;
+  /**
    * Text row format the table writers accept through `writeText` (rows encoded off the main
    * thread, see src/destinations/rowtext.ts), or undefined when they take only `write`.
    */
@@ -66,6 +71,11 @@ export interface SqlDialect {
   keyTextSql: string;
   /** Physical type for long text in state tables. */
   longTextSql: string;
+  /**
+   * What ends a SELECT to read the latest committed rows and hold a shared lock on them until
+   * the transaction ends (src/state/claims.ts); '' where one writer excludes the others (SQLite).
+   */
+  shareLockSql: string;
 }
 
 export const SYS_RUN_ID = '_tributary_run_id';

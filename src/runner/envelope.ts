@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { Destination } from '../destinations/types.js';
+import { openEpoch } from '../state/claims.js';
 import { closeCrashedRuns, finishRun, startRun } from '../state/runs.js';
 import type { RunSummary } from './events.js';
 import { countsOf, newSummary } from './summary.js';
@@ -49,6 +50,8 @@ export async function recordRun<T>(
   fn: (runId: number, summary: RunSummary) => Promise<T>,
 ): Promise<{ result: T | undefined; summary: RunSummary; error?: unknown }> {
   const run = await startRun(dest, pipeline);
+  // Jobs an earlier run left on a queue commit nothing from now on (src/state/claims.ts).
+  await openEpoch(dest, pipeline, run.id);
   const summary = newSummary(run.id, pipeline, run.startedAt, trigger);
   const started = Date.now();
   let result: T | undefined;

@@ -59,6 +59,19 @@ export async function readLedger(db: SqlClient, pipeline: string): Promise<Map<s
   return new Map(rows.map((r) => [r.path, toEntry(r)]));
 }
 
+/** The ledger row of one file of the pipeline, if it has one. */
+export async function ledgerEntry(
+  db: SqlClient,
+  pipeline: string,
+  path: string,
+): Promise<LedgerEntry | undefined> {
+  const [row] = await db.query<LedgerRow>(`SELECT * FROM ${T.files} WHERE pipeline = ? AND path_key = ?`, [
+    pipeline,
+    pathKey(path),
+  ]);
+  return row ? toEntry(row) : undefined;
+}
+
 /** The file's ledger id, creating a `loading` row when it has none (call inside the file's transaction). */
 export async function fileId(
   db: SqlClient,

@@ -12,6 +12,8 @@ export const T = {
   history: '_tributary_schema_history',
   /** Before-images of deleted or overwritten rows, for incremental models (docs/transformations.md). */
   tombstones: TOMBSTONES,
+  /** Fences for loads done by workers on a queue: the pipeline's epoch and each file's claim (src/state/claims.ts). */
+  claims: '_tributary_claims',
 } as const;
 
 export async function ensureStateTables(
@@ -91,6 +93,15 @@ export async function ensureStateTables(
       run_id ${int} NOT NULL,
       image ${long},
       UNIQUE (table_name, run_id, id)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${q(T.claims)} (
+      pipeline ${key} NOT NULL,
+      path_key ${key} NOT NULL,
+      run_id ${int} NOT NULL,
+      token ${int} NOT NULL,
+      holder ${key} NOT NULL,
+      claimed_at ${key} NOT NULL,
+      PRIMARY KEY (pipeline, path_key)
     )`,
   ];
   for (const sql of stmts) await db.execute(sql);

@@ -201,6 +201,7 @@ export class CrashLab {
         after_commit: hit.after_commit ?? 0,
         before_finish: hit.before_finish ?? 0,
         transform: hit.transform ?? 0, // 0 until the transform step has its crash point
+        claimed: hit.claimed ?? 0, // only workers on a queue (test/queue/)
       },
       ms: x.ms,
     };

@@ -70,6 +70,7 @@ export function mysqlDialect(collation: string = BINARY_COLLATIONS[2]): SqlDiale
     autoIdSql: (name) => `${q(name)} BIGINT AUTO_INCREMENT PRIMARY KEY`,
     keyTextSql: `VARCHAR(${STATE_KEY_CHARS}) ${text}`,
     longTextSql: `LONGTEXT ${text}`,
+    shareLockSql: 'LOCK IN SHARE MODE',
   };
 }
 

@@ -87,6 +87,7 @@ export class MysqlDestination implements Destination {
       maxIdentifierLength: 64,
       bulkLoad: this.#bulk,
       maxConcurrentLoads: this.#settings.loads,
+      remoteLoads: true,
       // Workers encode rows as LOAD DATA text; without LOAD DATA the writers bind values.
       ...(this.#bulk ? { rowFormat: 'tsv' as const } : {}),
     };

@@ -115,6 +115,7 @@ export class PostgresDestination implements Destination {
       maxIdentifierLength: MAX_IDENTIFIER_BYTES,
       bulkLoad: true,
       maxConcurrentLoads: this.#settings.loads,
+      remoteLoads: true,
       rowFormat: 'tsv',
     };
   }

@@ -47,6 +47,7 @@ export const sqliteDialect: SqlDialect = {
   autoIdSql: (name) => `"${name}" INTEGER PRIMARY KEY AUTOINCREMENT`,
   keyTextSql: 'TEXT',
   longTextSql: 'TEXT',
+  shareLockSql: '',
 };
 
 /** Logical type of a declared SQLite type written by `typeSql`; unknown types read as text. */

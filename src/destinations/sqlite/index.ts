@@ -31,6 +31,7 @@ export class SqliteDestination implements Destination {
     maxIdentifierLength: 64, // SQLite has no limit; we keep MySQL's so a pipeline can move
     bulkLoad: false,
     maxConcurrentLoads: 1,
+    remoteLoads: false,
     rowFormat: 'json',
   };
   readonly dialect = d;

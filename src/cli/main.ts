@@ -9,6 +9,7 @@ import { registerRejects } from './commands/rejects.js';
 import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
 import { registerTransform } from './commands/transform.js';
+import { registerWorker } from './commands/worker.js';
 import { askOnTerminal } from './confirm.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit.js';
 import type { Io } from './io.js';
@@ -64,6 +65,7 @@ ${EXIT_HELP}`,
   registerReset(program, io, state);
   registerDoctor(program, io, state);
   registerDemo(program, io, state);
+  registerWorker(program, io, state);
   return program;
 }
 

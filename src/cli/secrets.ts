@@ -20,6 +20,16 @@ export function rememberSecret(value: string | undefined): void {
   if (encoded !== value) known.add(encoded);
 }
 
+/** The password of a URL given on the command line or in the config (a queue's). */
+export function rememberUrlSecret(text: string): void {
+  try {
+    const url = new URL(text);
+    if (url.password) rememberSecret(decodeURIComponent(url.password));
+  } catch {
+    // not a URL: the command says so, masked by URL_CREDENTIALS
+  }
+}
+
 export function redact(text: string): string {
   let out = text.replace(URL_CREDENTIALS, (whole, head: string, password: string) =>
     ENV_REFERENCE.test(password) && !password.includes(':-') ? whole : `${head}***@`,

@@ -20,6 +20,8 @@ export interface ResolvedConfig {
   /** Absolute path of the SQL models folder (`models:`; default `models` beside the config file). */
   readonly models: string;
   readonly sources: readonly ResolvedSource[];
+  /** `queue:`: the Redis URL whose workers load the files (docs/distributed.md). */
+  readonly queue?: string;
 }
 
 export interface ResolvedSource {
@@ -136,6 +138,10 @@ export function resolveConfigText(text: string, file: string, options: ResolveOp
     }
   });
   checkTables(rules, problems);
+  if (top.queue !== undefined && !valid.bad.has('queue')) {
+    const problem = queueProblem(top.queue);
+    if (problem) problems.push(`queue: ${problem}`);
+  }
   if (!result.success || problems.length > 0 || !destination) throw configError(file, problems);
   const user = result.data;
   return Object.freeze({
@@ -145,7 +151,22 @@ export function resolveConfigText(text: string, file: string, options: ResolveOp
     destination,
     models: path.resolve(baseDir, user.models ?? 'models'),
     sources: Object.freeze(user.sources.map((s, i) => resolveSource(s, i, options, defaults))),
+    ...(user.queue !== undefined ? { queue: user.queue } : {}),
   });
+}
+
+/** What is wrong with a queue URL (`queue:`, `--queue`), or undefined. */
+export function queueProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${maskUrl(text)}" is not a URL; expected redis://host:6379/0 or rediss://host:6380/0`;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    return `${maskUrl(text)}: only redis:// and rediss:// (TLS) queues are supported`;
+  }
+  return undefined;
 }
 
 /** The keys of a config (and of each source) that passed the schema, and those that did not. */

@@ -113,6 +113,13 @@ export const configSchema = z
     contract: contractSchema
       .optional()
       .describe('Default schema contract of every table. Default: `evolve`.'),
+    queue: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Redis URL of a queue (`redis://[user:password@]host:6379/0`, `rediss://…` for TLS): `run` then has its files loaded by `tributary worker` processes on any machine (docs/distributed.md). Same as `run --queue`. Not with a SQLite destination.',
+      ),
     sources: z.array(sourceSchema).min(1).describe('Where the files come from and which table each feeds.'),
     models: z
       .string()

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
+import type { Destination } from '../../destinations/types.js';
 import { configKeys, planReset, resetTables, tablesNamed } from '../../ops/reset.js';
+import { QueueCoordinator } from '../../queue/coordinator.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { previewRun } from '../../runner/preview.js';
 import { runPipeline } from '../../runner/run.js';
@@ -11,6 +13,7 @@ import { configOption, type Io, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
 import { Progress } from '../progress.js';
 import { previewText, summaryText } from '../render.js';
+import { rememberUrlSecret } from '../secrets.js';
 
 export interface RunFlags {
   config: string;
@@ -23,6 +26,7 @@ export interface RunFlags {
   table?: string;
   yes?: boolean;
   dryRun?: boolean;
+  queue?: string;
 }
 
 export function registerRun(program: Command, io: Io, state: { code: number }): void {
@@ -40,6 +44,10 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
       '--retries <n>',
       "retries of a file's transaction after a transient database error (lost connection, deadlock, lock wait timeout), with exponential backoff and jitter (default: 5)",
       wholeNumber(100),
+    )
+    .option(
+      '--queue <url>',
+      'have the files loaded by `tributary worker` processes on this Redis queue (redis://host:6379/0, rediss:// for TLS); this process plans, waits and runs the models (docs/distributed.md). Default: `queue:` of the config, else load here',
     )
     .option('--json', 'print events and the summary as JSON lines on stdout')
     .option('-q, --quiet', 'print only the summary')
@@ -64,7 +72,8 @@ Examples:
   tributary run -c pipelines/shop.yaml --wait 600
   tributary run --json | jq 'select(.type == "file_loaded")'
   tributary run --full-refresh --table orders --yes   rebuild one table from its files
-  tributary run --dry-run                    what the next run would load and change`,
+  tributary run --dry-run                    what the next run would load and change
+  tributary run --queue redis://10.0.0.5:6379/0   files loaded by \`tributary worker\` processes`,
     )
     .action(async (flags: RunFlags) => {
       if (flags.dryRun) {
@@ -117,7 +126,9 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
   const progress =
     !flags.json && !flags.quiet && io.isTTY && !io.log?.explicit ? new Progress(io) : undefined;
   let lastProgress = Date.now();
+  let runId: number | undefined;
   const emit = (e: RunEvent) => {
+    if (e.type === 'run_started') runId = e.runId;
     if (flags.json) {
       io.out(JSON.stringify(e));
       return;
@@ -146,29 +157,16 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
     );
   }
   const refresh = flags.fullRefresh ? tablesNamed(config, flags.table) : undefined;
+  const queue = flags.queue ?? config.queue;
+  if (queue !== undefined) rememberUrlSecret(queue);
   try {
     const summary = await withDestination(config, async (dest) => {
-      if (
-        refresh &&
-        !(await confirmReset(io, await planReset(config, dest, refresh), flags.yes, 'full refresh of'))
-      ) {
-        throw new TributaryError('CONFIG_INVALID', 'full refresh not confirmed; nothing was changed');
+      const remote = queue === undefined ? undefined : await QueueCoordinator.open(config, dest, queue, emit);
+      try {
+        return await runOn(dest, remote);
+      } finally {
+        await remote?.close(runId);
       }
-      return runPipeline(config, dest, {
-        waitSeconds: wait,
-        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-        ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
-        signal: controller.signal,
-        emit,
-        // Under the run lock, before any file: one transaction empties the tables and forgets
-        // their files, so a crash after it just leaves files to load (docs/operations.md).
-        ...(refresh
-          ? {
-              prepare: (d, runId) => resetTables(d, config.pipeline, refresh, runId, configKeys(config)),
-              trigger: `full refresh of ${refresh.join(', ')}`,
-            }
-          : {}),
-      });
     });
     progress?.stop();
     if (!flags.json) io.out(summaryText(summary));
@@ -177,6 +175,31 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
     progress?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+
+  async function runOn(dest: Destination, remote: QueueCoordinator | undefined): Promise<RunSummary> {
+    if (
+      refresh &&
+      !(await confirmReset(io, await planReset(config, dest, refresh), flags.yes, 'full refresh of'))
+    ) {
+      throw new TributaryError('CONFIG_INVALID', 'full refresh not confirmed; nothing was changed');
+    }
+    return runPipeline(config, dest, {
+      waitSeconds: wait,
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
+      signal: controller.signal,
+      emit,
+      // Under the run lock, before any file: one transaction empties the tables and forgets
+      // their files, so a crash after it just leaves files to load (docs/operations.md).
+      ...(refresh
+        ? {
+            prepare: (d, runId) => resetTables(d, config.pipeline, refresh, runId, configKeys(config)),
+            trigger: `full refresh of ${refresh.join(', ')}`,
+          }
+        : {}),
+      ...(remote ? { remote } : {}),
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { Destination } from '../../src/destinations/types.js';
 import { WorkerPool } from '../../src/runner/parallel.js';
+import { inProcessWorkers, runQueued } from './queue.js';
 import { type Dialect, dump, Workspace } from './workspace.js';
 
 /**
@@ -69,6 +70,8 @@ const csv = (rows: readonly Row[]) => `id,at,v\n${rows.map((r) => `${r.id},${r.a
 export interface Options {
   dialect: Dialect;
   workers: 0 | 2;
+  /** Load through a queue (`run --queue`) served by this many workers in this process. */
+  queue?: number;
 }
 
 /**
@@ -77,7 +80,22 @@ export interface Options {
  */
 export async function checkScenario(runs: Op[][], o: Options, spaces: Spaces): Promise<void> {
   const w = await spaces.fresh(o.dialect);
-  w.config(CONFIG);
+  const configFile = w.config(CONFIG);
+  const workers = o.queue ? await inProcessWorkers(configFile, o.queue, { threads: o.workers }) : undefined;
+  try {
+    await play(runs, o, spaces, w, workers ? () => runQueued(configFile) : undefined);
+  } finally {
+    await workers?.stop();
+  }
+}
+
+async function play(
+  runs: Op[][],
+  o: Options,
+  spaces: Spaces,
+  w: Workspace,
+  queued: (() => Promise<unknown>) | undefined,
+): Promise<void> {
   let clock = 1_700_000_000; // mtimes set explicitly: an edit always moves the stat
   for (const [step, ops] of runs.entries()) {
     for (const x of ops) {
@@ -94,7 +112,8 @@ export async function checkScenario(runs: Op[][], o: Options, spaces: Spaces): P
         fs.utimesSync(abs, clock, clock);
       }
     }
-    await w.runInProcess(o.workers === 0 ? { workers: 0 } : { pool: spaces.pool() });
+    if (queued) await queued();
+    else await w.runInProcess(o.workers === 0 ? { workers: 0 } : { pool: spaces.pool() });
     const got = await w.withDest(tables);
     const want = await spaces.reference(o.dialect, w);
     for (const t of TABLES) {

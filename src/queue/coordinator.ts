@@ -35,6 +35,8 @@ import {
 
 /** How often an outstanding job's state is read, besides the queue's events. */
 const POLL_MS = 1_000;
+/** A file waiting this long for a worker makes the run say so (once). */
+const IDLE_WARNING_MS = 30_000;
 /** A file whose job Redis lost, or whose attempt was fenced, is enqueued again at most this often. */
 const MAX_REQUEUES = 5;
 /**
@@ -94,6 +96,7 @@ export class QueueCoordinator implements RemoteLoader {
 
   readonly #files = new Map<string, string>();
   #forgotten = false;
+  #idleSaid = false;
   readonly #nonce = randomUUID().slice(0, 8);
 
   /** Connect to the queue of the config's pipeline (QUEUE_UNAVAILABLE when Redis does not answer). */
@@ -271,6 +274,7 @@ export class QueueCoordinator implements RemoteLoader {
     const onAbort = () => nudge();
     run.signal?.addEventListener('abort', onAbort, { once: true });
     this.#wake.set(jobId, () => nudge());
+    const since = Date.now();
     try {
       for (;;) {
         if (run.signal?.aborted) {
@@ -294,6 +298,14 @@ export class QueueCoordinator implements RemoteLoader {
             : { kind: 'failed', reason: job.failedReason, worker: job.processedBy };
         }
         if (state === 'unknown') return { kind: 'lost' };
+        if (state === 'waiting' && !this.#idleSaid && Date.now() - since > IDLE_WARNING_MS) {
+          // Said once per run: a run with no worker waits, it does not fail.
+          this.#idleSaid = true;
+          run.emit({
+            type: 'warning',
+            message: `no worker has taken a file for ${IDLE_WARNING_MS / 1000} s: is \`tributary worker\` running for this pipeline, with this queue (${maskUrl(this.#url)}, queue ${this.#queue.name})? The run waits`,
+          });
+        }
         await wake;
       }
     } finally {
@@ -303,7 +315,7 @@ export class QueueCoordinator implements RemoteLoader {
     }
   }
 
-  /** A job's state; while Redis does not answer, `waiting` (said once). */
+  /** A job's state; while Redis does not answer, `unreachable` (said once). */
   async #state(run: RunFiles, jobId: string): Promise<string> {
     try {
       const state = await withTimeout(this.#queue.getJobState(jobId), 5_000);
@@ -314,7 +326,7 @@ export class QueueCoordinator implements RemoteLoader {
       return state;
     } catch (err) {
       this.#unreachable(run, err);
-      return 'waiting';
+      return 'unreachable';
     }
   }
 

@@ -2,7 +2,8 @@
 -- latest version), the first and last order date, and how many orders are delivered.
 -- Orphan orders (user unknown) count under their user_id, with a NULL name.
 -- Incremental: after a run only the users whose orders (or user row) changed are recomputed.
--- ROUND(SUM(amount), 2) is exact on SQLite and MySQL alike (docs/loading.md).
+-- ROUND(SUM(amount), 2) is exact on SQLite, MySQL and PostgreSQL alike (docs/loading.md;
+-- test/e2e/demo-dialects.test.ts compares the three).
 -- @materialized incremental
 -- @unique_key market, user_id
 SELECT

@@ -95,13 +95,16 @@ export function mysqlTarget(serverUrl: string = MYSQL_TEST_URL): Target {
   };
 }
 
-/** A PostgreSQL server (test/helpers/postgres.ts): a new database per call, DDL transactional as on SQLite. */
-export function postgresTarget(): Target {
+/**
+ * A PostgreSQL server (test/helpers/postgres.ts; `serverUrl`, `postgres://user@host:port`
+ * without a database, for a private one): a new database per call, DDL transactional as on SQLite.
+ */
+export function postgresTarget(serverUrl?: string): Target {
   return {
     dialect: 'postgres',
     transactionalDdl: true,
     async create() {
-      const db = await freshPostgresDatabase();
+      const db = await freshPostgresDatabase({ serverUrl });
       return { destination: db.url, drop: () => db.drop() };
     },
   };

@@ -11,8 +11,13 @@ export const POSTGRES_TEST_URL = (
 
 const inCI = () => process.env.CI === 'true' || process.env.CI === '1';
 
-function server(): { host: string; port: number; user: string; password: string } {
-  const u = new URL(POSTGRES_TEST_URL.replace(/^postgresql:/, 'postgres:'));
+function server(url: string = POSTGRES_TEST_URL): {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+} {
+  const u = new URL(url.replace(/^postgresql:/, 'postgres:'));
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 5432,
@@ -54,27 +59,32 @@ export function postgresAvailable(): Promise<boolean> {
   return availability;
 }
 
-/** A raw pg client to the test server, for assertions and fault injection (caller ends it). */
-export async function postgresAdmin(database = 'postgres'): Promise<pg.Client> {
-  const client = new pg.Client({ ...server(), database });
+/**
+ * A raw pg client to the test server (or the server `serverUrl`, without a database: a private
+ * one, test/faults/postgres-server.ts), for assertions and fault injection (caller ends it).
+ */
+export async function postgresAdmin(database = 'postgres', serverUrl?: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...server(serverUrl), database });
   client.on('error', () => undefined);
   await client.connect();
   return client;
 }
 
 /**
- * A new database name `trib_pgtest_<random>` on the test server (not created: the destination
- * creates it on open, or the caller does), with its `postgres://` URL and a `drop()` that
+ * A new database `trib_pgtest_<random>` on the test server (with `create: false` only its
+ * name: the destination creates it on open), with its `postgres://` URL and a `drop()` that
  * removes it. Throws when the server is unreachable (after `postgresAvailable()` decided
- * whether that is a skip or a failure).
+ * whether that is a skip or a failure). `serverUrl`: on that server instead (a private one).
  */
 export async function freshPostgresDatabase(
-  opts: { create?: boolean } = {},
+  opts: { create?: boolean; serverUrl?: string } = {},
 ): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  if (!(await postgresAvailable())) throw new Error(`PostgreSQL is not reachable at ${masked()}`);
+  const base = (opts.serverUrl ?? POSTGRES_TEST_URL).replace(/\/+$/, '');
+  if (opts.serverUrl === undefined && !(await postgresAvailable()))
+    throw new Error(`PostgreSQL is not reachable at ${masked()}`);
   const name = `trib_pgtest_${randomBytes(6).toString('hex')}`;
   if (opts.create !== false) {
-    const admin = await postgresAdmin();
+    const admin = await postgresAdmin('postgres', opts.serverUrl);
     try {
       await admin.query(`CREATE DATABASE "${name}" ENCODING 'UTF8' TEMPLATE template0`);
     } finally {
@@ -82,10 +92,10 @@ export async function freshPostgresDatabase(
     }
   }
   return {
-    url: `${POSTGRES_TEST_URL}/${name}`,
+    url: `${base}/${name}`,
     name,
     async drop() {
-      const c = await postgresAdmin();
+      const c = await postgresAdmin('postgres', opts.serverUrl);
       try {
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {

@@ -45,6 +45,12 @@ const TRANSIENT_MESSAGES = [
   /socket hang up/i,
 ];
 
+/** pg's error for a statement on a client whose connection already failed or was closed. */
+export function isUnqueryableClient(err: unknown): boolean {
+  const e = err as DriverError | null;
+  return !!e && typeof e === 'object' && e.code === undefined && /is not queryable/i.test(e.message ?? '');
+}
+
 /** Errors met while connecting: reported as DEST_CONNECT, the rest as DEST_QUERY. */
 const CONNECT_STATES = new Set(['28P01', '28000', '3D000', '53300', '57P03']);
 

@@ -99,7 +99,11 @@ export class PostgresDestination implements Destination {
   readonly #secrets: readonly string[];
   #pool: Pool | undefined;
   #locks: RunLocks | undefined;
-  readonly #listening = new WeakSet<PoolClient>();
+  /**
+   * Pooled connections this destination listens to, with the error a connection met between
+   * two statements (undefined until it does).
+   */
+  readonly #listening = new WeakMap<PoolClient, { error?: unknown }>();
   absent = false;
 
   constructor(config: PostgresConfig) {
@@ -274,10 +278,15 @@ export class PostgresDestination implements Destination {
       throw this.#fail(err, `connecting to ${this.description}`, true);
     }
     // A checked-out connection that dies between two statements emits 'error' on the client
-    // (the pool listens only while it is idle): the next statement reports it instead.
+    // (the pool listens only while it is idle) with the server's reason (57P01 for a
+    // terminated backend); the next statement only gets pg's "not queryable", and reports the
+    // reason kept here instead (PgSession).
     if (!this.#listening.has(client)) {
-      client.on('error', () => undefined);
-      this.#listening.add(client);
+      const state: { error?: unknown } = {};
+      client.on('error', (err) => {
+        state.error ??= err;
+      });
+      this.#listening.set(client, state);
     }
     return client;
   }
@@ -285,7 +294,7 @@ export class PostgresDestination implements Destination {
   /** One statement on a pooled connection (autocommit); a connection that failed fatally is destroyed. */
   async #once<T>(fn: (s: PgSession) => Promise<T>): Promise<T> {
     const client = await this.#acquire();
-    const session = new PgSession(client, this.#secrets);
+    const session = new PgSession(client, this.#secrets, () => this.#listening.get(client)?.error);
     try {
       return await fn(session);
     } finally {
@@ -342,7 +351,7 @@ export class PostgresDestination implements Destination {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const client = await this.#acquire();
-    const session = new PgSession(client, this.#secrets);
+    const session = new PgSession(client, this.#secrets, () => this.#listening.get(client)?.error);
     try {
       await session.execute('BEGIN');
     } catch (err) {

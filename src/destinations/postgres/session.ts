@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import pg, { type CustomTypesConfig, type PoolClient, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { TributaryError } from '../../core/errors.js';
 import type { ExecResult, SqlClient } from '../types.js';
 import { fullName, numberedParams } from './dialect.js';
-import { isFatalPgError, translatePgError } from './errors.js';
+import { isFatalPgError, isUnqueryableClient, translatePgError } from './errors.js';
 
 /** Text handed to a COPY stream before `copy` waits for it to drain. */
 const COPY_HIGH_WATER = 1 << 20;
@@ -42,14 +43,24 @@ interface OpenCopy {
 export class PgSession implements SqlClient {
   readonly #client: PoolClient;
   readonly #secrets: readonly string[];
+  readonly #connectionError: () => unknown;
   #chain: Promise<unknown> = Promise.resolve();
   #open: OpenCopy | undefined;
   /** The connection failed fatally: destroy it rather than return it to the pool. */
   broken = false;
 
-  constructor(client: PoolClient, secrets: readonly string[]) {
+  /**
+   * `connectionError`: the error the connection met between two statements, if any (the
+   * server's reason it closed, which pg emits as an 'error' event and never again).
+   */
+  constructor(
+    client: PoolClient,
+    secrets: readonly string[],
+    connectionError: () => unknown = () => undefined,
+  ) {
     this.#client = client;
     this.#secrets = secrets;
+    this.#connectionError = connectionError;
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -60,7 +71,11 @@ export class PgSession implements SqlClient {
 
   #fail(err: unknown, sql: string): unknown {
     if (isFatalPgError(err)) this.broken = true;
-    return translatePgError(err, sql, { secrets: this.#secrets });
+    // A connection that closed while no statement ran fails the next one with pg's "not
+    // queryable", which says nothing of why: the reason it closed is reported instead.
+    const reason = isUnqueryableClient(err) ? this.#connectionError() : undefined;
+    const why = reason === undefined ? undefined : translatePgError(reason, sql, { secrets: this.#secrets });
+    return why instanceof TributaryError ? why : translatePgError(err, sql, { secrets: this.#secrets });
   }
 
   async #run(sql: string, params?: readonly unknown[]): Promise<QueryResult> {

@@ -43,7 +43,7 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
     const { url, database, options } = parseUrl(
       text.replace(/^mariadb:/, 'mysql:'),
       text,
-      'mysql://user:password@host:3306/db',
+      'mysql://host:3306/db',
     );
     return {
       kind: 'mysql',
@@ -59,7 +59,7 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
     const { url, database, options } = parseUrl(
       text.replace(/^postgresql:/, 'postgres:'),
       text,
-      'postgres://user:password@host:5432/db',
+      'postgres://host:5432/db',
     );
     const { schema = 'public', ...rest } = options;
     if (schema === '')
@@ -82,7 +82,12 @@ export function parseDestination(text: string, baseDir: string, env: NodeJS.Proc
   );
 }
 
-/** A server URL: its parts, the database from its path (required) and its `?` options. */
+/**
+ * A server URL: its parts, the database from its path (required) and its `?` options.
+ * `example` has no `user:password@`: the masking of printed lines (URL_CREDENTIALS) runs from a
+ * URL's `user:` to the last `@` of the line, so a second `@` after the URL would swallow its
+ * host and port, and the example with them.
+ */
 function parseUrl(
   text: string,
   original: string,
@@ -95,7 +100,10 @@ function parseUrl(
     throw new Error(`not a valid URL: ${showValue(maskUrl(original))}`);
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new Error(`no database name in ${showValue(maskUrl(original))} (expected ${example})`);
+  if (!database)
+    throw new Error(
+      `no database name in ${showValue(maskUrl(original))} (expected one after the port, as in ${example})`,
+    );
   const options: Record<string, string> = {};
   url.searchParams.forEach((v, k) => {
     options[k] = v;

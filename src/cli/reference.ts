@@ -55,6 +55,18 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
     [EXIT.ok, 'the demo loaded'],
     [EXIT.partial, 'some demo files failed'],
   ],
+  worker: [
+    [EXIT.ok, 'stopped by SIGINT/SIGTERM after finishing its files'],
+    [
+      EXIT.usage,
+      'no queue given, a queue URL that is not redis:// or rediss://, a SQLite destination, or an invalid config',
+    ],
+    [EXIT.failed, 'Redis or the database unreachable at start, or an error stopped it'],
+    [
+      EXIT.interrupted,
+      'stopped by a second SIGINT/SIGTERM; its files in progress rolled back and go to another worker',
+    ],
+  ],
 };
 
 const COMMON: ReadonlyArray<readonly [number, string]> = [

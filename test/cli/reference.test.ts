@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { cliReference } from '../../src/cli/reference.js';
+import { configReference } from '../../src/config/reference.js';
 
 describe('docs/cli.md', () => {
   const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/cli.md'), 'utf8');
@@ -25,5 +26,12 @@ describe('docs/cli.md', () => {
       expect(section, name).toMatch(/Exit codes:\n\n\| code \| meaning \|/);
       expect(section, name).toMatch(/^\| 2 \| /m);
     }
+  });
+});
+
+describe('docs/configuration.md', () => {
+  it('is the reference generated from the config schema (run `npm run docs:config` after changing a key)', () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/configuration.md'), 'utf8');
+    expect(doc).toBe(configReference());
   });
 });

@@ -3,9 +3,10 @@ import type { Io } from './io.js';
 import { eventLine } from './render.js';
 
 /**
- * Live one-line progress on a terminal (stderr): files done/total, rows, MB/s, the time
- * left (from the bytes still to read at the rate so far), and the file(s) being loaded —
- * several at once where the destination loads tables concurrently.
+ * Live one-line progress on a terminal (stderr): files done/total, rows and rows/s, MB/s,
+ * the time left (from the bytes still to read at the rate so far), the files each worker
+ * process loaded when a queue's workers load the run (`run --queue`), and the file(s) being
+ * loaded — several at once where the destination loads tables concurrently.
  */
 export class Progress {
   #total = 0;
@@ -13,8 +14,10 @@ export class Progress {
   #done = 0;
   #rows = 0;
   #bytes = 0;
-  /** Files in progress: bytes and rows read so far. */
-  #current = new Map<string, { bytes: number; rows: number }>();
+  /** Files in progress: their size, bytes and rows read so far. */
+  #current = new Map<string, { size: number; bytes: number; rows: number }>();
+  /** Files loaded per worker process (`run --queue`). */
+  #workers = new Map<string, number>();
   #last = 0;
   #active = false;
 
@@ -32,18 +35,23 @@ export class Progress {
         this.#totalBytes = e.bytes;
         break;
       case 'file_started':
-        this.#current.set(e.file, { bytes: 0, rows: 0 });
+        this.#current.set(e.file, { size: e.size, bytes: 0, rows: 0 });
         break;
-      case 'file_progress':
-        this.#current.set(e.file, { bytes: e.bytes, rows: e.rows });
+      case 'file_progress': {
+        const f = this.#current.get(e.file);
+        this.#current.set(e.file, { size: f?.size ?? 0, bytes: e.bytes, rows: e.rows });
         break;
+      }
       case 'file_loaded':
       case 'file_unchanged':
       case 'file_failed': {
         const f = this.#current.get(e.file);
         this.#done++;
-        this.#bytes += f?.bytes ?? 0;
-        this.#rows += f?.rows ?? 0;
+        // A finished file was read whole (a worker elsewhere may not have said how far it got).
+        this.#bytes += Math.max(f?.bytes ?? 0, f?.size ?? 0);
+        this.#rows += e.type === 'file_loaded' ? Math.max(e.rows, f?.rows ?? 0) : (f?.rows ?? 0);
+        if (e.type === 'file_loaded' && e.worker)
+          this.#workers.set(e.worker, (this.#workers.get(e.worker) ?? 0) + 1);
         this.#current.delete(e.file);
         if (e.type === 'file_failed') this.#print(eventLine(e) ?? '');
         break;
@@ -68,7 +76,9 @@ export class Progress {
     const eta = rate > 0 && left > 0 && secs >= 1 ? `  ETA ${clock(left / rate)}` : '';
     const files = [...this.#current.keys()];
     const what = files.length > 1 ? `${files[0]} (+${files.length - 1} more)` : (files[0] ?? '');
-    return `files ${this.#done}/${this.#total}  rows ${rows}  ${(rate / 1e6).toFixed(1)} MB/s${eta}  ${what}`;
+    const workers =
+      this.#workers.size > 0 ? `  workers ${[...this.#workers].map(([w, n]) => `${w} ${n}`).join(', ')}` : '';
+    return `files ${this.#done}/${this.#total}  rows ${rows} (${Math.round(rows / secs)}/s)  ${(rate / 1e6).toFixed(1)} MB/s${eta}${workers}  ${what}`;
   }
 
   #print(line: string): void {

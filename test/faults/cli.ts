@@ -33,6 +33,11 @@ export interface SpawnOptions {
   /** Another node and CLI entry than this checkout's (a copy staged for another user). */
   node?: string;
   bin?: string;
+  /**
+   * A command to run node under, e.g. `['ip', 'netns', 'exec', 'ns1']`. It must exec node
+   * (as `ip netns exec` does) so that the pid and the signals are node's.
+   */
+  wrap?: string[];
 }
 
 /** A running `tributary` process. */
@@ -46,7 +51,13 @@ export class Cli {
 
   constructor(args: string[], options: SpawnOptions = {}) {
     const t0 = performance.now();
-    this.child = spawn(options.node ?? process.execPath, [options.bin ?? BIN, ...args], {
+    const [command, ...argv] = [
+      ...(options.wrap ?? []),
+      options.node ?? process.execPath,
+      options.bin ?? BIN,
+      ...args,
+    ];
+    this.child = spawn(command as string, argv, {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -32,6 +32,11 @@ const LOCK = ['--lock-seconds', '2', '--workers', '0'];
 
 describe.each(SERVERS)('a run loaded by workers on a queue (%s)', (dialect) => {
   const skip = !available.get(dialect);
+  // What depends on the database (the fences' SQL, the ledger, DDL) runs on every server;
+  // what is the queue's own doing (stalled jobs, a dead coordinator, Redis restarted) on the
+  // first one selected, to keep `npm test` within its time.
+  const queueIt: (name: string, options: { timeout: number }, fn: () => Promise<void>) => void =
+    dialect === SERVERS[0] ? it.skipIf(skip) : () => {};
   let data: Dataset;
   let reference: State;
   const drops: Array<() => Promise<void>> = [];
@@ -41,8 +46,8 @@ describe.each(SERVERS)('a run loaded by workers on a queue (%s)', (dialect) => {
     if (skip) return;
     data = generateDataset(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-queue-')), {
       batches: 2,
-      rowsPerFile: 900,
-      customersPerFile: 300,
+      rowsPerFile: 500,
+      customersPerFile: 200,
     });
     const ref = await pipeline('reference', null);
     const x = await tributary(['run', '--json', '--workers', '0', '-c', ref]);
@@ -116,7 +121,7 @@ describe.each(SERVERS)('a run loaded by workers on a queue (%s)', (dialect) => {
     },
   );
 
-  it.skipIf(skip)(
+  queueIt(
     'a worker killed before its file commits: the queue gives the file to another worker, loaded once',
     { timeout: 180_000 },
     async () => {
@@ -177,7 +182,7 @@ describe.each(SERVERS)('a run loaded by workers on a queue (%s)', (dialect) => {
     },
   );
 
-  it.skipIf(skip)(
+  queueIt(
     'a file that kills every worker that takes it fails the run after one retry, never loops; the next run loads it',
     { timeout: 180_000 },
     async () => {
@@ -214,7 +219,7 @@ describe.each(SERVERS)('a run loaded by workers on a queue (%s)', (dialect) => {
     },
   );
 
-  it.skipIf(skip)(
+  queueIt(
     'the coordinator killed mid-run leaves nothing half-done; the next run --queue finishes the work',
     { timeout: 180_000 },
     async () => {
@@ -232,7 +237,7 @@ describe.each(SERVERS)('a run loaded by workers on a queue (%s)', (dialect) => {
     },
   );
 
-  it.skipIf(skip)(
+  queueIt(
     'Redis restarted with nothing kept, mid-run: the run enqueues again what the ledger does not have, and ends exact',
     { timeout: 180_000 },
     async () => {

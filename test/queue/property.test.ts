@@ -32,7 +32,7 @@ describe.each(SERVERS)(
         // A case costs about 2 s on MariaDB (a database per case, the reference's tables dropped
         // after every run, the queue's round trips): a few cases here, more with
         // TRIBUTARY_PROPERTY_RUNS or `npm run bench -- integrity --queue`.
-        const numRuns = runs || 8;
+        const numRuns = runs || 5;
         console.log(`queue invariant property: ${dialect}, 3 workers, seed ${seed}, ${numRuns} cases`);
         await assertInvariant({ dialect, workers: 0, queue: 3, seed, numRuns });
       },

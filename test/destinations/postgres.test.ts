@@ -596,6 +596,48 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       },
     );
 
+    it('applies a file’s rows in file order, not in the staging table’s physical order', async () => {
+      // Each key is stored as 'x' and staged twice: 'y' then 'x'. In file order 'y' changes
+      // the row and 'x' changes it back (the key is written twice: the classification path).
+      // Read the other way round, 'x' would change nothing and 'y' would win, in one statement.
+      const changes = [
+        createTable(
+          'order_k',
+          [
+            { name: 'k', type: INT },
+            { name: 'v', type: TEXT },
+          ],
+          ['k'],
+        ),
+      ];
+      const lite = new SqliteDestination(path.join(dir, 'order_k.db'));
+      await lite.open();
+      const { PgSession } = await import('../../src/destinations/postgres/session.js');
+      const query = PgSession.prototype.query;
+      try {
+        await lite.applySchemaChanges(changes);
+        await dest.applySchemaChanges(changes);
+        const keys = [...Array(300).keys()].map((i) => i + 1);
+        const p: Plan = { write: 'merge', primaryKey: ['k'], runId: 1 };
+        const first = rowsOf(keys.map((k) => [k, 'x']));
+        expect(await load(dest, 'order_k', p, first)).toEqual(await load(lite, 'order_k', p, first));
+        const file = rowsOf(keys.flatMap((k) => [[k, 'y'] as DbValue[], [k, 'x'] as DbValue[]]));
+        // Before the merge statement, move every other staged row to the end of the heap (a
+        // new row version), as a table scan may return rows in any order.
+        PgSession.prototype.query = async function (this: InstanceType<typeof PgSession>, sql, params) {
+          const stage = /^WITH m AS \(INSERT .* FROM "(_tributary_stage_\d+_\d+)" s/.exec(sql)?.[1];
+          if (stage) await this.execute(`UPDATE "${stage}" SET v = v WHERE _seq % 2 = 1`);
+          return query.call(this, sql, params);
+        } as typeof query;
+        const q2 = { ...p, runId: 2 };
+        expect(await load(dest, 'order_k', q2, file)).toEqual(await load(lite, 'order_k', q2, file));
+        expect(await dumpText(dest, 'order_k', 'k')).toEqual(await dumpText(lite, 'order_k', 'k'));
+      } finally {
+        PgSession.prototype.query = query;
+        await lite.close();
+      }
+    });
+
     it('takes the one-statement upsert when no key is written twice, else the staged classification', async () => {
       await dest.applySchemaChanges([
         createTable(

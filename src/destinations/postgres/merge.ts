@@ -6,10 +6,11 @@
  * (and keeps its `_tributary_run_id`); with child tables an identical row is still accepted
  * (its children may have changed).
  *
- * - `upsertOnce`: one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE cursor rule AND row
- *   differs`, the rule of the SQLite writer's statement. PostgreSQL refuses to touch one row
- *   twice in a statement (SQLSTATE 21000), so it only serves when no key that gets written
- *   is staged twice; it runs under a savepoint, and a refusal falls back to:
+ * - `upsertOnce`: one `INSERT … SELECT … ORDER BY _seq ON CONFLICT DO UPDATE … WHERE cursor
+ *   rule AND row differs`, the rule of the SQLite writer's statement, applied in file order.
+ *   PostgreSQL refuses to touch one row twice in a statement (SQLSTATE 21000), so it only
+ *   serves when no key that gets written is staged twice; it runs under a savepoint, and a
+ *   refusal falls back to:
  * - `mergeStaged`: which staged rows the row-at-a-time upsert accepts, and which of those
  *   change the row, computed with window functions; then each changed key's last accepted
  *   row written once, and its child rows in place of the stored ones.
@@ -65,11 +66,14 @@ function differs(plan: TableWritePlan, c: string, a: string, b: string): string 
   return json ? `${a}::text IS DISTINCT FROM ${b}::text` : `${a} IS DISTINCT FROM ${b}`;
 }
 
-/** `INSERT INTO target (…) SELECT … FROM <from> … ON CONFLICT (key)`, with the run and file ids. */
-function insertHead(p: Parts, from: string, where = ''): string {
+/**
+ * `INSERT INTO target (…) SELECT … FROM <from> … ON CONFLICT (key)`, with the run and file ids;
+ * `order`: an ORDER BY for the SELECT, the order the statement applies the rows in.
+ */
+function insertHead(p: Parts, from: string, order = ''): string {
   return (
     `INSERT INTO ${p.t} (${[...p.cols, ...p.sysCols].map(q).join(', ')}) ` +
-    `SELECT ${[...p.cols.map((c) => `s.${q(c)}`), ...p.sysVals].join(', ')} FROM ${from}${where} ` +
+    `SELECT ${[...p.cols.map((c) => `s.${q(c)}`), ...p.sysVals].join(', ')} FROM ${from}${order} ` +
     `ON CONFLICT (${p.pk.map(q).join(', ')})`
   );
 }
@@ -114,8 +118,11 @@ export async function upsertOnce(
         `${ok} AND (${p.rest.map((c) => differs(plan, c, xo(c), s(c))).join(' OR ')})`,
       );
     }
+    // In file order, explicitly: a key staged twice whose first row changes nothing (identical
+    // to the stored row, or older by cursor) lets the second one through, so the statement's
+    // result depends on which it applies first — never left to the order of a table scan.
     const [r] = await session.query<{ inserted: number; updated: number }>(
-      `WITH m AS (${insertHead(p, `${q(stage)} s`)} ${action} RETURNING (xmax = 0) AS ins) ` +
+      `WITH m AS (${insertHead(p, `${q(stage)} s`, ' ORDER BY s._seq')} ${action} RETURNING (xmax = 0) AS ins) ` +
         'SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM m',
     );
     await session.execute('RELEASE SAVEPOINT tributary_merge');

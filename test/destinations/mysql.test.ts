@@ -597,6 +597,52 @@ describe.skipIf(!available)('MySQL destination', () => {
         }
       },
     );
+
+    it.each([false, true])(
+      'compares text cursors in code point order, as SQLite and PostgreSQL do (keyed UPDATE: %s)',
+      async (keyed) => {
+        const tableName = `tc_${keyed ? 'keyed' : 'upsert'}`;
+        const changes = [
+          createTable(
+            tableName,
+            [
+              { name: 'k', type: INT },
+              { name: 'v', type: TEXT },
+              { name: 'c', type: TEXT },
+            ],
+            ['k'],
+          ),
+        ];
+        const lite = new SqliteDestination(path.join(dir, `${tableName}.db`));
+        await lite.open();
+        const saved = { ...mergeTuning };
+        if (keyed) mergeTuning.minRows = 0;
+        try {
+          await lite.applySchemaChanges(changes);
+          await dest.applySchemaChanges(changes);
+          // Code point order: 'B' < 'a', 'f' < 'é', 'z' < 'ä' < 'ｚ' < '😀'; a locale's would differ.
+          const cursors = ['a', 'B', 'b', 'A', 'e', 'é', 'f', 'Z', 'ä', 'z', '😀', 'ｚ', 'a ', 'aB', 'ab'];
+          const r = rng(4242);
+          const updates = mergePaths.update;
+          for (let file = 1; file <= 12; file++) {
+            const rows: RowNode[] = [];
+            for (let i = 0; i < 40; i++) {
+              const k = file % 2 ? i + 1 : 1 + r(6);
+              rows.push({ values: [k, `v${file}.${i}`, cursors[r(cursors.length)] as string] });
+            }
+            const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId: file };
+            expect(await load(dest, tableName, p, rows), `file ${file}`).toEqual(
+              await load(lite, tableName, p, rows),
+            );
+          }
+          expect(await dumpText(dest, tableName, 'k')).toEqual(await dumpText(lite, tableName, 'k'));
+          if (keyed) expect(mergePaths.update).toBeGreaterThan(updates);
+        } finally {
+          Object.assign(mergeTuning, saved);
+          await lite.close();
+        }
+      },
+    );
   });
 
   describe('before-images, against the SQLite writer', () => {

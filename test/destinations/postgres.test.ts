@@ -638,6 +638,69 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       }
     });
 
+    it('compares text cursors in code point order, as SQLite does, in a database collating en-US', async () => {
+      // en-US puts 'a' before 'B' and 'e' before 'é' before 'f'; code point order puts 'B'
+      // before 'a' and 'é' after 'f'.
+      const other = await freshPostgresDatabase({ create: false });
+      const admin = await postgresAdmin();
+      try {
+        await admin.query(
+          `CREATE DATABASE "${other.name}" ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0`,
+        );
+      } finally {
+        await admin.end();
+      }
+      const en = await openPg(other.url);
+      const lite = new SqliteDestination(path.join(dir, 'text_cursor.db'));
+      await lite.open();
+      try {
+        const [order] = await en.query<{ before: boolean }>("SELECT 'a' < 'B' AS before");
+        expect(order?.before).toBe(true); // the database's own order differs from code points
+        const changes = [
+          createTable(
+            'tc',
+            [
+              { name: 'k', type: INT },
+              { name: 'v', type: TEXT },
+              { name: 'c', type: TEXT },
+            ],
+            ['k'],
+          ),
+        ];
+        await lite.applySchemaChanges(changes);
+        await en.applySchemaChanges(changes);
+        // One statement (distinct keys): stored 'a', then 'B' is older in code point order.
+        const upserts = mergePaths.upsert;
+        for (const [runId, v, c] of [
+          [1, 'first', 'a'],
+          [2, 'older', 'B'],
+        ] as const) {
+          const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId };
+          const rows = rowsOf([[100, v, c]]);
+          expect(await load(en, 'tc', p, rows)).toEqual(await load(lite, 'tc', p, rows));
+        }
+        expect(mergePaths.upsert).toBe(upserts + 2);
+        expect(await en.query('SELECT v FROM tc WHERE k = 100')).toEqual([{ v: 'first' }]);
+        const cursors = ['a', 'B', 'b', 'A', 'e', 'é', 'f', 'Z', 'ä', 'z', '😀', 'ｚ', 'a ', 'aB', 'ab'];
+        const r = rng(4242);
+        for (let file = 3; file <= 12; file++) {
+          // Odd files: distinct keys (the one-statement upsert); even: keys repeated (the classification).
+          const rows: RowNode[] = [];
+          for (let i = 0; i < 40; i++) {
+            const k = file % 2 ? i + 1 : 1 + r(6);
+            rows.push({ values: [k, `v${file}.${i}`, cursors[r(cursors.length)] as string] });
+          }
+          const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId: file };
+          expect(await load(en, 'tc', p, rows), `file ${file}`).toEqual(await load(lite, 'tc', p, rows));
+        }
+        expect(await dumpText(en, 'tc', 'k')).toEqual(await dumpText(lite, 'tc', 'k'));
+      } finally {
+        await lite.close();
+        await en.close();
+        await other.drop();
+      }
+    });
+
     it('takes the one-statement upsert when no key is written twice, else the staged classification', async () => {
       await dest.applySchemaChanges([
         createTable(

@@ -67,6 +67,18 @@ function differs(plan: TableWritePlan, c: string, a: string, b: string): string 
 }
 
 /**
+ * A cursor value as compared. Text compares in code point order (`COLLATE "C"`: PostgreSQL then
+ * compares the UTF-8 bytes, which order as the code points do) whatever the column's or the
+ * database's collation (`en_US` puts `a` before `B`, `C` after): SQLite (BINARY) and MySQL
+ * (Tributary's binary collations) compare cursors so, and "the greatest cursor wins" must pick
+ * the same row on every destination. The other types have one order.
+ */
+function cursorValue(plan: TableWritePlan, expr: string): string {
+  const kind = plan.table.columns.find((c) => c.name === plan.cursor)?.type.kind;
+  return kind === 'text' ? `(${expr} COLLATE "C")` : expr;
+}
+
+/**
  * `INSERT INTO target (…) SELECT … FROM <from> … ON CONFLICT (key)`, with the run and file ids;
  * `order`: an ORDER BY for the SELECT, the order the statement applies the rows in.
  */
@@ -100,7 +112,8 @@ export async function upsertOnce(
   const o = (c: string) => `${p.t}.${q(c)}`;
   const x = (c: string) => `EXCLUDED.${q(c)}`;
   const conds: string[] = [];
-  if (cursor) conds.push(`(${x(cursor)} >= ${o(cursor)} OR ${o(cursor)} IS NULL)`);
+  const cur = (e: string) => cursorValue(plan, e);
+  if (cursor) conds.push(`(${cur(x(cursor))} >= ${cur(o(cursor))} OR ${o(cursor)} IS NULL)`);
   if (p.rest.length > 0) conds.push(`(${p.rest.map((c) => differs(plan, c, o(c), x(c))).join(' OR ')})`);
   const action =
     p.rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${setAll(p)} WHERE ${conds.join(' AND ')}`;
@@ -109,7 +122,7 @@ export async function upsertOnce(
     if (p.rest.length > 0 && plan.beforeImages?.has(plan.table.name)) {
       const s = (c: string) => `s.${q(c)}`;
       const xo = (c: string) => `x.${q(c)}`;
-      const ok = cursor ? `(${s(cursor)} >= ${xo(cursor)} OR ${xo(cursor)} IS NULL)` : 'TRUE';
+      const ok = cursor ? `(${cur(s(cursor))} >= ${cur(xo(cursor))} OR ${xo(cursor)} IS NULL)` : 'TRUE';
       await recordImages(
         session,
         plan,
@@ -161,7 +174,9 @@ export async function mergeStaged(
   const keysOf = (alias: string) => p.pk.map((k) => `${alias}.${q(k)}`).join(', ');
   const on = (a: string, b: string) => p.pk.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' AND ');
   const first = q(p.pk[0] as string);
-  const stored = cursor ? `t.${q(cursor)}` : 'NULL';
+  // The staged cursor, the greatest before it and the stored one, all compared as cursorValue says.
+  const cur = cursor ? cursorValue(plan, `s.${q(cursor)}`) : 'NULL';
+  const stored = cursor ? cursorValue(plan, `t.${q(cursor)}`) : 'NULL';
   const standing = `CASE WHEN t.${first} IS NULL OR ${stored} IS NULL THEN r._prev WHEN r._prev IS NULL THEN ${stored} ELSE GREATEST(${stored}, r._prev) END`;
   const accepted = cursor ? `(${standing}) IS NULL OR r._cur >= ${standing}` : 'TRUE';
   const cls = `_tributary_cls_${staged.stage}`;
@@ -178,8 +193,8 @@ export async function mergeStaged(
   // a: the accepted ones, with whether the key is stored and the previous accepted row.
   await session.execute(
     `CREATE TEMPORARY TABLE ${q(cls)} ON COMMIT DROP AS ` +
-      `WITH r AS (SELECT s._seq, ${keysOf('s')}, ${cursor ? `s.${q(cursor)}` : 'NULL'} AS _cur, ` +
-      `MAX(${cursor ? `s.${q(cursor)}` : 'NULL::int'}) OVER (PARTITION BY ${keysOf('s')} ORDER BY s._seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _prev ` +
+      `WITH r AS (SELECT s._seq, ${keysOf('s')}, ${cur} AS _cur, ` +
+      `MAX(${cursor ? cur : 'NULL::int'}) OVER (PARTITION BY ${keysOf('s')} ORDER BY s._seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _prev ` +
       `FROM ${st} s), ` +
       `a AS (SELECT r._seq, ${keysOf('r')}, t.${first} IS NULL AS _absent, ` +
       `LAG(r._seq) OVER (PARTITION BY ${keysOf('r')} ORDER BY r._seq) AS _before ` +

@@ -264,12 +264,25 @@ function checkSource(
   if (writeKnown && ok('cursor') && cursor !== undefined && write !== 'merge') {
     problems.push(`${at}.cursor: a cursor only applies to write: merge (got write: ${write})`);
   }
+  const norm = options.normalizeName ?? ((x: string) => x);
   for (const [col, hint] of Object.entries(s.columns ?? {})) {
+    let type: unknown;
     try {
-      options.parseType?.(hint);
+      type = options.parseType?.(hint);
     } catch (err) {
       problems.push(
         `${formatKey(['sources', index, 'columns', col])}: got ${showValue(hint)}: ${escapeText((err as Error).message)}`,
+      );
+    }
+    // A cursor's values must have an order (the runner checks the inferred type the same way).
+    if (
+      ok('cursor') &&
+      cursor !== undefined &&
+      norm(col) === cursor &&
+      (type as { kind?: string })?.kind === 'json'
+    ) {
+      problems.push(
+        `${at}.cursor: column ${showValue(cursor)} is hinted json, and JSON values have no order to tell the newest row by; use a number, date, datetime, text or boolean column as the cursor, or none`,
       );
     }
   }

@@ -60,7 +60,7 @@ export const sourceSchema = z
       .min(1)
       .optional()
       .describe(
-        'Column whose greatest value wins on merge; an incoming row with an older cursor is ignored.',
+        'Column whose greatest value wins on merge; an incoming row with an older cursor is ignored. A number, date, datetime, text (compared in code point order on every destination) or boolean (true after false) column; not json.',
       ),
     write: z
       .enum(['append', 'merge', 'replace'])

@@ -79,6 +79,16 @@ function cursorValue(plan: TableWritePlan, expr: string): string {
 }
 
 /**
+ * The greatest of cursor values, over a window: MAX, except for booleans, which PostgreSQL
+ * orders (false < true, as 0 < 1 on the other destinations) but has no MAX of — `bool_or` is
+ * their maximum.
+ */
+function greatestCursor(plan: TableWritePlan, expr: string): string {
+  const kind = plan.table.columns.find((c) => c.name === plan.cursor)?.type.kind;
+  return kind === 'bool' ? `bool_or(${expr})` : `MAX(${expr})`;
+}
+
+/**
  * `INSERT INTO target (…) SELECT … FROM <from> … ON CONFLICT (key)`, with the run and file ids;
  * `order`: an ORDER BY for the SELECT, the order the statement applies the rows in.
  */
@@ -194,7 +204,7 @@ export async function mergeStaged(
   await session.execute(
     `CREATE TEMPORARY TABLE ${q(cls)} ON COMMIT DROP AS ` +
       `WITH r AS (SELECT s._seq, ${keysOf('s')}, ${cur} AS _cur, ` +
-      `MAX(${cursor ? cur : 'NULL::int'}) OVER (PARTITION BY ${keysOf('s')} ORDER BY s._seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _prev ` +
+      `${cursor ? greatestCursor(plan, cur) : 'MAX(NULL::int)'} OVER (PARTITION BY ${keysOf('s')} ORDER BY s._seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _prev ` +
       `FROM ${st} s), ` +
       `a AS (SELECT r._seq, ${keysOf('r')}, t.${first} IS NULL AS _absent, ` +
       `LAG(r._seq) OVER (PARTITION BY ${keysOf('r')} ORDER BY r._seq) AS _before ` +

@@ -12,7 +12,25 @@ import type { FileJob } from './job.js';
  */
 type Planned = Pick<FileJob, 'source' | 'file' | 'catalog' | 'hints'>;
 
-/** A file that cannot load whatever it holds: a name that cannot be opened, a changed key. */
+/**
+ * A merge's cursor must be a column whose values have one order on every destination:
+ * numbers, dates, datetimes, text (code point order) and booleans (false < true) do; JSON
+ * values do not (PostgreSQL's jsonb has an order of its own, the others compare the JSON
+ * text), so "the greatest cursor wins" would keep different rows depending on where the
+ * pipeline loads. Such a table's files fail, saying so, before anything is written.
+ */
+function checkCursor(job: Pick<FileJob, 'source' | 'file'>, table: TableSchema | undefined): void {
+  const { cursor } = job.source;
+  const column = cursor === undefined ? undefined : table?.columns.find((c) => c.name === cursor);
+  if (column?.type.kind !== 'json') return;
+  throw new TributaryError(
+    'SCHEMA_CONFLICT',
+    `cursor ${cursor} of table ${job.source.table} holds JSON values, which have no order to tell the newest row by; use a number, date, datetime, text or boolean column as the cursor, or none`,
+    { context: { file: job.file.path, table: job.source.table, column: cursor } },
+  );
+}
+
+/** A file that cannot load whatever it holds: a name that cannot be opened, a changed key, a JSON cursor. */
 export function checkFile(job: Pick<FileJob, 'source' | 'file' | 'catalog'>): void {
   const { source, file } = job;
   if (file.badName) {
@@ -29,6 +47,7 @@ export function checkFile(job: Pick<FileJob, 'source' | 'file' | 'catalog'>): vo
       context: { file: file.path, table: source.table },
     });
   }
+  checkCursor(job, live);
 }
 
 /**
@@ -84,6 +103,7 @@ export function planFile(job: Planned, observed: Map<string, Observation>): Sche
     });
     changes.push(...rootChanges);
     const root = applyChanges(catalog.get(source.table), rootChanges) as TableSchema;
+    checkCursor(job, root);
     const keyCols: ColumnSchema[] = source.primaryKey.map(
       (k) => root.columns.find((c) => c.name === k) as ColumnSchema,
     );

@@ -66,6 +66,19 @@ describe('PostgreSQL SQL text (no server)', () => {
     expect(physicalName(wide)).toMatch(/^(é)+_[0-9a-f]{8}$/);
   });
 
+  it('keeps a name crafted to equal another name’s shortened form apart from it', () => {
+    const long = `${'c'.repeat(55)}_0000000c`; // 64 bytes: shortened
+    const crafted = physicalName(long); // 63 bytes: fits, but has the shortened shape
+    expect(Buffer.byteLength(crafted)).toBe(63);
+    expect(physicalName(crafted)).not.toBe(crafted);
+    expect(physicalName(crafted)).not.toBe(physicalName(long));
+    expect(Buffer.byteLength(physicalName(crafted))).toBeLessThanOrEqual(63);
+    // Names that merely end like a hash, shorter than a shortened name can be, are kept.
+    expect(physicalName('sku_deadbeef')).toBe('sku_deadbeef');
+    expect(physicalName(`${'x'.repeat(50)}_deadbeef`)).toBe(`${'x'.repeat(50)}_deadbeef`);
+    expect(physicalName(`${'x'.repeat(54)}_deadbeeg`)).toBe(`${'x'.repeat(54)}_deadbeeg`);
+  });
+
   it('compacts JSON text outside strings only', () => {
     expect(compactJson('{"a": [1, 2], "b c": "x, y: \\" z"}')).toBe('{"a":[1,2],"b c":"x, y: \\" z"}');
     expect(compactJson('12345678901234567890.10')).toBe('12345678901234567890.10');
@@ -425,6 +438,35 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       );
       const q = dest.dialect.quote;
       expect(await dest.query(`SELECT ${q(long('b'))} FROM ${q(tableName)}`)).toEqual([{ [long('b')]: 'x' }]);
+    });
+
+    it('stores a header crafted to equal another name’s stored form apart from it (columns and tables)', async () => {
+      const long = `${'h'.repeat(55)}_0000000h`;
+      const crafted = physicalName(long); // what `long` is stored as: a header may spell it
+      const tableLong = `t${'y'.repeat(63)}`;
+      const tableCrafted = physicalName(tableLong);
+      for (const name of [tableLong, tableCrafted]) {
+        await dest.applySchemaChanges([
+          createTable(
+            name,
+            [
+              { name: 'id', type: INT },
+              { name: long, type: TEXT },
+              { name: crafted, type: INT },
+            ],
+            ['id'],
+          ),
+        ]);
+        await load(dest, name, { write: 'merge', primaryKey: ['id'], runId: 1 }, rowsOf([[1, name, 7]]));
+      }
+      const catalog = await dest.readCatalog();
+      for (const name of [tableLong, tableCrafted]) {
+        expect(catalog.get(name)?.columns.map((c) => c.name)).toEqual(['id', long, crafted]);
+        const q = dest.dialect.quote;
+        expect(await dest.query(`SELECT ${q(long)}, ${q(crafted)} FROM ${q(name)}`)).toEqual([
+          { [long]: name, [crafted]: 7 },
+        ]);
+      }
     });
 
     it('lists user tables only: not state tables, views or temporary tables; `_` is not a wildcard', async () => {

@@ -8,17 +8,29 @@ export const MAX_IDENTIFIER_BYTES = 63;
 const KEPT_BYTES = 54;
 
 /**
+ * A name of the shape a shortened name has: 60 to 63 bytes (54 kept, fewer when a character
+ * did not fit whole, at most 3 fewer), ending in `_` and 8 hex digits.
+ */
+function shortenedShape(name: string, bytes: number): boolean {
+  return bytes >= KEPT_BYTES - 3 + 9 && /_[0-9a-f]{8}$/.test(name);
+}
+
+/**
  * The name a Tributary identifier has in PostgreSQL. Tributary's names are at most 64
  * characters (MySQL's limit, src/schema/naming.ts), and a long header's name is 55 characters,
  * `_` and a hash: exactly 64, one byte over PostgreSQL's 63, which would cut the last hash
  * digit — and two such names would become one. A name over 63 bytes is therefore stored as
  * its first 54 bytes (never half a character), `_` and 8 hex digits of the SHA-256 of the
- * whole name: distinct names stay distinct. The catalog maps the stored name back to the
- * full one through a comment the DDL writes on the table or column (`NAME_TAG`).
+ * whole name: distinct names stay distinct. So does a name that fits but has that shape
+ * itself (a header crafted to equal another name's stored form, which it would otherwise
+ * take): it is shortened the same way, so a stored name of that shape is always one made
+ * here, from the name in its comment. The catalog maps the stored name back to the full one
+ * through the comment the DDL writes on the table or column (`NAME_TAG`).
  */
 export function physicalName(name: string): string {
-  if (name.length <= MAX_IDENTIFIER_BYTES / 3 || Buffer.byteLength(name, 'utf8') <= MAX_IDENTIFIER_BYTES)
-    return name;
+  if (name.length <= MAX_IDENTIFIER_BYTES / 3) return name; // at most 63 bytes, and under 60
+  const size = Buffer.byteLength(name, 'utf8');
+  if (size <= MAX_IDENTIFIER_BYTES && !shortenedShape(name, size)) return name;
   const known = shortened.get(name);
   if (known !== undefined) return known;
   const bytes = Buffer.from(name, 'utf8');

@@ -1,5 +1,6 @@
 import type { SqlClient } from '../destinations/types.js';
 import { now, pathKey, T } from './tables.js';
+import { storableText } from './text.js';
 
 /**
  * `stale`: the file loaded before, but its table is being rebuilt from its current files
@@ -134,7 +135,7 @@ export async function markFailed(
     // late file that fails again rebuilds nothing). Size and mtime first: MySQL assigns left
     // to right, each seeing the values already set.
     `UPDATE ${T.files} SET size = CASE WHEN hash IS NULL OR status = 'stale' THEN ? ELSE size END, mtime_ms = CASE WHEN hash IS NULL OR status = 'stale' THEN ? ELSE mtime_ms END, hash = CASE WHEN status = 'stale' THEN NULL ELSE hash END, status = 'failed', run_id = ?, error = ?, updated_at = ? WHERE id = ?`,
-    [file.size, file.mtimeMs, runId, error, now(), id],
+    [file.size, file.mtimeMs, runId, storableText(error), now(), id],
   );
 }
 

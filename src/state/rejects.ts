@@ -4,6 +4,7 @@ export type { Reject } from '../core/types.js';
 
 import type { SqlClient } from '../destinations/types.js';
 import { T } from './tables.js';
+import { NUL_STORED_AS, storableOrNull, storableText } from './text.js';
 
 export interface StoredReject extends Reject {
   id: number;
@@ -28,6 +29,26 @@ export async function clearRejects(db: SqlClient, fileId: number): Promise<void>
   await db.execute(`DELETE FROM ${T.rejects} WHERE file_id = ? AND resolved_run_id IS NULL`, [fileId]);
 }
 
+/**
+ * A reject as stored: each NUL character of its raw record, message and column as ␀ (U+2400,
+ * state/text.ts), the same on every destination; when the raw record had one, the message says
+ * so, so that a ␀ of the input and a stored NUL can be told apart.
+ */
+function storable(r: Reject): Reject {
+  const nuls = r.raw.split('\u0000').length - 1;
+  if (nuls === 0 && !r.message.includes('\u0000') && !r.column?.includes('\u0000')) return r;
+  const note =
+    nuls === 0
+      ? ''
+      : ` [the raw record held ${nuls === 1 ? 'a NUL character' : `${nuls} NUL characters`} (U+0000), stored as ${NUL_STORED_AS} (U+2400)]`;
+  return {
+    ...r,
+    raw: storableText(r.raw),
+    message: storableText(r.message) + note,
+    column: storableOrNull(r.column),
+  };
+}
+
 /** Store rejects (inside the file's transaction, so they commit with its rows). */
 export async function insertRejects(
   db: SqlClient,
@@ -37,7 +58,7 @@ export async function insertRejects(
   rejects: readonly Reject[],
 ): Promise<void> {
   for (let i = 0; i < rejects.length; i += CHUNK) {
-    const part = rejects.slice(i, i + CHUNK);
+    const part = rejects.slice(i, i + CHUNK).map(storable);
     const params: unknown[] = [];
     for (const r of part) {
       params.push(
@@ -223,8 +244,8 @@ export async function reviseReject(
 ): Promise<void> {
   await db.execute(`UPDATE ${T.rejects} SET code = ?, column_name = ?, message = ? WHERE id = ?`, [
     r.code,
-    r.column,
-    r.message,
+    storableOrNull(r.column),
+    storableText(r.message),
     id,
   ]);
 }

@@ -1,5 +1,6 @@
 import type { SqlClient } from '../destinations/types.js';
 import { now, T } from './tables.js';
+import { storableOrNull } from './text.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'interrupted' | 'crashed';
 
@@ -71,7 +72,7 @@ export async function finishRun(
       counts.rowsUpdated,
       counts.rowsUnchanged,
       counts.rowsRejected,
-      error ?? null,
+      storableOrNull(error),
       JSON.stringify(summary),
       id,
     ],

@@ -1255,6 +1255,45 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       expect(await dest.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
     });
 
+    it('stores a failure’s or a reject’s text with a NUL in it, the NUL as ␀ (U+2400)', async () => {
+      await ensureStateTables(dest, dest.dialect);
+      const { markFailed, readLedger } = await import('../../src/state/ledger.js');
+      const { finishRun, listRuns, startRun } = await import('../../src/state/runs.js');
+      const { insertRejects, listRejects } = await import('../../src/state/rejects.js');
+      const file = { path: 'in/nul.csv', table: 'nul', size: 1, mtimeMs: 1 };
+      const run = await startRun(dest, 'nulpipe');
+      await markFailed(dest, 'nulpipe', file, run.id, 'SOURCE_FORMAT: bad \u0000 byte');
+      const [entry] = (await readLedger(dest, 'nulpipe')).values();
+      expect(entry?.error).toBe('SOURCE_FORMAT: bad ␀ byte');
+      await insertRejects(dest, 'nulpipe', { id: 1, path: file.path }, run.id, [
+        {
+          table: 'nul',
+          line: 2,
+          record: 1,
+          code: 'CSV_QUOTE',
+          column: null,
+          message: 'm\u0000',
+          raw: 'a\u0000b\u0000',
+        },
+      ]);
+      const [reject] = await listRejects(dest, 'nulpipe');
+      expect(reject).toMatchObject({
+        raw: 'a␀b␀',
+        message: 'm␀ [the raw record held 2 NUL characters (U+0000), stored as ␀ (U+2400)]',
+      });
+      const counts = {
+        filesLoaded: 0,
+        filesSkipped: 0,
+        filesFailed: 1,
+        rowsInserted: 0,
+        rowsUpdated: 0,
+        rowsUnchanged: 0,
+        rowsRejected: 1,
+      };
+      await finishRun(dest, run.id, 'partial', counts, {}, 'failed: \u0000');
+      expect((await listRuns(dest, 'nulpipe')).find((r) => r.id === run.id)?.error).toBe('failed: ␀');
+    });
+
     it('inserts state rows and gives back their ids', async () => {
       await ensureStateTables(dest, dest.dialect);
       const a = await dest.insertRow(

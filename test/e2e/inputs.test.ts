@@ -283,6 +283,35 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     );
   });
 
+  it('a NUL character in a record that cannot be read costs that record only; its reject keeps it as ␀', async () => {
+    ws.config(
+      'sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n' +
+        '  - table: n\n    files: "in/*.ndjson"\n    primary_key: id\n',
+    );
+    // A CSV line with a field too many, and an NDJSON line that is not JSON (the parser's
+    // message quotes the line, NUL and all).
+    ws.write('in/a.csv', 'id,v\n1,a\n2,b\u0000c,extra\n3,c\n');
+    ws.write('in/a.ndjson', '{"id":1}\nx\u0000yz\n{"id":3}\n');
+    const r = await ws.runJson();
+    expect(r.code, JSON.stringify(r.summary?.failures)).toBe(0);
+    expect((await ws.withDest((d) => dump(d, 't'))).map((x) => x.id)).toEqual(['1', '3']);
+    expect((await ws.withDest((d) => dump(d, 'n'))).map((x) => x.id)).toEqual(['1', '3']);
+    const list = JSON.parse((await ws.cli('rejects', '--json')).stdout) as Array<{
+      code: string;
+      line: number;
+      raw: string;
+      message: string;
+    }>;
+    expect(list.map((x) => [x.code, x.line, x.raw]).sort()).toEqual([
+      ['CSV_FIELD_COUNT', 3, '2,b␀c,extra'],
+      ['JSON_SYNTAX', 2, 'x␀yz'],
+    ]);
+    for (const x of list) {
+      expect(x.message).toContain('[the raw record held a NUL character (U+0000), stored as ␀ (U+2400)]');
+      expect(x.message).not.toContain('\u0000');
+    }
+  });
+
   it('rows of 10 KB load whole: batches are bounded by bytes, never by a packet the server refuses', async () => {
     // 7,000 rows of 10 KB (70 MB): the 2,000-row batches of old sent 20 MB at once, over
     // MariaDB's 16 MiB max_allowed_packet, and every attempt failed (ECONNRESET).

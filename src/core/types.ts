@@ -52,7 +52,7 @@ export type RejectCode =
   | 'MISSING_CURSOR'
   | 'TYPE_MISMATCH'
   | 'CONTRACT_FROZEN'
-  /** A value the destination cannot store (LiveTable.limits): a key longer than its column, JSON nested too deep. */
+  /** A value the destination cannot store (LiveTable.limits): a key longer than its column, JSON nested too deep, a JSON number too large. */
   | 'DEST_LIMIT';
 
 /** Logical column types; each dialect maps them to physical types. */
@@ -138,6 +138,18 @@ export interface TableLimits {
   jsonDepth?: number;
   /** Text and JSON cannot hold U+0000 (PostgreSQL's text and jsonb). */
   noNul?: boolean;
+  /**
+   * JSON cannot hold a UTF-16 surrogate escape without its pair (`"\ud800"` alone), which
+   * JSON text allows (PostgreSQL's jsonb and MariaDB's JSON_VALID refuse it).
+   */
+  noLoneSurrogates?: boolean;
+  /**
+   * JSON numbers are stored exactly in a decimal of bounded size (PostgreSQL's jsonb: numeric):
+   * a number fits when, written out in plain digits, it has at most `integerDigits` before the
+   * point (leading zeros not counted) and at most `fractionDigits` after it (as many as written
+   * less the exponent, trailing zeros included), and its exponent is within ±(their sum).
+   */
+  jsonNumbers?: { integerDigits: number; fractionDigits: number };
   /** UTF-8 bytes the primary key's values may take together (PostgreSQL's B-tree entry limit). */
   maxKeyBytes?: number;
 }

@@ -19,7 +19,7 @@ const isEmpty = (v: unknown) => v === null || v === undefined || v === '';
  * coerced value is over the limit, or nothing.
  */
 function limitChecks(table: LiveTable): Array<((v: DbValue) => string | undefined) | undefined> {
-  const { maxChars, jsonDepth, noNul } = table.limits ?? {};
+  const { maxChars, jsonDepth, noNul, noLoneSurrogates, jsonNumbers } = table.limits ?? {};
   return table.columns.map((c) => {
     const checks: Array<(v: DbValue) => string | undefined> = [];
     const max = maxChars?.[c.name];
@@ -53,6 +53,16 @@ function limitChecks(table: LiveTable): Array<((v: DbValue) => string | undefine
           ? "a NUL character (\\u0000) in JSON, which the destination's JSON cannot hold"
           : undefined,
       );
+    }
+    if (noLoneSurrogates && c.type.kind === 'json') {
+      checks.push((v) =>
+        typeof v === 'string' && loneSurrogate(v)
+          ? "a UTF-16 surrogate escape without its pair (such as \\ud800) in JSON, which the destination's JSON cannot hold"
+          : undefined,
+      );
+    }
+    if (jsonNumbers !== undefined && c.type.kind === 'json') {
+      checks.push((v) => (typeof v === 'string' ? numberOver(v, jsonNumbers) : undefined));
     }
     if (checks.length === 0) return undefined;
     if (checks.length === 1) return checks[0];
@@ -96,6 +106,80 @@ function keyCheck(
       message: `${column}: a key of ${bytes} bytes, longer than the ${max} the destination's key index holds`,
     };
   };
+}
+
+/** Whether JSON text holds a `\uD800`–`\uDFFF` escape that is not half of a high-low pair. */
+function loneSurrogate(json: string): boolean {
+  if (!SURROGATE_ESCAPE.test(json)) return false;
+  let high = false; // the escape just before was a high surrogate, waiting for its low half
+  for (let i = 0; i < json.length; i++) {
+    if (json.charCodeAt(i) !== 0x5c) {
+      if (high) return true;
+      continue;
+    }
+    const next = json[i + 1];
+    if (next !== 'u') {
+      if (high) return true;
+      i++; // an escaped character: `\\` or `\"` is never the start of an escape
+      continue;
+    }
+    const unit = Number.parseInt(json.slice(i + 2, i + 6), 16);
+    i += 5;
+    if (unit >= 0xdc00 && unit <= 0xdfff) {
+      if (!high) return true;
+      high = false;
+    } else if (high) return true;
+    else high = unit >= 0xd800 && unit <= 0xdbff;
+  }
+  return high;
+}
+
+/** `\u` followed by d8–df: what every surrogate escape starts with (a quick first look). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** A JSON number at the start of the match: sign, integer digits, fraction digits, exponent. */
+const JSON_NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
+
+/**
+ * Why a number of JSON text does not fit a decimal of `limit`'s size (TableLimits.jsonNumbers),
+ * or undefined. Only numbers outside strings are read; text without an exponent that is
+ * shorter than both limits has none too large.
+ */
+function numberOver(
+  json: string,
+  limit: { integerDigits: number; fractionDigits: number },
+): string | undefined {
+  if (json.length <= Math.min(limit.integerDigits, limit.fractionDigits) && !/[eE]/.test(json))
+    return undefined;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: skip to its closing quote
+      for (i++; i < json.length && json.charCodeAt(i) !== 0x22; i++) if (json.charCodeAt(i) === 0x5c) i++;
+      continue;
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) continue;
+    JSON_NUMBER.lastIndex = i;
+    const m = JSON_NUMBER.exec(json);
+    if (!m) continue;
+    i += m[0].length - 1;
+    const whole = m[1] as string;
+    const fraction = m[2] ?? '';
+    const exponent = Number(m[3] ?? 0); // a long exponent is Infinity: over either way
+    const digits = whole + fraction;
+    const first = digits.search(/[1-9]/); // -1: the number is zero
+    const before = first < 0 ? 0 : whole.length - first + exponent;
+    const after = Math.max(0, fraction.length - exponent);
+    if (
+      before > limit.integerDigits ||
+      after > limit.fractionDigits ||
+      Math.abs(exponent) > limit.integerDigits + limit.fractionDigits
+    ) {
+      const shown = m[0].length > 40 ? `${m[0].slice(0, 40)}…` : m[0];
+      return `the JSON number ${shown} does not fit the destination's exact JSON numbers (at most ${limit.integerDigits.toLocaleString('en-US')} digits before the point and ${limit.fractionDigits.toLocaleString('en-US')} after it)`;
+    }
+  }
+  return undefined;
 }
 
 /** How deep arrays and objects nest in JSON text (strings skipped). */

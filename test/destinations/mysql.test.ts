@@ -263,7 +263,7 @@ describe.skipIf(!available)('MySQL destination', () => {
         primaryKey: ['code', 'n'],
         systemColumns: ['_tributary_run_id', '_tributary_file_id'],
         // What a value may not exceed here: the key's VARCHAR, MariaDB's JSON nesting.
-        limits: { maxChars: { code: 752 }, jsonDepth: 31 },
+        limits: { maxChars: { code: 752 }, jsonDepth: 31, noLoneSurrogates: true },
       });
       const [row] = await select(dest, 'SELECT n, day, score, at FROM ddl');
       expect(row).toEqual({

@@ -396,8 +396,14 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
         ],
         primaryKey: ['code', 'n'],
         systemColumns: ['_tributary_run_id', '_tributary_file_id'],
-        // No NUL in text; the key's B-tree entry holds 2,704 bytes (a header, 8 a column).
-        limits: { noNul: true, maxKeyBytes: 2_680 },
+        // No NUL in text; jsonb's strings and numbers; the key's B-tree entry holds 2,704 bytes
+        // (a header, 8 a column).
+        limits: {
+          noNul: true,
+          noLoneSurrogates: true,
+          jsonNumbers: { integerDigits: 131_072, fractionDigits: 16_383 },
+          maxKeyBytes: 2_680,
+        },
       });
       expect(await dest.query('SELECT n, amount, day, score, at, payload FROM ddl')).toEqual([
         {

@@ -283,6 +283,54 @@ describe.each(DIALECTS)('inputs a user sends (%s)', (dialect) => {
     );
   });
 
+  it('JSON a destination refuses (a lone surrogate escape, a number past its decimal) costs its row', async () => {
+    ws.config('sources:\n  - table: t\n    files: "in/*.ndjson"\n    primary_key: code\n');
+    // Valid JSON text, each: PostgreSQL's jsonb refuses the lone surrogate and 1e999999
+    // ("value overflows numeric format"), MariaDB's JSON_VALID the lone surrogate.
+    const lines = [
+      '{"code":"ok","j":[1,"a"]}',
+      '{"code":"lone","j":["\\ud800"]}',
+      '{"code":"pair","j":["\\ud83d\\ude00"]}',
+      '{"code":"huge","j":[1e999999]}',
+      '{"code":"big","j":[1e1000]}',
+    ];
+    ws.write('in/a.ndjson', `${lines.join('\n')}\n`);
+    const r = await ws.runJson();
+    expect(r.code, JSON.stringify(r.summary?.failures)).toBe(0);
+    const rows = await ws.withDest((d) => dump(d, 't'));
+    const loaded = rows.map((x) => x.code).sort();
+    const list = JSON.parse((await ws.cli('rejects', '--json')).stdout) as Array<{
+      code: string;
+      line: number;
+      message: string;
+    }>;
+    const rejected = list.map((x) => [x.line, x.code, x.message]).sort();
+    const lone = [
+      2,
+      'DEST_LIMIT',
+      "j: a UTF-16 surrogate escape without its pair (such as \\ud800) in JSON, which the destination's JSON cannot hold",
+    ];
+    const huge = [
+      4,
+      'DEST_LIMIT',
+      "j: the JSON number 1e999999 does not fit the destination's exact JSON numbers (at most 131,072 digits before the point and 16,383 after it)",
+    ];
+    if (dialect === 'sqlite') {
+      expect(loaded).toEqual(['big', 'huge', 'lone', 'ok', 'pair']);
+      expect(rejected).toEqual([]);
+    } else if (dialect === 'mariadb') {
+      expect(loaded).toEqual(['big', 'huge', 'ok', 'pair']);
+      expect(rejected).toEqual([lone]);
+    } else {
+      expect(loaded).toEqual(['big', 'ok', 'pair']);
+      expect(rejected).toEqual([lone, huge]);
+      // jsonb keeps a number exactly, as plain digits.
+      const [big] = await ws.withDest((d) => d.query<{ j: string }>("SELECT j FROM t WHERE code = 'big'"));
+      expect(big?.j).toBe(`[1${'0'.repeat(1000)}]`);
+    }
+    expect(rows.find((x) => x.code === 'pair')?.j).toBe('["😀"]');
+  });
+
   it('a NUL character in a record that cannot be read costs that record only; its reject keeps it as ␀', async () => {
     ws.config(
       'sources:\n  - table: t\n    files: "in/*.csv"\n    primary_key: id\n' +

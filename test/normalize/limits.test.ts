@@ -64,4 +64,55 @@ describe('what the destination cannot store (LiveTable.limits) rejects its row: 
       ),
     ).toMatchObject({ ok: true });
   });
+
+  it('a UTF-16 surrogate escape without its pair in JSON (jsonb, JSON_VALID refuse it); a pair is fine', () => {
+    const strict = rowEncoder({ ...table, limits: { noLoneSurrogates: true } }, evolve);
+    const doc = (v: unknown) =>
+      strict(
+        new Map<string, unknown>([
+          ['a', 'k'],
+          ['b', 1],
+          ['doc', v],
+        ]),
+      );
+    for (const lone of ['\ud800', '\udc00', 'x\ud83dy', '\ude00\ud83d', { '\udbff': 1 }, ['a', '\ud800']]) {
+      const r = doc(lone);
+      expect(r, JSON.stringify(lone)).toMatchObject({ ok: false, code: 'DEST_LIMIT', column: 'doc' });
+      expect((r as { message: string }).message).toMatch(/^doc: a UTF-16 surrogate escape without its pair/);
+    }
+    // A pair (the emoji) arrives whole and is written as is; `\\ud800` is a backslash and text.
+    for (const fine of ['😀', ['\ud83d\ude00'], '\\ud800 is text', 'plain', 12]) {
+      expect(doc(fine), JSON.stringify(fine)).toMatchObject({ ok: true });
+    }
+  });
+
+  it('a JSON number beyond the exact decimal the destination keeps JSON numbers in', () => {
+    const strict = rowEncoder(
+      { ...table, limits: { jsonNumbers: { integerDigits: 131_072, fractionDigits: 16_383 } } },
+      evolve,
+    );
+    const num = (text: string) => ({ isLosslessNumber: true, value: text });
+    const doc = (v: unknown) =>
+      strict(
+        new Map<string, unknown>([
+          ['a', 'k'],
+          ['b', 1],
+          ['doc', v],
+        ]),
+      );
+    // PostgreSQL 15's numeric, measured: 1e131071 and 1e-16383 fit, one more digit does not.
+    for (const fits of ['1e131071', '1E+1000', '1e-16383', '0.001e131074', '-12.5e3', '0e-16383', '5e-324']) {
+      expect(doc([num(fits)]), fits).toMatchObject({ ok: true });
+    }
+    for (const over of ['1e131072', '1e999999', '1.5e-16383', '0e-20000', '1e-999999', '0e999999']) {
+      const r = doc({ n: [num(over)] });
+      expect(r, over).toMatchObject({ ok: false, code: 'DEST_LIMIT', column: 'doc' });
+      expect((r as { message: string }).message).toBe(
+        `doc: the JSON number ${over} does not fit the destination's exact JSON numbers (at most 131,072 digits before the point and 16,383 after it)`,
+      );
+    }
+    // Text that looks like a number inside a string is text.
+    expect(doc({ n: '1e999999' })).toMatchObject({ ok: true });
+    expect(doc({ '1e999999': true })).toMatchObject({ ok: true });
+  });
 });

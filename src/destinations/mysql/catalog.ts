@@ -13,7 +13,10 @@ interface ColumnRow {
   max_chars: number | string | null;
 }
 
-/** MariaDB's JSON_VALID (the CHECK of a JSON column) refuses values nested 32 levels deep. */
+/**
+ * MariaDB's JSON_VALID (the CHECK of a JSON column) refuses values nested 32 levels deep, and
+ * a UTF-16 surrogate escape without its pair (`"\ud800"`).
+ */
 const JSON_DEPTH = 31;
 
 interface KeyRow {
@@ -89,7 +92,8 @@ export async function readMysqlCatalog(db: SqlClient, table?: string): Promise<M
     if (c.max_chars !== null && c.max_chars !== undefined) {
       t.limits = { ...t.limits, maxChars: { ...t.limits?.maxChars, [c.column_name]: Number(c.max_chars) } };
     }
-    if (c.column_comment === JSON_TAG) t.limits = { ...t.limits, jsonDepth: JSON_DEPTH };
+    if (c.column_comment === JSON_TAG)
+      t.limits = { ...t.limits, jsonDepth: JSON_DEPTH, noLoneSurrogates: true };
     t.columns.push({
       name: c.column_name,
       type: parseMysqlType({

@@ -1,5 +1,5 @@
 import { isSystemColumn } from '../sql.js';
-import type { LiveTable, SqlClient } from '../types.js';
+import type { LiveTable, SqlClient, TableLimits } from '../types.js';
 import { NAME_TAG, parsePostgresType, physicalName } from './dialect.js';
 
 interface ColumnRow {
@@ -66,11 +66,22 @@ export async function readPostgresCatalog(
     t.primaryKey.push(...k.sort((a, b) => a.pos - b.pos).map((x) => x.name));
     t.limits = {
       noNul: true,
+      ...(t.columns.some((c) => c.type.kind === 'json') ? JSONB_LIMITS : {}),
       ...(t.primaryKey.length > 0 ? { maxKeyBytes: keyBytes(t.primaryKey.length) } : {}),
     };
   }
   return out;
 }
+
+/**
+ * What jsonb refuses of valid JSON text: a UTF-16 surrogate escape without its pair (it stores
+ * strings as text, UTF-8), and a number its `numeric` cannot hold — at most 131,072 digits
+ * before the point and 16,383 after it (`1e999999`: "value overflows numeric format").
+ */
+const JSONB_LIMITS: Pick<TableLimits, 'noLoneSurrogates' | 'jsonNumbers'> = {
+  noLoneSurrogates: true,
+  jsonNumbers: { integerDigits: 131_072, fractionDigits: 16_383 },
+};
 
 /** One user table from the live catalog, or undefined when it does not exist. */
 export async function readPostgresTable(

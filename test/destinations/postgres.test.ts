@@ -321,6 +321,56 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       }
     });
 
+    it('pins what its SQL and values assume, whatever the database sets for its sessions', async () => {
+      const other = await freshPostgresDatabase();
+      const admin = await postgresAdmin();
+      try {
+        for (const set of [
+          'standard_conforming_strings = off',
+          "client_encoding = 'LATIN1'",
+          "DateStyle = 'SQL, DMY'",
+          "TimeZone = 'America/New_York'",
+        ])
+          await admin.query(`ALTER DATABASE "${other.name}" SET ${set}`);
+      } finally {
+        await admin.end();
+      }
+      const d = await openPg(other.url);
+      try {
+        const [s] = await d.query<Record<string, string>>(
+          "SELECT current_setting('standard_conforming_strings') AS scs, current_setting('client_encoding') AS enc, current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz",
+        );
+        expect(s).toEqual({ scs: 'on', enc: 'UTF8', ds: 'ISO, YMD', tz: 'UTC' });
+        // A backslash in a literal is itself (the catalog's LIKE … ESCAPE '\'), and text
+        // outside LATIN1 round-trips.
+        await d.applySchemaChanges([
+          createTable(
+            'pinned',
+            [
+              { name: 'k', type: INT },
+              { name: 's', type: TEXT },
+              { name: 'at', type: DT },
+            ],
+            ['k'],
+          ),
+        ]);
+        expect([...(await d.readCatalog()).keys()]).toEqual(['pinned']);
+        const texts = ['€ 5', 'back\\slash', 'é', '😀'];
+        await load(
+          d,
+          'pinned',
+          { write: 'merge', primaryKey: ['k'], runId: 1 },
+          rowsOf(texts.map((t, i) => [i, t, '2024-01-02 03:04:05'])),
+        );
+        expect(await d.query("SELECT s, at, 'a\\b' AS lit FROM pinned ORDER BY k")).toEqual(
+          texts.map((t) => ({ s: t, at: '2024-01-02 03:04:05', lit: 'a\\b' })),
+        );
+      } finally {
+        await d.close();
+        await other.drop();
+      }
+    });
+
     it('names an unknown URL option and lists the known ones', () => {
       const config = parseDestination(`${POSTGRES_TEST_URL}/x?poolSize=3`, os.tmpdir(), {});
       expect(() => new PostgresDestination(config as never)).toThrow(

@@ -127,11 +127,23 @@ export class PostgresDestination implements Destination {
   /**
    * Connection settings. Every session runs in UTC (TIMESTAMPTZ text in and out is UTC) with the
    * pipeline's schema as its search_path, so state tables, models and staging need no schema
-   * prefix; temporary tables stay in the session's own pg_temp schema.
+   * prefix; temporary tables stay in the session's own pg_temp schema. What the SQL text and
+   * the values assume is pinned too, whatever the server, database or role sets (the startup
+   * options win over `ALTER DATABASE/ROLE … SET`): `standard_conforming_strings` on (a
+   * backslash in a '…' literal is itself: `lit`, the catalog's LIKE … ESCAPE '\'), and
+   * `client_encoding` UTF8 (pg writes and reads UTF-8; a server converting to another client
+   * encoding would garble every non-ASCII character; pg's startup message asks for UTF8 too,
+   * the option says so here rather than leave it to the driver).
    */
   #clientConfig(database: string, withSchema = true): ClientConfig {
     const c = this.#config;
-    const options = ['-c TimeZone=UTC', '-c DateStyle=ISO,YMD', '-c IntervalStyle=postgres'];
+    const options = [
+      '-c TimeZone=UTC',
+      '-c DateStyle=ISO,YMD',
+      '-c IntervalStyle=postgres',
+      '-c standard_conforming_strings=on',
+      '-c client_encoding=UTF8',
+    ];
     if (withSchema) options.push(`-c search_path=${startupValue(q(c.schema))}`);
     return {
       host: c.host,

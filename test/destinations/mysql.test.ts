@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDestination } from '../../src/config/destination.js';
 import { TributaryError } from '../../src/core/errors.js';
 import type { ColumnSchema, ColumnType, DbValue, SchemaChange } from '../../src/core/types.js';
+import { translateMysqlError } from '../../src/destinations/mysql/errors.js';
 import { MysqlDestination } from '../../src/destinations/mysql/index.js';
 import { mergePaths, mergeTuning } from '../../src/destinations/mysql/write/merge.js';
 import { tsvRow } from '../../src/destinations/rowtext.js';
@@ -154,6 +155,31 @@ async function dumpText(dest: Destination, name: string, order: string): Promise
     }),
   );
 }
+
+describe('MySQL error text (no server)', () => {
+  it('masks URL credentials and the password before cutting the SQL to 300 characters', () => {
+    for (const at of [290, 296, 299]) {
+      // The password starts `at`, before the 300 characters the SQL is cut to, and ends after.
+      const lead = (prefix: string) => `SELECT '${'x'.repeat(at - prefix.length - 12)}', '${prefix}`;
+      for (const sql of [
+        `${lead('mysql://etl:')}Secr3tPassw0rd@db.example/shop'`,
+        `${lead('')}Hunter2-long-pass'`,
+      ]) {
+        expect(sql.search(/Secr3t|Hunter2/)).toBe(at);
+        const err = translateMysqlError(
+          Object.assign(new Error('m'), {
+            code: 'ER_PARSE_ERROR',
+            errno: 1064,
+            sqlMessage: 'You have an error',
+          }),
+          sql,
+          { secrets: ['Hunter2-long-pass'] },
+        ) as TributaryError;
+        expect(err.message).not.toMatch(/Secr|Hunt|Se…|Hu…/);
+      }
+    }
+  });
+});
 
 describe.skipIf(!available)('MySQL destination', () => {
   let db: Awaited<ReturnType<typeof freshMysqlDatabase>>;

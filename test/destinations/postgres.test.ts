@@ -148,6 +148,35 @@ describe('PostgreSQL error classification (no server)', () => {
     expect(err.transient).toBe(false);
   });
 
+  it('masks URL credentials and the password before cutting the SQL, and in kept names', () => {
+    const url = 'postgres://etl:Secr3tPassw0rd@db.example/shop';
+    const secrets = ['Hunter2-long-pass', 'p@ss w/rd!'];
+    const msg = (message: string, what: string, code = '42601') =>
+      (translatePgError(Object.assign(new Error(message), { code }), what, { secrets }) as TributaryError)
+        .message;
+    for (const at of [290, 296, 299]) {
+      // The password starts `at`, before the 300 characters the SQL is cut to, and ends after.
+      const lead = (prefix: string) => `SELECT '${'x'.repeat(at - prefix.length - 12)}', '${prefix}`;
+      const sql = `${lead('postgres://etl:')}Secr3tPassw0rd@db.example/shop'`;
+      expect(sql.indexOf('Secr3t')).toBe(at);
+      expect(msg('syntax error at or near "x"', sql)).not.toMatch(/Secr3t|Secr|Se…/);
+      const other = `${lead('')}Hunter2-long-pass'`;
+      expect(other.indexOf('Hunter2')).toBe(at);
+      expect(msg('syntax error', other)).not.toMatch(/Hunter2|Hu…/);
+    }
+    // A quoted name is kept, a URL's credentials in it are not; nor a password URL-encoded.
+    const kept = msg(`database "${url}" does not exist`, 'connecting', '3D000');
+    expect(kept).toContain('database "postgres://etl:***@db.example/shop" does not exist');
+    expect(msg('role "p%40ss%20w%2Frd!" does not exist', 'q', '28000')).not.toContain('p%40ss');
+    // A translated server message quotes with other marks: values there go too.
+    expect(redactServerMessage('ungültige Eingabesyntax für Typ bigint: »geheim-42«')).toBe(
+      'ungültige Eingabesyntax für Typ bigint: "…"',
+    );
+    expect(redactServerMessage('syntaxe en entrée invalide pour le type bigint : « secret-42 »')).toBe(
+      'syntaxe en entrée invalide pour le type bigint : "…"',
+    );
+  });
+
   it('login and missing-database errors are DEST_CONNECT', () => {
     expect(classify({ code: '28P01' }).code).toBe('DEST_CONNECT');
     expect(classify({ code: '3D000' }).code).toBe('DEST_CONNECT');
@@ -1467,6 +1496,22 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       expect(dup.message).toMatch(/duplicate key/);
       expect(dup.message).not.toContain('secret-value-123');
       expect(String((dup.cause as Error).message)).not.toContain('secret-value-123');
+    });
+
+    it('a server error quoting a URL with a password never shows the password, in its message or cause', async () => {
+      const secret = 'Xq9-secret-in-url';
+      const url = `postgres://etl:${secret}@db.example/shop`;
+      // The relation's name is kept in the message; in the second the SQL is cut at 300
+      // characters with the password's first three inside.
+      const head = "SELECT 1 FROM nowhere WHERE x = '";
+      const pad = 'y'.repeat(297 - head.length - 'postgres://etl:'.length);
+      for (const sql of [`SELECT * FROM "${url}"`, `${head}${pad}${url}'`]) {
+        const err = (await dest.query(sql).catch((e: unknown) => e)) as TributaryError;
+        expect(err).toBeInstanceOf(TributaryError);
+        expect(err.message).toMatch(/PostgreSQL 42P01/);
+        expect(err.message).not.toContain('Xq9');
+        expect(String((err.cause as Error).message)).not.toContain('Xq9');
+      }
     });
 
     it('a refused connection is a transient DEST_CONNECT error without the password', async () => {

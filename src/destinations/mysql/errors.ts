@@ -1,3 +1,4 @@
+import { maskUrl } from '../../config/destination.js';
 import { TributaryError } from '../../core/errors.js';
 
 /** What mysql2 puts on its errors (server errors carry errno/sqlState; socket errors only a code). */
@@ -71,10 +72,20 @@ function cut(sql: string): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
 }
 
+/**
+ * Text without credentials: the password of any `scheme://user:password@` URL, and each secret
+ * — as written and URL-encoded. Before any cut: a cut inside a password would leave its start,
+ * which no pattern recognises afterwards.
+ */
 function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
+  let out = maskUrl(text);
   // Very short secrets would mangle ordinary words; the driver never echoes passwords anyway.
-  for (const s of secrets) if (s.length >= 3) out = out.replaceAll(s, '***');
+  for (const s of secrets) {
+    if (s.length < 3) continue;
+    out = out.replaceAll(s, '***');
+    const encoded = encodeURIComponent(s);
+    if (encoded !== s) out = out.replaceAll(encoded, '***');
+  }
   return out;
 }
 
@@ -120,7 +131,7 @@ export function translateMysqlError(err: unknown, what: string, options: Transla
     (e.errno !== undefined && TRANSIENT_ERRNOS.has(e.errno)) ||
     (e.code === undefined && TRANSIENT_MESSAGES.some((re) => re.test(raw)));
   const connecting = options.connecting || (e.errno !== undefined && CONNECT_ERRNOS.has(e.errno));
-  const where = what ? ` (in: ${scrub(cut(what), secrets)})` : '';
+  const where = what ? ` (in: ${cut(scrub(what, secrets))})` : '';
   // The server's own hint ("change some columns to TEXT or BLOB") does not apply: they are.
   const tooWide =
     (e.errno !== undefined && ROW_SIZE_ERRNOS.has(e.errno)) ||

@@ -1,3 +1,4 @@
+import { maskUrl } from '../../config/destination.js';
 import { TributaryError } from '../../core/errors.js';
 
 /** What pg puts on its errors: server errors carry a SQLSTATE `code`; socket errors a Node code. */
@@ -63,11 +64,20 @@ const CONNECT_STATES = new Set(['28P01', '28000', '3D000', '53300', '57P03']);
 const NAME_BEFORE_QUOTE =
   /\b(?:column|relation|table|constraint|index|schema|database|type|role|user|function|sequence|view|operator|extension|trigger|parameter|cursor|savepoint|statement|setting)\s*$/i;
 
+/**
+ * A server message translated (`lc_messages` is the server's to choose) quotes with other
+ * marks — German »…«, French « … », „…“, “…”, 「…」 — and the words before a name are not the
+ * English ones: every such fragment may be a value, and goes.
+ */
+const OTHER_QUOTES = /»[^«»\n]*«|«[^«»\n]*»|„[^“”\n]*[“”]|“[^”\n]*”|「[^」\n]*」/g;
+
 /** Server message without row values: quoted fragments that are not object names become `"…"`. */
 export function redactServerMessage(message: string): string {
-  return message.replace(/"((?:[^"]|"")*)"/g, (whole, _inner: string, offset: number) =>
-    NAME_BEFORE_QUOTE.test(message.slice(Math.max(0, offset - 20), offset)) ? whole : '"…"',
-  );
+  return message
+    .replace(/"((?:[^"]|"")*)"/g, (whole, _inner: string, offset: number) =>
+      NAME_BEFORE_QUOTE.test(message.slice(Math.max(0, offset - 20), offset)) ? whole : '"…"',
+    )
+    .replace(OTHER_QUOTES, '"…"');
 }
 
 function cut(sql: string): string {
@@ -75,10 +85,21 @@ function cut(sql: string): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
 }
 
+/**
+ * Text without credentials: the password of any `scheme://user:password@` URL (a model's
+ * dblink connection string, a name that holds one), and each secret — as written and
+ * URL-encoded, as the destination's URL holds it. Before any cut: a cut inside a password
+ * would leave its start, which no pattern recognises afterwards.
+ */
 function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
+  let out = maskUrl(text);
   // Very short secrets would mangle ordinary words; the driver never echoes passwords anyway.
-  for (const s of secrets) if (s.length >= 3) out = out.replaceAll(s, '***');
+  for (const s of secrets) {
+    if (s.length < 3) continue;
+    out = out.replaceAll(s, '***');
+    const encoded = encodeURIComponent(s);
+    if (encoded !== s) out = out.replaceAll(encoded, '***');
+  }
   return out;
 }
 
@@ -122,7 +143,8 @@ function isDriverError(err: unknown): err is DriverError {
 /**
  * The one place pg errors become Tributary errors. The message keeps the SQLSTATE, the server
  * message with row values redacted, and the SQL cut to 300 characters — never the bound
- * values, the error's DETAIL, nor the password. `cause` is a sanitized copy for the same reason.
+ * values, the error's DETAIL, the password, nor the credentials of a URL in the SQL or the
+ * message (masked before the cut). `cause` is a sanitized copy for the same reason.
  */
 export function translatePgError(err: unknown, what: string, options: TranslateOptions = {}): unknown {
   if (err instanceof TributaryError) return err;
@@ -132,7 +154,7 @@ export function translatePgError(err: unknown, what: string, options: TranslateO
   const raw = err.message ?? String(err);
   const text = scrub(server ? redactServerMessage(raw) : raw, secrets);
   const connecting = options.connecting || (server && CONNECT_STATES.has(err.code as string));
-  const where = what ? ` (in: ${scrub(cut(what), secrets)})` : '';
+  const where = what ? ` (in: ${cut(scrub(what, secrets))})` : '';
   const cause = Object.assign(new Error(text), { code: err.code });
   return new TributaryError(
     connecting ? 'DEST_CONNECT' : 'DEST_QUERY',

@@ -400,6 +400,33 @@ describe.skipIf(!available)('PostgreSQL destination', () => {
       }
     });
 
+    it('refuses, as it opens, a database that does not store text as UTF-8', async () => {
+      for (const encoding of ['LATIN1', 'SQL_ASCII']) {
+        const other = await freshPostgresDatabase({ create: false });
+        const admin = await postgresAdmin();
+        try {
+          await admin.query(
+            `CREATE DATABASE "${other.name}" ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+          );
+          for (const readOnly of [false, true]) {
+            for (const url of [other.url, `${other.url}?schema=fresh`]) {
+              const err = (await openPg(url, readOnly).catch((e: unknown) => e)) as TributaryError;
+              expect(err).toBeInstanceOf(TributaryError);
+              expect(err.code).toBe('DEST_CONNECT');
+              expect(err.message).toContain(
+                `database ${other.name} on ${POSTGRES_TEST_URL}/${other.name}${url.includes('?') ? '?schema=fresh' : ''} stores text as ${encoding}, not UTF8`,
+              );
+            }
+          }
+          const fresh = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [other.name]);
+          expect(fresh.rows).toHaveLength(1);
+        } finally {
+          await admin.end();
+          await other.drop();
+        }
+      }
+    });
+
     it('names an unknown URL option and lists the known ones', () => {
       const config = parseDestination(`${POSTGRES_TEST_URL}/x?poolSize=3`, os.tmpdir(), {});
       expect(() => new PostgresDestination(config as never)).toThrow(

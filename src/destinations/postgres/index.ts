@@ -197,6 +197,7 @@ export class PostgresDestination implements Destination {
       }
     }
     try {
+      await this.#checkEncoding(probe);
       const found = await runSql(probe, 'SELECT 1 AS found FROM pg_namespace WHERE nspname = ?', [schema]);
       if (found.rows.length === 0) {
         if (options.readOnly) {
@@ -234,6 +235,27 @@ export class PostgresDestination implements Destination {
       this.#secrets,
       (pipeline) =>
         this.warnings.push(`the run lock of pipeline ${pipeline} was lost: its connection closed`),
+    );
+  }
+
+  /**
+   * The database must store text as UTF-8: the sessions speak UTF-8 (client_encoding), and a
+   * database of another encoding would convert every value to it — refusing the characters it
+   * lacks (a file failing on its first `€` in LATIN1) or, as SQL_ASCII, storing bytes unchecked
+   * and comparing them as bytes. Checked as the destination opens, before anything is created
+   * or read, so that such a database fails at once with what to do, not later mid-load.
+   */
+  async #checkEncoding(probe: Client): Promise<void> {
+    const { rows } = await runSql(
+      probe,
+      'SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = current_database()',
+    );
+    const encoding = String((rows[0] as { enc?: unknown } | undefined)?.enc ?? '');
+    if (encoding === 'UTF8') return;
+    const { database } = this.#config;
+    throw new TributaryError(
+      'DEST_CONNECT',
+      `database ${database} on ${this.description} stores text as ${encoding}, not UTF8: Tributary loads text as UTF-8, which it would convert or refuse; use a UTF8 database (CREATE DATABASE ${q(database)} ENCODING 'UTF8' TEMPLATE template0, or let Tributary create a missing one)`,
     );
   }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
-import { DATA, order, PG_SERVER, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
+import { DATA, order, PG_SERVER, rate, runCli, SERVER, saveResult, tempDir, uniqueSuffix } from './lib.js';
 import { createDatabase, dropDatabase, PG_TARGETS, pgAdmin, ServerCpu } from './postgres.js';
 
 const TARGET = 2 * 1000 ** 3; // 2 GB
@@ -81,7 +81,7 @@ export async function benchBigfile(): Promise<Record<string, unknown>> {
 async function csvIntoMariadb(): Promise<Record<string, unknown>> {
   const { file, rows } = await csv();
   const admin = await mysql.createConnection(SERVER);
-  const db = 'trib_bench_big';
+  const db = `trib_bench_big_${uniqueSuffix()}`;
   const dir = tempDir('trib-bench-big-mysql-');
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${db}`);

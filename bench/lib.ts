@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -71,11 +72,17 @@ export async function ordersCsv(name: string, rows: number, version = 0): Promis
   fs.mkdirSync(DATA, { recursive: true });
   const file = path.join(DATA, name);
   if (fs.existsSync(file)) return file;
+  await writeOrders(file, 0, rows, version);
+  return file;
+}
+
+/** Write orders `from` … `to - 1` (order ids `from + 1` … `to`) as a CSV file (through a temporary name). */
+export async function writeOrders(file: string, from: number, to: number, version = 0): Promise<void> {
   const tmp = `${file}.tmp`;
   const out = fs.createWriteStream(tmp);
   out.write(`${ORDER_COLUMNS.join(',')}\n`);
   let buf = '';
-  for (let i = 0; i < rows; i++) {
+  for (let i = from; i < to; i++) {
     const o = order(i, version);
     buf += `${o.order_id},${o.user_id},${o.amount},${o.currency},${o.status},${o.ordered_at},${o.updated_at}\n`;
     if (buf.length > 1 << 20) {
@@ -86,7 +93,17 @@ export async function ordersCsv(name: string, rows: number, version = 0): Promis
   out.end(buf);
   await once(out, 'finish');
   fs.renameSync(tmp, file);
-  return file;
+}
+
+/** A benchmark's own option, `--name=value` (the runner takes the names and `--rows N`). */
+export function flag(name: string): string | undefined {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg?.slice(arg.indexOf('=') + 1);
+}
+
+/** A random suffix for database names, so that two benchmarks running at once never share one. */
+export function uniqueSuffix(): string {
+  return `${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
 export interface ChildResult {

@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { expectedCents, ORDER_COLUMNS, ordersCsv, rate, runCli, SERVER, saveResult, tempDir } from './lib.js';
+import {
+  expectedCents,
+  ORDER_COLUMNS,
+  ordersCsv,
+  rate,
+  runCli,
+  SERVER,
+  saveResult,
+  tempDir,
+  uniqueSuffix,
+} from './lib.js';
 
 /**
  * MariaDB end to end vs the speed limit, both in this run on the same file: (a) a bare
@@ -17,8 +27,10 @@ export async function benchMysql(rows: number): Promise<Record<string, unknown>>
     ...SERVER,
     infileStreamFactory: (p: string) => fs.createReadStream(p),
   });
-  const bareDb = 'trib_bench_bare';
-  const runDb = 'trib_bench_run';
+  // Names of this run alone: two benchmarks (or a benchmark and the smoke test) may run at once.
+  const suffix = uniqueSuffix();
+  const bareDb = `trib_bench_bare_${suffix}`;
+  const runDb = `trib_bench_run_${suffix}`;
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${bareDb}`);
     await admin.query(`DROP DATABASE IF EXISTS ${runDb}`);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
   expectedCents,
+  flag,
   ORDER_COLUMNS,
   ordersCsv,
   PG_SERVER,
@@ -16,11 +17,6 @@ import {
 
 /** The issue's targets (issue 15): ratios against the bare COPY, and peak RSS. */
 export const PG_TARGETS = { initialRatio: 0.8, updateRatio: 0.4, maxRssMb: 300 } as const;
-
-function flag(name: string): string | undefined {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg?.slice(arg.indexOf('=') + 1);
-}
 
 /** A client to the benchmark server, in UTC like Tributary's sessions (the caller ends it). */
 export async function pgAdmin(database = 'postgres'): Promise<pg.Client> {

@@ -4,7 +4,7 @@ import { readConfig, withDestination } from '../src/cli/context.js';
 import type { Destination } from '../src/destinations/types.js';
 import type { ModelResult } from '../src/runner/events.js';
 import { runPipeline } from '../src/runner/run.js';
-import { order, ordersCsv, saveResult, tempDir } from './lib.js';
+import { order, ordersCsv, saveResult, tempDir, uniqueSuffix } from './lib.js';
 
 /** The demo's user_totals over the benchmark's orders (which have no market column). */
 const USER_TOTALS = `-- @materialized incremental
@@ -22,6 +22,8 @@ GROUP BY user_id
 
 const BATCH = 1_000;
 const ROUNDS = 5;
+/** The MariaDB database of this run (a name of its own: benchmarks may run at once). */
+const MYSQL_DB = `tributary_bench_${uniqueSuffix()}`;
 
 /**
  * Incremental vs full refresh of `user_totals` after a small batch, on `rows` orders:
@@ -30,14 +32,14 @@ const ROUNDS = 5;
  * incrementally by its run, then a `--full-refresh` of the same model; the results must
  * agree. Times are the model's own refresh time from the run summary (median of the rounds).
  * SQLite always; MariaDB too when TRIBUTARY_BENCH_MYSQL_URL names a server (a database
- * `tributary_bench` is created and dropped).
+ * `tributary_bench_<pid>_<random>` is created and dropped).
  */
 export async function benchTransforms(rows: number): Promise<Record<string, unknown>> {
   const csv = await ordersCsv(`orders-${rows}.csv`, rows);
   const result: Record<string, unknown> = { rows, batch: BATCH, rounds: ROUNDS };
   result.sqlite = await benchOne(csv, rows, (dir) => `sqlite:${path.join(dir, 'out.db')}`);
   const mysql = process.env.TRIBUTARY_BENCH_MYSQL_URL;
-  if (mysql) result.mariadb = await benchOne(csv, rows, () => `${mysql.replace(/\/+$/, '')}/tributary_bench`);
+  if (mysql) result.mariadb = await benchOne(csv, rows, () => `${mysql.replace(/\/+$/, '')}/${MYSQL_DB}`);
   saveResult('transforms', result);
   return result;
 }
@@ -92,7 +94,7 @@ async function benchOne(
     });
   } finally {
     if (config.destination.kind !== 'sqlite') {
-      await withDestination(config, (dest) => dest.execute('DROP DATABASE IF EXISTS tributary_bench')).catch(
+      await withDestination(config, (dest) => dest.execute(`DROP DATABASE IF EXISTS ${MYSQL_DB}`)).catch(
         () => undefined,
       );
     }

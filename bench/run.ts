@@ -1,6 +1,7 @@
 // `npm run bench [-- NAME...] [--rows N]`: run benchmarks, print and save results (bench/results/*.json).
 import { benchBigfile, benchPostgresBigfile, benchWide } from './bigfile.js';
 import { benchCrash } from './crash.js';
+import { benchDistributed } from './distributed.js';
 import { benchFuzz } from './fuzz.js';
 import { benchIntegrity } from './integrity.js';
 import { benchMysql } from './mysql.js';
@@ -20,6 +21,7 @@ const all: Record<string, { fn: (rows: number) => Promise<Record<string, unknown
   sqlite: { fn: benchSqlite, rows: true },
   mysql: { fn: benchMysql, rows: true },
   postgres: { fn: benchPostgres, rows: true },
+  distributed: { fn: benchDistributed, rows: true },
   noop: { fn: () => benchNoop() },
   parse: { fn: () => benchParse() },
   scaling: { fn: () => benchScaling() },

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { benchDistributed } from '../../bench/distributed.js';
 import { benchIntegrity } from '../../bench/integrity.js';
 import { benchMysql } from '../../bench/mysql.js';
 import { benchNoop } from '../../bench/noop.js';
@@ -8,6 +9,7 @@ import { benchScaling } from '../../bench/scaling.js';
 import { benchSqlite } from '../../bench/sqlite.js';
 import { mysqlAvailable } from '../helpers/mysql.js';
 import { postgresAvailable } from '../helpers/postgres.js';
+import { redisAvailable } from '../helpers/queue.js';
 import { DIALECTS } from '../helpers/workspace.js';
 
 /**
@@ -43,6 +45,20 @@ describe('benchmark smoke run', () => {
       expect(r).toMatchObject({ rows: 20_000, rounds: 1 });
       expect(r.initialRatio).toBeGreaterThan(0);
       expect(r.updateRatio).toBeGreaterThan(0);
+    },
+  );
+
+  it.runIf(DIALECTS.includes('mariadb'))(
+    'distributed: a local run vs 1, 2 and 3 worker processes on a queue, and tiny files',
+    { timeout: 300_000 },
+    async () => {
+      expect(await mysqlAvailable()).toBe(true);
+      expect(await redisAvailable()).toBe(true);
+      const r = await benchDistributed(2_000, { files: 1, tiny: 10, dialects: ['mariadb'] });
+      const m = r.mariadb as Record<string, { rowsPerSec?: number; filesPerWorker?: number[] }>;
+      expect(m.local?.rowsPerSec).toBeGreaterThan(0);
+      expect(m.workers3?.filesPerWorker?.reduce((a, b) => a + b)).toBe(4);
+      expect(m.tinyFiles).toMatchObject({ files: 10 });
     },
   );
 

@@ -360,10 +360,10 @@ export class QueueCoordinator implements RemoteLoader {
   async close(runId?: number): Promise<void> {
     try {
       if (runId !== undefined) await withTimeout(this.forgetOlderRuns(runId + 1), 5_000).catch(() => 0);
-      await Promise.race([
-        Promise.allSettled([this.#events.close(), this.#queue.close()]),
-        new Promise((r) => setTimeout(r, 5_000)),
-      ]);
+      // At most 5 s, and the timer cleared: a pending one kept the process alive that long.
+      await withTimeout(Promise.allSettled([this.#events.close(), this.#queue.close()]), 5_000).catch(
+        () => {},
+      );
     } finally {
       for (const c of this.#connections) c.disconnect();
     }

@@ -345,3 +345,27 @@ async function waitForPort(port: number, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe.skipIf(!SERVERS.some((d) => available.get(d)))('a queue that does not answer', () => {
+  it('fails the run and the worker at once (exit 4), the queue password masked, nothing loaded', {
+    timeout: 120_000,
+  }, async () => {
+    const dialect = SERVERS.find((d) => available.get(d)) as (typeof SERVERS)[number];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-queue-down-'));
+    const p = await freshPipeline(targetFor(dialect), dir, 'q');
+    try {
+      const url = `redis://tributary:s3cret-queue-pw@127.0.0.1:${await freePort()}/0`;
+      for (const cmd of [['run'], ['worker']]) {
+        const x = await tributary([...cmd, '-c', p.config, '--queue', url]);
+        expect(x.code, describeExit(x)).toBe(4);
+        expect(x.stderr).toMatch(/cannot reach the queue at redis:\/\/tributary:\*\*\*@127\.0\.0\.1/);
+        expect(x.stderr + x.stdout).not.toMatch(/s3cret-queue-pw/);
+      }
+      const state = await readState(p.config);
+      expect([...state.tables.keys()].filter((t) => !t.startsWith('_tributary'))).toEqual([]);
+    } finally {
+      await p.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

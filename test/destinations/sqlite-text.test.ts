@@ -10,7 +10,8 @@ import type { LiveTable, RowNode, TableWritePlan, WriteStats } from '../../src/d
 /**
  * The SQLite writer's JSON row path (`writeText`, RowFormat json, read with json_each) must
  * store exactly what binding the same values row by row (`write`) stores: the same values,
- * the same storage classes, the same merge outcome and counts.
+ * the same storage classes, the same merge outcome and counts. (Keys sent several times in
+ * one file, and when writeText is offered: destination.test.ts, with the other dialects.)
  */
 
 const cols: ColumnSchema[] = [
@@ -163,57 +164,4 @@ describe('SQLite writer: rows as JSON (writeText)', () => {
       ]);
     },
   );
-
-  it('merges keys sent several times in one file in file order, as write does (random files)', async () => {
-    const small: ColumnSchema[] = [cols[0] as ColumnSchema, cols[1] as ColumnSchema, cols[8] as ColumnSchema];
-    for (const t of ['r_rows', 'r_text']) {
-      await dest.applySchemaChanges([
-        {
-          kind: 'create_table',
-          table: { name: t, columns: small, primaryKey: ['id'] },
-          system: { fileId: false, idx: false },
-        },
-      ]);
-    }
-    let x = 11;
-    const next = (n: number) => {
-      x = (x * 1103515245 + 12345) % 2147483648;
-      return x % n;
-    };
-    for (let file = 1; file <= 10; file++) {
-      const rows: RowNode[] = Array.from({ length: 5 + next(60) }, () => ({
-        values: [1 + next(8), ['a', 'b', null][next(3)] as DbValue, next(4) === 0 ? null : 1 + next(4)],
-      }));
-      const plan = {
-        write: 'merge' as const,
-        primaryKey: ['id'],
-        cursor: 'cur',
-        runId: file,
-        fileId: file,
-        children: [],
-      };
-      const expected = await load('r_rows', plan, rows, false, 1000);
-      expect(await load('r_text', plan, rows, true, 1 + next(7)), `file ${file}`).toEqual(expected);
-    }
-    const rowsOf = (t: string) => dest.query(`SELECT id, s, cur, _tributary_run_id FROM "${t}" ORDER BY id`);
-    expect(await rowsOf('r_text')).toEqual(await rowsOf('r_rows'));
-  });
-
-  it('is offered without child tables only', async () => {
-    const catalog = await dest.readCatalog();
-    await dest.transaction(async (tx) => {
-      const base = {
-        table: catalog.get('j_merge_rows') as LiveTable,
-        write: 'merge' as const,
-        primaryKey: ['id'],
-        cursor: undefined,
-        runId: 9,
-        fileId: 1,
-      };
-      expect(typeof (await tx.writer({ ...base, children: [] })).writeText).toBe('function');
-      const child = { ...(catalog.get('r_rows') as LiveTable) };
-      expect((await tx.writer({ ...base, children: [child] })).writeText).toBeUndefined();
-    });
-    expect(dest.capabilities.rowFormat).toBe('json');
-  });
 });

@@ -66,18 +66,23 @@ export async function mysqlAdmin(database?: string): Promise<Connection> {
 }
 
 /**
- * A new empty database `trib_test_<random>` on the test server, with its `mysql://` URL and
- * a `drop()` that removes it. Throws when the server is unreachable (after
- * `mysqlAvailable()` decided whether that is a skip or a failure).
+ * A new empty database `trib_test_<random>` on the test server (`create: false`: only its
+ * name, for the destination to create on open), with its `mysql://` URL and a `drop()` that
+ * removes it. Throws when the server is unreachable (after `mysqlAvailable()` decided whether
+ * that is a skip or a failure).
  */
-export async function freshMysqlDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function freshMysqlDatabase(
+  opts: { create?: boolean } = {},
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   if (!(await mysqlAvailable())) throw new Error(`MySQL/MariaDB is not reachable at ${masked()}`);
   const name = `trib_test_${randomBytes(6).toString('hex')}`;
-  const admin = await mysqlAdmin();
-  try {
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  } finally {
-    await admin.end();
+  if (opts.create !== false) {
+    const admin = await mysqlAdmin();
+    try {
+      await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+    } finally {
+      await admin.end();
+    }
   }
   return {
     url: `${MYSQL_TEST_URL}/${name}`,

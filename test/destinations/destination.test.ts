@@ -49,7 +49,7 @@ import {
  * with the SQLite writer, the reference (on SQLite: its text rows against its bound rows);
  * on the servers also opening, before-images, direct loads, locks, killed sessions and
  * secrets. What only one dialect does stays in its own file (mysql.test.ts,
- * postgres.test.ts, sqlite-*.test.ts).
+ * postgres.test.ts, sqlite.test.ts).
  */
 
 /** Outside CI an unreachable server skips its dialect; under CI=true this throws (test/helpers). */

@@ -1323,7 +1323,8 @@ describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
       );
     });
 
-    describe('locks', () => {
+    // Each on a lock of its own: side by side.
+    describe('locks', { concurrent: true }, () => {
       it('a second destination sees who holds the lock and since when, and gets it once released', async () => {
         const second = await fresh.open();
         try {
@@ -1371,7 +1372,9 @@ describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
       });
     });
 
-    describe('errors', () => {
+    // Each on a table or session of its own: side by side (one that finds the pool busy waits
+    // for a connection; every lock wait here ends within a second).
+    describe('errors', { concurrent: true }, () => {
       it('a killed connection is a transient error and the pool recovers', async () => {
         const err = (await dest
           .transaction(async (tx) => {

@@ -14,20 +14,14 @@ import {
 import { mergePaths } from '../../src/destinations/postgres/merge.js';
 import { compactJson } from '../../src/destinations/postgres/session.js';
 import type { Destination } from '../../src/destinations/types.js';
-import { DIALECTS } from '../helpers/dialects.js';
-import {
-  freshPostgresDatabase,
-  POSTGRES_TEST_URL,
-  postgresAdmin,
-  postgresAvailable,
-} from '../helpers/postgres.js';
+import { freshPostgresDatabase, POSTGRES_TEST_URL, postgresAdmin } from '../helpers/postgres.js';
+import { type ServerKit, testable } from '../helpers/servers.js';
 import {
   createTable,
   DEC,
   DT,
   dumpText,
   type FreshDestination,
-  freshDestination,
   INT,
   load,
   openUrl,
@@ -40,11 +34,13 @@ import {
   textCursorRows,
   textCursorTable,
 } from '../helpers/writer.js';
+import { describeDestination } from './suite.js';
 
 /**
- * What only the PostgreSQL destination does (15 here): placeholders, 63-byte names, SQLSTATE
- * classification, `?schema=`, the merge's path choice, the driver's value forms. What it
- * shares with the other destinations is tested once for all in destination.test.ts.
+ * The PostgreSQL destination against the real server (15 here): the suite every destination
+ * runs (suite.ts), told what differs on this server by its kit below, then what only
+ * PostgreSQL does — placeholders, 63-byte names, SQLSTATE classification, `?schema=`, session
+ * settings and encodings, the merge's path choice and order, the driver's value forms.
  */
 
 describe('PostgreSQL SQL text (no server)', () => {
@@ -189,384 +185,440 @@ describe('PostgreSQL error classification (no server)', () => {
   });
 });
 
-const available = DIALECTS.includes('postgres') ? await postgresAvailable() : false;
+/** What the suite needs to know of this server (test/helpers/servers.ts). */
+const postgres: ServerKit = {
+  dialect: 'postgres',
+  baseUrl: POSTGRES_TEST_URL,
+  refusedUrl: 'postgres://u:pw-not-shown@127.0.0.1:1/x',
+  capabilities: {
+    transactionalDdl: true,
+    maxIdentifierLength: 63,
+    bulkLoad: true,
+    maxConcurrentLoads: 4,
+    remoteLoads: true,
+    rowFormat: 'tsv',
+  },
+  encoding: /^UTF8$/,
+  async admin(sql, params, database) {
+    const c = await postgresAdmin(database);
+    try {
+      let n = 0;
+      return (
+        await c.query(
+          sql.replace(/\?/g, () => `$${++n}`),
+          params,
+        )
+      ).rows;
+    } finally {
+      await c.end();
+    }
+  },
+  async databaseEncoding(name) {
+    const [row] = await postgres.admin(
+      'SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = ?',
+      [name],
+    );
+    return row ? String(row.enc) : undefined;
+  },
+  sessionIdSql: 'SELECT pg_backend_pid() AS id',
+  async kill(id) {
+    await postgres.admin('SELECT pg_terminate_backend(?)', [id]);
+  },
+  lockSessionColumn: 'pid',
+  shortLockWait: "SET LOCAL lock_timeout = '200ms'",
+  lockWaitError: /55P03/,
+  deadlockError: /40P01/,
+  missingTableError: /PostgreSQL 42P01/,
+  async createUser(user, password) {
+    await postgres.admin(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
+  },
+  async dropUser(user) {
+    await postgres.admin(`DROP ROLE IF EXISTS ${user}`);
+  },
+  conflictAtFinish: false,
+  variants: [],
+};
 
-describe.skipIf(!available)('PostgreSQL destination', () => {
-  let fresh: FreshDestination;
-  let dest: Destination;
+describeDestination('postgres', {
+  testable: await testable('postgres'),
+  server: postgres,
+  own: (db) =>
+    describe('PostgreSQL only', () => {
+      let fresh: FreshDestination;
+      let dest: Destination;
 
-  beforeAll(async () => {
-    fresh = await freshDestination('postgres');
-    dest = fresh.dest;
-  });
-  afterAll(async () => {
-    await fresh?.drop();
-  });
+      beforeAll(() => {
+        fresh = db.fresh;
+        dest = db.dest;
+      });
 
-  describe('open', () => {
-    it('read-only: a missing schema is absent, and nothing is created', async () => {
-      const noSchema = await fresh.open('schema=nothing_here', { readOnly: true });
-      expect(noSchema.absent).toBe(true);
-      const admin = await postgresAdmin(fresh.name);
-      try {
-        const { rows } = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = 'nothing_here'");
-        expect(rows).toEqual([]);
-      } finally {
-        await admin.end();
-      }
-    });
+      describe('open', () => {
+        it('read-only: a missing schema is absent, and nothing is created', async () => {
+          const noSchema = await fresh.open('schema=nothing_here', { readOnly: true });
+          expect(noSchema.absent).toBe(true);
+          const admin = await postgresAdmin(fresh.name);
+          try {
+            const { rows } = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = 'nothing_here'");
+            expect(rows).toEqual([]);
+          } finally {
+            await admin.end();
+          }
+        });
 
-    it('keeps a pipeline in the schema of `?schema=`, created when missing', async () => {
-      const other = await fresh.open('schema=Other%20Schema');
-      expect(other.description).toBe(`${POSTGRES_TEST_URL}/${fresh.name}?schema=Other%20Schema`);
-      await other.applySchemaChanges([createTable('in_other', [{ name: 'a', type: INT }], [])]);
-      expect([...(await other.readCatalog()).keys()]).toEqual(['in_other']);
-      expect((await dest.readCatalog()).has('in_other')).toBe(false);
-      const [row] = await other.query<{ s: string }>('SELECT current_schema() AS s');
-      expect(row?.s).toBe('Other Schema');
-    });
+        it('keeps a pipeline in the schema of `?schema=`, created when missing', async () => {
+          const other = await fresh.open('schema=Other%20Schema');
+          expect(other.description).toBe(`${POSTGRES_TEST_URL}/${fresh.name}?schema=Other%20Schema`);
+          await other.applySchemaChanges([createTable('in_other', [{ name: 'a', type: INT }], [])]);
+          expect([...(await other.readCatalog()).keys()]).toEqual(['in_other']);
+          expect((await dest.readCatalog()).has('in_other')).toBe(false);
+          const [row] = await other.query<{ s: string }>('SELECT current_schema() AS s');
+          expect(row?.s).toBe('Other Schema');
+        });
 
-    it('pins what its SQL and values assume, whatever the database sets for its sessions', async () => {
-      const other = await freshPostgresDatabase();
-      const admin = await postgresAdmin();
-      try {
-        for (const set of [
-          'standard_conforming_strings = off',
-          "client_encoding = 'LATIN1'",
-          "DateStyle = 'SQL, DMY'",
-          "TimeZone = 'America/New_York'",
-        ])
-          await admin.query(`ALTER DATABASE "${other.name}" SET ${set}`);
-      } finally {
-        await admin.end();
-      }
-      const d = await openUrl(other.url);
-      try {
-        const [s] = await d.query<Record<string, string>>(
-          "SELECT current_setting('standard_conforming_strings') AS scs, current_setting('client_encoding') AS enc, current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz",
-        );
-        expect(s).toEqual({ scs: 'on', enc: 'UTF8', ds: 'ISO, YMD', tz: 'UTC' });
-        // A backslash in a literal is itself (the catalog's LIKE … ESCAPE '\'), and text
-        // outside LATIN1 round-trips.
-        await d.applySchemaChanges([
-          createTable(
-            'pinned',
-            [
-              { name: 'k', type: INT },
-              { name: 's', type: TEXT },
-              { name: 'at', type: DT },
-            ],
-            ['k'],
-          ),
-        ]);
-        expect([...(await d.readCatalog()).keys()]).toEqual(['pinned']);
-        const texts = ['€ 5', 'back\\slash', 'é', '😀'];
-        await load(
-          d,
-          'pinned',
-          { write: 'merge', primaryKey: ['k'], runId: 1 },
-          rowsOf(texts.map((t, i) => [i, t, '2024-01-02 03:04:05'])),
-        );
-        expect(await d.query("SELECT s, at, 'a\\b' AS lit FROM pinned ORDER BY k")).toEqual(
-          texts.map((t) => ({ s: t, at: '2024-01-02 03:04:05', lit: 'a\\b' })),
-        );
-      } finally {
-        await d.close();
-        await other.drop();
-      }
-    });
+        it('pins what its SQL and values assume, whatever the database sets for its sessions', async () => {
+          const other = await freshPostgresDatabase();
+          const admin = await postgresAdmin();
+          try {
+            for (const set of [
+              'standard_conforming_strings = off',
+              "client_encoding = 'LATIN1'",
+              "DateStyle = 'SQL, DMY'",
+              "TimeZone = 'America/New_York'",
+            ])
+              await admin.query(`ALTER DATABASE "${other.name}" SET ${set}`);
+          } finally {
+            await admin.end();
+          }
+          const d = await openUrl(other.url);
+          try {
+            const [s] = await d.query<Record<string, string>>(
+              "SELECT current_setting('standard_conforming_strings') AS scs, current_setting('client_encoding') AS enc, current_setting('DateStyle') AS ds, current_setting('TimeZone') AS tz",
+            );
+            expect(s).toEqual({ scs: 'on', enc: 'UTF8', ds: 'ISO, YMD', tz: 'UTC' });
+            // A backslash in a literal is itself (the catalog's LIKE … ESCAPE '\'), and text
+            // outside LATIN1 round-trips.
+            await d.applySchemaChanges([
+              createTable(
+                'pinned',
+                [
+                  { name: 'k', type: INT },
+                  { name: 's', type: TEXT },
+                  { name: 'at', type: DT },
+                ],
+                ['k'],
+              ),
+            ]);
+            expect([...(await d.readCatalog()).keys()]).toEqual(['pinned']);
+            const texts = ['€ 5', 'back\\slash', 'é', '😀'];
+            await load(
+              d,
+              'pinned',
+              { write: 'merge', primaryKey: ['k'], runId: 1 },
+              rowsOf(texts.map((t, i) => [i, t, '2024-01-02 03:04:05'])),
+            );
+            expect(await d.query("SELECT s, at, 'a\\b' AS lit FROM pinned ORDER BY k")).toEqual(
+              texts.map((t) => ({ s: t, at: '2024-01-02 03:04:05', lit: 'a\\b' })),
+            );
+          } finally {
+            await d.close();
+            await other.drop();
+          }
+        });
 
-    it('refuses, as it opens, a database that does not store text as UTF-8', async () => {
-      for (const encoding of ['LATIN1', 'SQL_ASCII']) {
-        const other = await freshPostgresDatabase({ create: false });
-        const admin = await postgresAdmin();
-        try {
-          await admin.query(
-            `CREATE DATABASE "${other.name}" ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
-          );
-          for (const readOnly of [false, true]) {
-            for (const url of [other.url, `${other.url}?schema=fresh`]) {
-              const err = (await openUrl(url, { readOnly }).catch((e: unknown) => e)) as TributaryError;
-              expect(err).toBeInstanceOf(TributaryError);
-              expect(err.code).toBe('DEST_CONNECT');
-              expect(err.message).toContain(
-                `database ${other.name} on ${POSTGRES_TEST_URL}/${other.name}${url.includes('?') ? '?schema=fresh' : ''} stores text as ${encoding}, not UTF8`,
+        it('refuses, as it opens, a database that does not store text as UTF-8', async () => {
+          for (const encoding of ['LATIN1', 'SQL_ASCII']) {
+            const other = await freshPostgresDatabase({ create: false });
+            const admin = await postgresAdmin();
+            try {
+              await admin.query(
+                `CREATE DATABASE "${other.name}" ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
               );
+              for (const readOnly of [false, true]) {
+                for (const url of [other.url, `${other.url}?schema=fresh`]) {
+                  const err = (await openUrl(url, { readOnly }).catch((e: unknown) => e)) as TributaryError;
+                  expect(err).toBeInstanceOf(TributaryError);
+                  expect(err.code).toBe('DEST_CONNECT');
+                  expect(err.message).toContain(
+                    `database ${other.name} on ${POSTGRES_TEST_URL}/${other.name}${url.includes('?') ? '?schema=fresh' : ''} stores text as ${encoding}, not UTF8`,
+                  );
+                }
+              }
+              const fresh = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [other.name]);
+              expect(fresh.rows).toHaveLength(1);
+            } finally {
+              await admin.end();
+              await other.drop();
             }
           }
-          const fresh = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [other.name]);
-          expect(fresh.rows).toHaveLength(1);
-        } finally {
-          await admin.end();
-          await other.drop();
-        }
-      }
-    });
+        });
 
-    it('reads postgresql:// URLs with a schema and options', () => {
-      const both = parseDestination('postgresql://u:pw@h/db?schema=s&ssl=true', os.tmpdir(), {});
-      expect(both).toMatchObject({
-        kind: 'postgres',
-        host: 'h',
-        port: 5432,
-        schema: 's',
-        options: { ssl: 'true' },
+        it('reads postgresql:// URLs with a schema and options', () => {
+          const both = parseDestination('postgresql://u:pw@h/db?schema=s&ssl=true', os.tmpdir(), {});
+          expect(both).toMatchObject({
+            kind: 'postgres',
+            host: 'h',
+            port: 5432,
+            schema: 's',
+            options: { ssl: 'true' },
+          });
+        });
       });
-    });
-  });
 
-  describe('schema changes and catalog', () => {
-    it('stores names over 63 bytes shortened and distinct, and reads them back in full', async () => {
-      const long = (c: string) => `${'l'.repeat(55)}_0000000${c}`;
-      const tableName = `t${'x'.repeat(63)}`;
-      await dest.applySchemaChanges([
-        createTable(
-          tableName,
-          [
-            { name: long('a'), type: INT },
-            { name: long('b'), type: TEXT },
-          ],
-          [long('a')],
-        ),
-      ]);
-      await dest.applySchemaChanges([
-        { kind: 'add_column', table: tableName, column: { name: long('c'), type: INT } },
-      ]);
-      const live = await table(dest, tableName);
-      expect(live.columns.map((c) => c.name)).toEqual([long('a'), long('b'), long('c')]);
-      expect(live.primaryKey).toEqual([long('a')]);
-      await load(
-        dest,
-        tableName,
-        { write: 'merge', primaryKey: [long('a')], runId: 1 },
-        rowsOf([[1, 'x', 2]]),
-      );
-      const q = dest.dialect.quote;
-      expect(await dest.query(`SELECT ${q(long('b'))} FROM ${q(tableName)}`)).toEqual([{ [long('b')]: 'x' }]);
-    });
+      describe('schema changes and catalog', () => {
+        it('stores names over 63 bytes shortened and distinct, and reads them back in full', async () => {
+          const long = (c: string) => `${'l'.repeat(55)}_0000000${c}`;
+          const tableName = `t${'x'.repeat(63)}`;
+          await dest.applySchemaChanges([
+            createTable(
+              tableName,
+              [
+                { name: long('a'), type: INT },
+                { name: long('b'), type: TEXT },
+              ],
+              [long('a')],
+            ),
+          ]);
+          await dest.applySchemaChanges([
+            { kind: 'add_column', table: tableName, column: { name: long('c'), type: INT } },
+          ]);
+          const live = await table(dest, tableName);
+          expect(live.columns.map((c) => c.name)).toEqual([long('a'), long('b'), long('c')]);
+          expect(live.primaryKey).toEqual([long('a')]);
+          await load(
+            dest,
+            tableName,
+            { write: 'merge', primaryKey: [long('a')], runId: 1 },
+            rowsOf([[1, 'x', 2]]),
+          );
+          const q = dest.dialect.quote;
+          expect(await dest.query(`SELECT ${q(long('b'))} FROM ${q(tableName)}`)).toEqual([
+            { [long('b')]: 'x' },
+          ]);
+        });
 
-    it('stores a header crafted to equal another name’s stored form apart from it (columns and tables)', async () => {
-      const long = `${'h'.repeat(55)}_0000000h`;
-      const crafted = physicalName(long); // what `long` is stored as: a header may spell it
-      const tableLong = `t${'y'.repeat(63)}`;
-      const tableCrafted = physicalName(tableLong);
-      for (const name of [tableLong, tableCrafted]) {
-        await dest.applySchemaChanges([
-          createTable(
-            name,
-            [
-              { name: 'id', type: INT },
-              { name: long, type: TEXT },
-              { name: crafted, type: INT },
-            ],
-            ['id'],
-          ),
-        ]);
-        await load(dest, name, { write: 'merge', primaryKey: ['id'], runId: 1 }, rowsOf([[1, name, 7]]));
-      }
-      const catalog = await dest.readCatalog();
-      for (const name of [tableLong, tableCrafted]) {
-        expect(catalog.get(name)?.columns.map((c) => c.name)).toEqual(['id', long, crafted]);
-        const q = dest.dialect.quote;
-        expect(await dest.query(`SELECT ${q(long)}, ${q(crafted)} FROM ${q(name)}`)).toEqual([
-          { [long]: name, [crafted]: 7 },
-        ]);
-      }
-    });
-  });
-
-  describe('values', () => {
-    it('reads values back in the driver’s forms: NUMERIC text, timestamps without trailing zeros, BOOLEAN true/false, JSONB compact', async () => {
-      await dest.applySchemaChanges([
-        createTable(
-          'forms',
-          [
-            { name: 'i', type: INT },
-            { name: 'amount', type: DEC },
-            { name: 'day', type: { kind: 'date' } },
-            { name: 'at', type: DT },
-            { name: 'flag', type: { kind: 'bool' } },
-            { name: 'payload', type: { kind: 'json' } },
-          ],
-          ['i'],
-        ),
-      ]);
-      await load(
-        dest,
-        'forms',
-        { write: 'merge', primaryKey: ['i'], runId: 1 },
-        rowsOf([
-          [1, '1.5', '2024-01-02', '2024-01-02 03:04:05.123456', true, '[1]'],
-          [2, null, '0001-01-01', '2024-02-29 23:59:59.5', false, '{"a": [1, 2.50]}'],
-        ]),
-      );
-      await dest.applySchemaChanges([
-        { kind: 'widen_column', table: 'forms', column: 'day', from: { kind: 'date' }, to: DT },
-        {
-          kind: 'widen_column',
-          table: 'forms',
-          column: 'amount',
-          from: DEC,
-          to: { kind: 'decimal', precision: 40, scale: 4 },
-        },
-      ]);
-      expect(await dest.query('SELECT amount, day, at, flag, payload FROM forms ORDER BY i')).toEqual([
-        {
-          amount: '1.5000',
-          day: '2024-01-02 00:00:00',
-          at: '2024-01-02 03:04:05.123456',
-          flag: true,
-          payload: '[1]',
-        },
-        {
-          amount: null,
-          day: '0001-01-01 00:00:00',
-          at: '2024-02-29 23:59:59.5',
-          flag: false,
-          payload: '{"a":[1,2.50]}',
-        },
-      ]);
-    });
-  });
-
-  describe('merge paths', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-pg-paths-'));
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    it('applies a file’s rows in file order, not in the staging table’s physical order', async () => {
-      // Each key is stored as 'x' and staged twice: 'y' then 'x'. In file order 'y' changes
-      // the row and 'x' changes it back (the key is written twice: the classification path).
-      // Read the other way round, 'x' would change nothing and 'y' would win, in one statement.
-      const changes = [
-        createTable(
-          'order_k',
-          [
-            { name: 'k', type: INT },
-            { name: 'v', type: TEXT },
-          ],
-          ['k'],
-        ),
-      ];
-      const lite = await sqliteReference(path.join(dir, 'order_k.db'));
-      const { PgSession } = await import('../../src/destinations/postgres/session.js');
-      const query = PgSession.prototype.query;
-      try {
-        await lite.applySchemaChanges(changes);
-        await dest.applySchemaChanges(changes);
-        const keys = [...Array(300).keys()].map((i) => i + 1);
-        const p: Plan = { write: 'merge', primaryKey: ['k'], runId: 1 };
-        const first = rowsOf(keys.map((k) => [k, 'x']));
-        expect(await load(dest, 'order_k', p, first)).toEqual(await load(lite, 'order_k', p, first));
-        const file = rowsOf(keys.flatMap((k) => [[k, 'y'] as DbValue[], [k, 'x'] as DbValue[]]));
-        // Before the merge statement, move every other staged row to the end of the heap (a
-        // new row version), as a table scan may return rows in any order.
-        PgSession.prototype.query = async function (this: InstanceType<typeof PgSession>, sql, params) {
-          const stage = /^WITH m AS \(INSERT .* FROM "(_tributary_stage_\d+_\d+)" s/.exec(sql)?.[1];
-          if (stage) await this.execute(`UPDATE "${stage}" SET v = v WHERE _seq % 2 = 1`);
-          return query.call(this, sql, params);
-        } as typeof query;
-        const q2 = { ...p, runId: 2 };
-        expect(await load(dest, 'order_k', q2, file)).toEqual(await load(lite, 'order_k', q2, file));
-        expect(await dumpText(dest, 'order_k', 'k')).toEqual(await dumpText(lite, 'order_k', 'k'));
-      } finally {
-        PgSession.prototype.query = query;
-        await lite.close();
-      }
-    });
-
-    it('compares text cursors in code point order, as SQLite does, in a database collating en-US', async () => {
-      // en-US puts 'a' before 'B' and 'e' before 'é' before 'f'; code point order puts 'B'
-      // before 'a' and 'é' after 'f'.
-      const other = await freshPostgresDatabase({ create: false });
-      const admin = await postgresAdmin();
-      try {
-        await admin.query(
-          `CREATE DATABASE "${other.name}" ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0`,
-        );
-      } finally {
-        await admin.end();
-      }
-      const en = await openUrl(other.url);
-      const lite = await sqliteReference(path.join(dir, 'text_cursor.db'));
-      try {
-        const [order] = await en.query<{ before: boolean }>("SELECT 'a' < 'B' AS before");
-        expect(order?.before).toBe(true); // the database's own order differs from code points
-        await lite.applySchemaChanges([textCursorTable('tc')]);
-        await en.applySchemaChanges([textCursorTable('tc')]);
-        // One statement (distinct keys): stored 'a', then 'B' is older in code point order.
-        const upserts = mergePaths.upsert;
-        for (const [runId, v, c] of [
-          [1, 'first', 'a'],
-          [2, 'older', 'B'],
-        ] as const) {
-          const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId };
-          const rows = rowsOf([[100, v, c]]);
-          expect(await load(en, 'tc', p, rows)).toEqual(await load(lite, 'tc', p, rows));
-        }
-        expect(mergePaths.upsert).toBe(upserts + 2);
-        expect(await en.query('SELECT v FROM tc WHERE k = 100')).toEqual([{ v: 'first' }]);
-        const r = rng(4242);
-        for (let file = 3; file <= 12; file++) {
-          // Odd files: distinct keys (the one-statement upsert); even: keys repeated (the classification).
-          const rows = textCursorRows(file, r);
-          const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId: file };
-          expect(await load(en, 'tc', p, rows), `file ${file}`).toEqual(await load(lite, 'tc', p, rows));
-        }
-        expect(await dumpText(en, 'tc', 'k')).toEqual(await dumpText(lite, 'tc', 'k'));
-      } finally {
-        await lite.close();
-        await en.close();
-        await other.drop();
-      }
-    });
-
-    it('takes the one-statement upsert when no key is written twice, else the staged classification', async () => {
-      await dest.applySchemaChanges([
-        createTable(
-          'paths',
-          [
-            { name: 'k', type: INT },
-            { name: 'v', type: TEXT },
-          ],
-          ['k'],
-        ),
-      ]);
-      const p: Plan = { write: 'merge', primaryKey: ['k'], runId: 1 };
-      const before = { ...mergePaths };
-      await load(
-        dest,
-        'paths',
-        p,
-        rowsOf([
-          [1, 'a'],
-          [2, 'b'],
-        ]),
-      );
-      expect(mergePaths.upsert).toBe(before.upsert + 1);
-      expect(
-        await load(
-          dest,
-          'paths',
-          p,
-          rowsOf([
-            [1, 'x'],
-            [1, 'y'],
-            [3, 'z'],
-          ]),
-        ),
-      ).toEqual({
-        inserted: 1,
-        updated: 2,
-        unchanged: 0,
-        deleted: 0,
-        childRows: 0,
+        it('stores a header crafted to equal another name’s stored form apart from it (columns and tables)', async () => {
+          const long = `${'h'.repeat(55)}_0000000h`;
+          const crafted = physicalName(long); // what `long` is stored as: a header may spell it
+          const tableLong = `t${'y'.repeat(63)}`;
+          const tableCrafted = physicalName(tableLong);
+          for (const name of [tableLong, tableCrafted]) {
+            await dest.applySchemaChanges([
+              createTable(
+                name,
+                [
+                  { name: 'id', type: INT },
+                  { name: long, type: TEXT },
+                  { name: crafted, type: INT },
+                ],
+                ['id'],
+              ),
+            ]);
+            await load(dest, name, { write: 'merge', primaryKey: ['id'], runId: 1 }, rowsOf([[1, name, 7]]));
+          }
+          const catalog = await dest.readCatalog();
+          for (const name of [tableLong, tableCrafted]) {
+            expect(catalog.get(name)?.columns.map((c) => c.name)).toEqual(['id', long, crafted]);
+            const q = dest.dialect.quote;
+            expect(await dest.query(`SELECT ${q(long)}, ${q(crafted)} FROM ${q(name)}`)).toEqual([
+              { [long]: name, [crafted]: 7 },
+            ]);
+          }
+        });
       });
-      expect(mergePaths.staged).toBe(before.staged + 1);
-      expect(await dumpText(dest, 'paths', 'k')).toEqual([
-        ['1', 'y', '1'],
-        ['2', 'b', '1'],
-        ['3', 'z', '1'],
-      ]);
-    });
-  });
+
+      describe('values', () => {
+        it('reads values back in the driver’s forms: NUMERIC text, timestamps without trailing zeros, BOOLEAN true/false, JSONB compact', async () => {
+          await dest.applySchemaChanges([
+            createTable(
+              'forms',
+              [
+                { name: 'i', type: INT },
+                { name: 'amount', type: DEC },
+                { name: 'day', type: { kind: 'date' } },
+                { name: 'at', type: DT },
+                { name: 'flag', type: { kind: 'bool' } },
+                { name: 'payload', type: { kind: 'json' } },
+              ],
+              ['i'],
+            ),
+          ]);
+          await load(
+            dest,
+            'forms',
+            { write: 'merge', primaryKey: ['i'], runId: 1 },
+            rowsOf([
+              [1, '1.5', '2024-01-02', '2024-01-02 03:04:05.123456', true, '[1]'],
+              [2, null, '0001-01-01', '2024-02-29 23:59:59.5', false, '{"a": [1, 2.50]}'],
+            ]),
+          );
+          await dest.applySchemaChanges([
+            { kind: 'widen_column', table: 'forms', column: 'day', from: { kind: 'date' }, to: DT },
+            {
+              kind: 'widen_column',
+              table: 'forms',
+              column: 'amount',
+              from: DEC,
+              to: { kind: 'decimal', precision: 40, scale: 4 },
+            },
+          ]);
+          expect(await dest.query('SELECT amount, day, at, flag, payload FROM forms ORDER BY i')).toEqual([
+            {
+              amount: '1.5000',
+              day: '2024-01-02 00:00:00',
+              at: '2024-01-02 03:04:05.123456',
+              flag: true,
+              payload: '[1]',
+            },
+            {
+              amount: null,
+              day: '0001-01-01 00:00:00',
+              at: '2024-02-29 23:59:59.5',
+              flag: false,
+              payload: '{"a":[1,2.50]}',
+            },
+          ]);
+        });
+      });
+
+      describe('merge paths', () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-pg-paths-'));
+        afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it('applies a file’s rows in file order, not in the staging table’s physical order', async () => {
+          // Each key is stored as 'x' and staged twice: 'y' then 'x'. In file order 'y' changes
+          // the row and 'x' changes it back (the key is written twice: the classification path).
+          // Read the other way round, 'x' would change nothing and 'y' would win, in one statement.
+          const changes = [
+            createTable(
+              'order_k',
+              [
+                { name: 'k', type: INT },
+                { name: 'v', type: TEXT },
+              ],
+              ['k'],
+            ),
+          ];
+          const lite = await sqliteReference(path.join(dir, 'order_k.db'));
+          const { PgSession } = await import('../../src/destinations/postgres/session.js');
+          const query = PgSession.prototype.query;
+          try {
+            await lite.applySchemaChanges(changes);
+            await dest.applySchemaChanges(changes);
+            const keys = [...Array(300).keys()].map((i) => i + 1);
+            const p: Plan = { write: 'merge', primaryKey: ['k'], runId: 1 };
+            const first = rowsOf(keys.map((k) => [k, 'x']));
+            expect(await load(dest, 'order_k', p, first)).toEqual(await load(lite, 'order_k', p, first));
+            const file = rowsOf(keys.flatMap((k) => [[k, 'y'] as DbValue[], [k, 'x'] as DbValue[]]));
+            // Before the merge statement, move every other staged row to the end of the heap (a
+            // new row version), as a table scan may return rows in any order.
+            PgSession.prototype.query = async function (this: InstanceType<typeof PgSession>, sql, params) {
+              const stage = /^WITH m AS \(INSERT .* FROM "(_tributary_stage_\d+_\d+)" s/.exec(sql)?.[1];
+              if (stage) await this.execute(`UPDATE "${stage}" SET v = v WHERE _seq % 2 = 1`);
+              return query.call(this, sql, params);
+            } as typeof query;
+            const q2 = { ...p, runId: 2 };
+            expect(await load(dest, 'order_k', q2, file)).toEqual(await load(lite, 'order_k', q2, file));
+            expect(await dumpText(dest, 'order_k', 'k')).toEqual(await dumpText(lite, 'order_k', 'k'));
+          } finally {
+            PgSession.prototype.query = query;
+            await lite.close();
+          }
+        });
+
+        it('compares text cursors in code point order, as SQLite does, in a database collating en-US', async () => {
+          // en-US puts 'a' before 'B' and 'e' before 'é' before 'f'; code point order puts 'B'
+          // before 'a' and 'é' after 'f'.
+          const other = await freshPostgresDatabase({ create: false });
+          const admin = await postgresAdmin();
+          try {
+            await admin.query(
+              `CREATE DATABASE "${other.name}" ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0`,
+            );
+          } finally {
+            await admin.end();
+          }
+          const en = await openUrl(other.url);
+          const lite = await sqliteReference(path.join(dir, 'text_cursor.db'));
+          try {
+            const [order] = await en.query<{ before: boolean }>("SELECT 'a' < 'B' AS before");
+            expect(order?.before).toBe(true); // the database's own order differs from code points
+            await lite.applySchemaChanges([textCursorTable('tc')]);
+            await en.applySchemaChanges([textCursorTable('tc')]);
+            // One statement (distinct keys): stored 'a', then 'B' is older in code point order.
+            const upserts = mergePaths.upsert;
+            for (const [runId, v, c] of [
+              [1, 'first', 'a'],
+              [2, 'older', 'B'],
+            ] as const) {
+              const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId };
+              const rows = rowsOf([[100, v, c]]);
+              expect(await load(en, 'tc', p, rows)).toEqual(await load(lite, 'tc', p, rows));
+            }
+            expect(mergePaths.upsert).toBe(upserts + 2);
+            expect(await en.query('SELECT v FROM tc WHERE k = 100')).toEqual([{ v: 'first' }]);
+            const r = rng(4242);
+            for (let file = 3; file <= 12; file++) {
+              // Odd files: distinct keys (the one-statement upsert); even: keys repeated (the classification).
+              const rows = textCursorRows(file, r);
+              const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId: file };
+              expect(await load(en, 'tc', p, rows), `file ${file}`).toEqual(await load(lite, 'tc', p, rows));
+            }
+            expect(await dumpText(en, 'tc', 'k')).toEqual(await dumpText(lite, 'tc', 'k'));
+          } finally {
+            await lite.close();
+            await en.close();
+            await other.drop();
+          }
+        });
+
+        it('takes the one-statement upsert when no key is written twice, else the staged classification', async () => {
+          await dest.applySchemaChanges([
+            createTable(
+              'paths',
+              [
+                { name: 'k', type: INT },
+                { name: 'v', type: TEXT },
+              ],
+              ['k'],
+            ),
+          ]);
+          const p: Plan = { write: 'merge', primaryKey: ['k'], runId: 1 };
+          const before = { ...mergePaths };
+          await load(
+            dest,
+            'paths',
+            p,
+            rowsOf([
+              [1, 'a'],
+              [2, 'b'],
+            ]),
+          );
+          expect(mergePaths.upsert).toBe(before.upsert + 1);
+          expect(
+            await load(
+              dest,
+              'paths',
+              p,
+              rowsOf([
+                [1, 'x'],
+                [1, 'y'],
+                [3, 'z'],
+              ]),
+            ),
+          ).toEqual({
+            inserted: 1,
+            updated: 2,
+            unchanged: 0,
+            deleted: 0,
+            childRows: 0,
+          });
+          expect(mergePaths.staged).toBe(before.staged + 1);
+          expect(await dumpText(dest, 'paths', 'k')).toEqual([
+            ['1', 'y', '1'],
+            ['2', 'b', '1'],
+            ['3', 'z', '1'],
+          ]);
+        });
+      });
+    }),
 });

@@ -10,13 +10,16 @@ import { decimalValue, decimalValueSql } from '../../src/destinations/sqlite/dia
 import { registerSqliteFunctions } from '../../src/destinations/sqlite/functions.js';
 import { SqliteDestination } from '../../src/destinations/sqlite/index.js';
 import type { LiveTable, RowNode, TableWritePlan, WriteStats } from '../../src/destinations/types.js';
+import { testable } from '../helpers/servers.js';
 import { Workspace } from '../helpers/workspace.js';
+import { describeDestination } from './suite.js';
 
 /**
- * What only the SQLite destination does: decimals stored exactly (as numbers or text), tables
- * declared the old way rebuilt, the JSON row path storing what bound values store. What it
- * shares with the other destinations is tested once for all in destination.test.ts.
+ * The SQLite destination: the suite every destination runs (suite.ts), then what only SQLite
+ * does — decimals stored exactly (as numbers or text), tables declared the old way rebuilt,
+ * the JSON row path storing what bound values store.
  */
+describeDestination('sqlite', { testable: await testable('sqlite') });
 
 /** How SQLite stores decimals exactly (src/destinations/sqlite/dialect.ts). */
 describe('SQLite exact decimals', () => {
@@ -129,7 +132,7 @@ describe('SQLite tables made with NUMERIC-affinity declarations', () => {
  * The SQLite writer's JSON row path (`writeText`, RowFormat json, read with json_each) must
  * store exactly what binding the same values row by row (`write`) stores: the same values,
  * the same storage classes, the same merge outcome and counts. (Keys sent several times in
- * one file, and when writeText is offered: destination.test.ts, with the other dialects.)
+ * one file, and when writeText is offered: suite.ts, with the other dialects.)
  */
 
 const cols: ColumnSchema[] = [

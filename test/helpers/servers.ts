@@ -1,13 +1,12 @@
 import type { Capabilities } from '../../src/destinations/types.js';
-import type { Dialect } from './dialects.js';
-import { MYSQL_TEST_URL, mysqlAdmin, mysqlAvailable } from './mysql.js';
-import { POSTGRES_TEST_URL, postgresAdmin, postgresAvailable } from './postgres.js';
+import { DIALECTS, type Dialect } from './dialects.js';
 
 /**
- * The database servers under test, for suites that run one body on each
- * (test/destinations/destination.test.ts): what differs between them is said here once —
- * how an administrator asks the server things, kills a session, makes a user — so that the
- * tests themselves read the same for every server.
+ * A database server under test, for the suite that runs one body on each
+ * (test/destinations/suite.ts): what differs between servers — how an administrator asks the
+ * server things, kills a session, makes a user, which error a lock wait gives — each server's
+ * test file says once, as its kit (mysql.test.ts, postgres.test.ts), so that the tests
+ * themselves read the same for every server.
  */
 export type ServerDialect = Exclude<Dialect, 'sqlite'>;
 
@@ -50,115 +49,15 @@ export interface ServerKit {
   variants: Array<[string, string]>;
 }
 
-const mariadb: ServerKit = {
-  dialect: 'mariadb',
-  baseUrl: MYSQL_TEST_URL,
-  refusedUrl: 'mysql://root:pw-not-shown@127.0.0.1:1/x',
-  capabilities: {
-    transactionalDdl: false,
-    maxIdentifierLength: 64,
-    bulkLoad: true,
-    maxConcurrentLoads: 4,
-    remoteLoads: true,
-    rowFormat: 'tsv',
-  },
-  encoding: /^utf8mb4 utf8mb4_(nopad_bin|0900_bin|bin)$/,
-  async admin(sql, params, database) {
-    const c = await mysqlAdmin(database);
-    try {
-      const [rows] = await c.query(sql, params);
-      return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : [];
-    } finally {
-      await c.end();
-    }
-  },
-  async databaseEncoding(name) {
-    const [row] = await mariadb.admin(
-      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
-      [name],
-    );
-    return row ? `${row.cs} ${row.coll}` : undefined;
-  },
-  sessionIdSql: 'SELECT CONNECTION_ID() AS id',
-  async kill(id) {
-    await mariadb.admin(`KILL CONNECTION ${Number(id)}`);
-  },
-  lockSessionColumn: 'connection_id',
-  shortLockWait: 'SET SESSION innodb_lock_wait_timeout = 1',
-  lockWaitError: /1205/,
-  deadlockError: /1213/,
-  missingTableError: /MySQL ER_NO_SUCH_TABLE 1146/,
-  async createUser(user, password, database) {
-    await mariadb.admin(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
-    await mariadb.admin(`GRANT ALL ON \`${database}\`.* TO '${user}'@'%'`);
-  },
-  async dropUser(user) {
-    await mariadb.admin(`DROP USER IF EXISTS '${user}'@'%'`);
-  },
-  conflictAtFinish: true,
-  variants: [['INSERT path', 'localInfile=false']],
-};
-
-const postgres: ServerKit = {
-  dialect: 'postgres',
-  baseUrl: POSTGRES_TEST_URL,
-  refusedUrl: 'postgres://u:pw-not-shown@127.0.0.1:1/x',
-  capabilities: {
-    transactionalDdl: true,
-    maxIdentifierLength: 63,
-    bulkLoad: true,
-    maxConcurrentLoads: 4,
-    remoteLoads: true,
-    rowFormat: 'tsv',
-  },
-  encoding: /^UTF8$/,
-  async admin(sql, params, database) {
-    const c = await postgresAdmin(database);
-    try {
-      let n = 0;
-      return (
-        await c.query(
-          sql.replace(/\?/g, () => `$${++n}`),
-          params,
-        )
-      ).rows;
-    } finally {
-      await c.end();
-    }
-  },
-  async databaseEncoding(name) {
-    const [row] = await postgres.admin(
-      'SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = ?',
-      [name],
-    );
-    return row ? String(row.enc) : undefined;
-  },
-  sessionIdSql: 'SELECT pg_backend_pid() AS id',
-  async kill(id) {
-    await postgres.admin('SELECT pg_terminate_backend(?)', [id]);
-  },
-  lockSessionColumn: 'pid',
-  shortLockWait: "SET LOCAL lock_timeout = '200ms'",
-  lockWaitError: /55P03/,
-  deadlockError: /40P01/,
-  missingTableError: /PostgreSQL 42P01/,
-  async createUser(user, password) {
-    await postgres.admin(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
-  },
-  async dropUser(user) {
-    await postgres.admin(`DROP ROLE IF EXISTS ${user}`);
-  },
-  conflictAtFinish: false,
-  variants: [],
-};
-
-export const SERVERS: Record<ServerDialect, ServerKit> = { mariadb, postgres };
-
 /**
- * Whether a selected dialect can be tested: SQLite always; a server when it answers. Under
- * `CI=true` an unreachable server throws (test/helpers/mysql.ts): a failure, never a skip.
+ * Whether the suites test `dialect`: selected by `TRIBUTARY_TEST_DIALECTS`, and for a server,
+ * reachable. Under `CI=true` a selected server that does not answer throws (test/helpers/mysql.ts):
+ * a failure, never a skip. Awaited at a test file's top level.
  */
-export async function reachable(dialect: Dialect): Promise<boolean> {
+export async function testable(dialect: Dialect): Promise<boolean> {
+  if (!DIALECTS.includes(dialect)) return false;
   if (dialect === 'sqlite') return true;
-  return dialect === 'postgres' ? postgresAvailable() : mysqlAvailable();
+  // Each driver loaded only where its server is tested.
+  if (dialect === 'postgres') return (await import('./postgres.js')).postgresAvailable();
+  return (await import('./mysql.js')).mysqlAvailable();
 }

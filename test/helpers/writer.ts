@@ -209,7 +209,7 @@ export async function images(d: Destination, tables: string[]): Promise<string[]
 
 /**
  * A destination on an empty database of its own (SQLite: a file in a temp dir), which its
- * `open()` created: the suites check what it created (destination.test.ts).
+ * `open()` created: the suite checks what it created (test/destinations/suite.ts).
  */
 export interface FreshDestination {
   dest: Destination;

@@ -6,16 +6,15 @@ import { parseDestination } from '../../src/config/destination.js';
 import { TributaryError } from '../../src/core/errors.js';
 import type { ColumnSchema, DbValue, SchemaChange } from '../../src/core/types.js';
 import { createDestination } from '../../src/destinations/index.js';
-import { tsvRow } from '../../src/destinations/rowtext.js';
 import type { Destination, LiveTable, RowNode, TableWritePlan } from '../../src/destinations/types.js';
 import { DirectLoadConflict } from '../../src/destinations/types.js';
 import { markFailed, readLedger } from '../../src/state/ledger.js';
 import { insertRejects, listRejects } from '../../src/state/rejects.js';
 import { finishRun, listRuns, startRun } from '../../src/state/runs.js';
 import { ensureStateTables } from '../../src/state/tables.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import type { Dialect } from '../helpers/dialects.js';
 import { dump } from '../helpers/dump.js';
-import { reachable, SERVERS, type ServerDialect } from '../helpers/servers.js';
+import type { ServerKit } from '../helpers/servers.js';
 import {
   childTable,
   compareWithSqlite,
@@ -43,20 +42,15 @@ import {
 } from '../helpers/writer.js';
 
 /**
- * One suite for every destination, run on each dialect `TRIBUTARY_TEST_DIALECTS` selects
- * (SQLite, MariaDB, PostgreSQL), each in a database of its own: DDL and catalog, merge,
- * append and replace, values, transactions, text rows, errors, and the random comparison
- * with the SQLite writer, the reference (on SQLite: its text rows against its bound rows);
- * on the servers also opening, before-images, direct loads, locks, killed sessions and
- * secrets. What only one dialect does stays in its own file (mysql.test.ts,
- * postgres.test.ts, sqlite.test.ts).
+ * The destination suite: one body for every dialect, run by each dialect's test file
+ * (mysql.test.ts, postgres.test.ts, sqlite.test.ts calling {@link describeDestination}) in a
+ * database of its own: DDL and catalog, merge, append and replace, values, transactions, text
+ * rows, errors, and the random comparison with the SQLite writer, the reference (on SQLite:
+ * its text rows against its bound rows); on the servers also opening, before-images, direct
+ * loads, locks, killed sessions and secrets. What differs between the servers each server's
+ * file says once, in its kit (the shape: test/helpers/servers.ts); what only one dialect does,
+ * its file adds after these tests, on the same database.
  */
-
-/** Outside CI an unreachable server skips its dialect; under CI=true this throws (test/helpers). */
-const up = new Map<Dialect, boolean>();
-for (const d of DIALECTS) up.set(d, await reachable(d));
-
-const isServer = (d: Dialect): d is ServerDialect => d !== 'sqlite';
 
 /** The bytes of a text column as upper-case hex. */
 const HEX: Record<Dialect, (column: string) => string> = {
@@ -111,20 +105,27 @@ const TEXTS = [
 /** The texts a table takes: without NUL where the dialect refuses it (`limits.noNul`). */
 const textsFor = (live: LiveTable) => TEXTS.filter((t) => !(live.limits?.noNul && t.includes('\0')));
 
-describe('row text (no server)', () => {
-  it('escapes TSV fields exactly', () => {
-    expect(
-      tsvRow([null, '', '\\N', 'a\tb', 'a\nb', 'a\rb', 'a\\b', 'a\0b', true, false, 12n, -3, '1.50']),
-    ).toBe('\\N\t\t\\\\N\ta\\tb\ta\\nb\ta\\rb\ta\\\\b\ta\\0b\t1\t0\t12\t-3\t1.50');
-  });
-});
+/** The database a dialect file's own tests share with the suite (set before they run). */
+export interface SuiteDatabase {
+  readonly fresh: FreshDestination;
+  readonly dest: Destination;
+}
 
-/**
- * The dialects run side by side (each in its own database, on its own server): the suites of
- * one dialect are concurrent with those of the others, the tests within one in order.
- */
-describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
-  const kit = isServer(dialect) ? SERVERS[dialect] : undefined;
+export interface SuiteOptions {
+  /** Not selected, or a server unreachable outside CI: skipped (test/helpers/servers.ts `testable`). */
+  testable: boolean;
+  /** The server's kit; none for SQLite. */
+  server?: ServerKit;
+  /** The dialect file's own tests, run after the suite's, on its database. */
+  own?: (db: SuiteDatabase) => void;
+}
+
+/** The suite on `dialect`. */
+export function describeDestination(dialect: Dialect, options: SuiteOptions): void {
+  describe.skipIf(!options.testable)(`${dialect} destination`, () => suite(dialect, options));
+}
+
+function suite(dialect: Dialect, { server: kit, own }: SuiteOptions): void {
   /** The ways rows reach a table here: bound values, text rows, and the server's other paths. */
   const paths: Array<{ name: string; text: boolean; options?: string }> = [
     { name: 'rows', text: false },
@@ -139,7 +140,6 @@ describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
   const other = (options?: string) => (options ? fresh.open(options) : Promise.resolve(dest));
 
   beforeAll(async () => {
-    if (!up.get(dialect)) return;
     fresh = await freshDestination(dialect);
     dest = fresh.dest;
   });
@@ -147,7 +147,7 @@ describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
     await fresh?.drop();
   });
 
-  describe.skipIf(!up.get(dialect))('writers', { sequential: true }, () => {
+  describe('writers', () => {
     describe('schema changes and catalog', () => {
       const all: ColumnSchema[] = [
         { name: 'code', type: TEXT },
@@ -945,7 +945,7 @@ describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
           children: true,
           options,
         })),
-      ].filter((c) => isServer(dialect) || c.text); // SQLite: its text rows against its bound rows
+      ].filter((c) => kit || c.text); // SQLite: its text rows against its bound rows
 
       it.each(cases)('same stats and tables on random files: $name', async (c) => {
         await compareWithSqlite(
@@ -958,559 +958,573 @@ describe.each(DIALECTS)('%s destination', { concurrent: true }, (dialect) => {
   });
 
   // The servers' own part: SQLite has no server to open, kill or log in to, and ignores `direct`.
-  if (!kit) return;
-  const server = kit;
-  describe.skipIf(!up.get(dialect))('server', { sequential: true }, () => {
-    const urlOf = (database: string, options = '') => `${server.baseUrl}/${database}${options}`;
-
-    describe('open', () => {
-      it('created the missing database (UTF-8, binary collation where it has one) and reports its capabilities', async () => {
-        // freshDestination leaves creating the database to the destination's open().
-        expect(await server.databaseEncoding(fresh.name)).toMatch(server.encoding);
-        expect(dest.capabilities).toEqual(server.capabilities);
-        expect(dest.description).toBe(urlOf(fresh.name));
-        expect(dest.warnings).toEqual([]);
-      });
-
-      it('read-only: a missing database is absent, and nothing is created', async () => {
-        const name = `${fresh.name}_none`;
-        const missing = await createDestination(parseDestination(urlOf(name), os.tmpdir(), {}));
-        await missing.open({ readOnly: true });
-        expect(missing.absent).toBe(true);
-        await missing.close();
-        expect(await server.databaseEncoding(name)).toBeUndefined();
-      });
-
-      it('names an unknown URL option and lists the known ones', async () => {
-        const make = (options: string) =>
-          createDestination(parseDestination(urlOf('x', options), os.tmpdir(), {}));
-        await expect(make('?poolSize=3')).rejects.toThrow(/option "poolSize" is unknown.*connectionLimit/);
-      });
+  if (kit) serverSuite(kit);
+  if (own)
+    own({
+      get fresh() {
+        return fresh;
+      },
+      get dest() {
+        return dest;
+      },
     });
 
-    // Each case in tables and a SQLite file of its own: the cases run side by side.
-    describe('before-images, against the SQLite writer', { concurrent: true }, () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-dest-images-'));
-      beforeAll(() => ensureStateTables(dest, dest.dialect));
-      afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  function serverSuite(server: ServerKit): void {
+    describe('server', () => {
+      const urlOf = (database: string, options = '') => `${server.baseUrl}/${database}${options}`;
 
-      async function pair(name: string, changes: SchemaChange[]) {
-        const lite = await sqliteReference(path.join(dir, `${name}.db`));
-        await lite.applySchemaChanges(changes);
-        await dest.applySchemaChanges(changes);
-        return lite;
-      }
+      describe('open', () => {
+        it('created the missing database (UTF-8, binary collation where it has one) and reports its capabilities', async () => {
+          // freshDestination leaves creating the database to the destination's open().
+          expect(await server.databaseEncoding(fresh.name)).toMatch(server.encoding);
+          expect(dest.capabilities).toEqual(server.capabilities);
+          expect(dest.description).toBe(urlOf(fresh.name));
+          expect(dest.warnings).toEqual([]);
+        });
 
-      const cases = [
-        { name: 'merge with cursor', cursor: true, children: false },
-        { name: 'merge without cursor', cursor: false, children: false },
-        { name: 'merge with children', cursor: true, children: true },
-        { name: 'merge with children, no cursor', cursor: false, children: true },
-      ];
+        it('read-only: a missing database is absent, and nothing is created', async () => {
+          const name = `${fresh.name}_none`;
+          const missing = await createDestination(parseDestination(urlOf(name), os.tmpdir(), {}));
+          await missing.open({ readOnly: true });
+          expect(missing.absent).toBe(true);
+          await missing.close();
+          expect(await server.databaseEncoding(name)).toBeUndefined();
+        });
 
-      it.each(cases)('records the same images on random files: $name', async ({ name, cursor, children }) => {
-        const tableName = `im_${name.replace(/\W+/g, '_')}`;
-        const child = `${tableName}__items`;
-        const k: ColumnSchema = { name: 'k', type: INT };
-        const lite = await pair(tableName, [
-          createTable(
-            tableName,
-            [k, { name: 'v', type: TEXT }, { name: 'amt', type: DEC }, { name: 'c', type: INT }],
-            ['k'],
-          ),
-          childTable(tableName, [k]),
-        ]);
-        const beforeImages = new Map([
-          [tableName, ['amt', 'k', 'missing', 'v']],
-          [child, ['k', 'x']],
-        ]);
-        try {
-          const r = rng(seedFor(`images ${name}`));
-          const [catalog, liteCatalog] = [await dest.readCatalog(), await lite.readCatalog()];
-          const sent: DbValue[][] = [];
-          for (let file = 1; file <= 12; file++) {
-            const rows: RowNode[] = [];
-            const n = 1 + r(30);
-            for (let i = 0; i < n; i++) {
-              // A third are earlier rows sent again: identical to the stored one (no image), or stale.
-              const values =
-                sent.length > 0 && r(3) === 0
-                  ? [...(sent[r(sent.length)] as DbValue[])]
-                  : [
-                      1 + r(8),
-                      ['a', 'b', "it's"][r(3)] as string,
-                      ['1.10', '22.05', '0.00'][r(3)] as string,
-                      1 + r(4),
-                    ];
-              sent.push(values);
-              const key = values[0] as number;
-              const node: RowNode = { values };
-              if (children)
-                node.children = new Map([
-                  [child, Array.from({ length: r(3) }, (_, j) => [key, j, `x${r(3)}`])],
-                ]);
-              rows.push(node);
-            }
-            // Three files per run: a row written earlier in the same run has no image.
-            const p: Plan = {
-              write: 'merge',
-              primaryKey: ['k'],
-              cursor: cursor ? 'c' : undefined,
-              runId: Math.ceil(file / 3),
-              children: children ? [child] : [],
-              beforeImages,
-            };
-            expect(await load(dest, tableName, p, rows, 7, { catalog }), `file ${file}`).toEqual(
-              await load(lite, tableName, p, rows, 1000, { catalog: liteCatalog }),
-            );
-          }
-          const expected = await images(lite, [tableName, child]);
-          expect(expected.length).toBeGreaterThan(0);
-          expect(await images(dest, [tableName, child])).toEqual(expected);
-        } finally {
-          await lite.close();
-        }
+        it('names an unknown URL option and lists the known ones', async () => {
+          const make = (options: string) =>
+            createDestination(parseDestination(urlOf('x', options), os.tmpdir(), {}));
+          await expect(make('?poolSize=3')).rejects.toThrow(/option "poolSize" is unknown.*connectionLimit/);
+        });
       });
 
-      it('records re-sent append rows and a replace marker the same way', async () => {
-        const lite = await pair('im_append', [
-          createTable(
-            'im_ap',
-            [
-              { name: 'a', type: INT },
-              { name: 'amt', type: DEC },
-            ],
-            [],
-            { fileId: true, idx: false },
-          ),
-          createTable('im_rp', [{ name: 'a', type: INT }], []),
-          createTable('im_rp_plain', [{ name: 'a', type: INT }], []),
-        ]);
-        const beforeImages = new Map([
-          ['im_ap', ['a', 'amt']],
-          ['im_rp', ['a']],
-        ]);
-        const replaced = { inserted: 1, updated: 0, unchanged: 0, deleted: 2, childRows: 0 };
-        try {
-          for (const d of [lite, dest]) {
-            const ap = (runId: number, fileId: number, rows: DbValue[][]) =>
-              load(d, 'im_ap', { write: 'append', runId, fileId, beforeImages }, rowsOf(rows));
-            await ap(1, 1, [
-              [1, '1.50'],
-              [2, '2.00'],
+      // Each case in tables and a SQLite file of its own: the cases run side by side.
+      describe('before-images, against the SQLite writer', { concurrent: true }, () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-dest-images-'));
+        beforeAll(() => ensureStateTables(dest, dest.dialect));
+        afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        async function pair(name: string, changes: SchemaChange[]) {
+          const lite = await sqliteReference(path.join(dir, `${name}.db`));
+          await lite.applySchemaChanges(changes);
+          await dest.applySchemaChanges(changes);
+          return lite;
+        }
+
+        const cases = [
+          { name: 'merge with cursor', cursor: true, children: false },
+          { name: 'merge without cursor', cursor: false, children: false },
+          { name: 'merge with children', cursor: true, children: true },
+          { name: 'merge with children, no cursor', cursor: false, children: true },
+        ];
+
+        it.each(cases)(
+          'records the same images on random files: $name',
+          async ({ name, cursor, children }) => {
+            const tableName = `im_${name.replace(/\W+/g, '_')}`;
+            const child = `${tableName}__items`;
+            const k: ColumnSchema = { name: 'k', type: INT };
+            const lite = await pair(tableName, [
+              createTable(
+                tableName,
+                [k, { name: 'v', type: TEXT }, { name: 'amt', type: DEC }, { name: 'c', type: INT }],
+                ['k'],
+              ),
+              childTable(tableName, [k]),
             ]);
-            await ap(1, 2, [[3, '3.25']]);
-            await ap(1, 2, [[4, '4.00']]); // re-sent in the same run: no image
-            expect(await ap(2, 1, [[5, '5.00']])).toEqual(replaced); // re-sent in a later run: images of 1 and 2
-            for (const t of ['im_rp', 'im_rp_plain']) {
-              await load(d, t, { write: 'replace', runId: 1, beforeImages }, rowsOf([[1], [2]]));
-              expect(await load(d, t, { write: 'replace', runId: 2, beforeImages }, rowsOf([[3]]))).toEqual(
-                replaced,
-              );
+            const beforeImages = new Map([
+              [tableName, ['amt', 'k', 'missing', 'v']],
+              [child, ['k', 'x']],
+            ]);
+            try {
+              const r = rng(seedFor(`images ${name}`));
+              const [catalog, liteCatalog] = [await dest.readCatalog(), await lite.readCatalog()];
+              const sent: DbValue[][] = [];
+              for (let file = 1; file <= 12; file++) {
+                const rows: RowNode[] = [];
+                const n = 1 + r(30);
+                for (let i = 0; i < n; i++) {
+                  // A third are earlier rows sent again: identical to the stored one (no image), or stale.
+                  const values =
+                    sent.length > 0 && r(3) === 0
+                      ? [...(sent[r(sent.length)] as DbValue[])]
+                      : [
+                          1 + r(8),
+                          ['a', 'b', "it's"][r(3)] as string,
+                          ['1.10', '22.05', '0.00'][r(3)] as string,
+                          1 + r(4),
+                        ];
+                  sent.push(values);
+                  const key = values[0] as number;
+                  const node: RowNode = { values };
+                  if (children)
+                    node.children = new Map([
+                      [child, Array.from({ length: r(3) }, (_, j) => [key, j, `x${r(3)}`])],
+                    ]);
+                  rows.push(node);
+                }
+                // Three files per run: a row written earlier in the same run has no image.
+                const p: Plan = {
+                  write: 'merge',
+                  primaryKey: ['k'],
+                  cursor: cursor ? 'c' : undefined,
+                  runId: Math.ceil(file / 3),
+                  children: children ? [child] : [],
+                  beforeImages,
+                };
+                expect(await load(dest, tableName, p, rows, 7, { catalog }), `file ${file}`).toEqual(
+                  await load(lite, tableName, p, rows, 1000, { catalog: liteCatalog }),
+                );
+              }
+              const expected = await images(lite, [tableName, child]);
+              expect(expected.length).toBeGreaterThan(0);
+              expect(await images(dest, [tableName, child])).toEqual(expected);
+            } finally {
+              await lite.close();
             }
+          },
+        );
+
+        it('records re-sent append rows and a replace marker the same way', async () => {
+          const lite = await pair('im_append', [
+            createTable(
+              'im_ap',
+              [
+                { name: 'a', type: INT },
+                { name: 'amt', type: DEC },
+              ],
+              [],
+              { fileId: true, idx: false },
+            ),
+            createTable('im_rp', [{ name: 'a', type: INT }], []),
+            createTable('im_rp_plain', [{ name: 'a', type: INT }], []),
+          ]);
+          const beforeImages = new Map([
+            ['im_ap', ['a', 'amt']],
+            ['im_rp', ['a']],
+          ]);
+          const replaced = { inserted: 1, updated: 0, unchanged: 0, deleted: 2, childRows: 0 };
+          try {
+            for (const d of [lite, dest]) {
+              const ap = (runId: number, fileId: number, rows: DbValue[][]) =>
+                load(d, 'im_ap', { write: 'append', runId, fileId, beforeImages }, rowsOf(rows));
+              await ap(1, 1, [
+                [1, '1.50'],
+                [2, '2.00'],
+              ]);
+              await ap(1, 2, [[3, '3.25']]);
+              await ap(1, 2, [[4, '4.00']]); // re-sent in the same run: no image
+              expect(await ap(2, 1, [[5, '5.00']])).toEqual(replaced); // re-sent in a later run: images of 1 and 2
+              for (const t of ['im_rp', 'im_rp_plain']) {
+                await load(d, t, { write: 'replace', runId: 1, beforeImages }, rowsOf([[1], [2]]));
+                expect(await load(d, t, { write: 'replace', runId: 2, beforeImages }, rowsOf([[3]]))).toEqual(
+                  replaced,
+                );
+              }
+            }
+            const expected = await images(lite, ['im_ap', 'im_rp', 'im_rp_plain']);
+            expect(expected).toEqual(['im_ap|2|a=1,amt=1.5', 'im_ap|2|a=2,amt=2', 'im_rp|1|∅', 'im_rp|2|∅']);
+            expect(await images(dest, ['im_ap', 'im_rp', 'im_rp_plain'])).toEqual(expected);
+            // The same rows (decimals as numbers: SQLite stores 4.00 as 4).
+            const rows = async (d: Destination) =>
+              (await dumpText(d, 'im_ap', 'a')).map(([a, amt, run]) => [a, Number(amt), run]);
+            expect(await rows(dest)).toEqual(await rows(lite));
+          } finally {
+            await lite.close();
           }
-          const expected = await images(lite, ['im_ap', 'im_rp', 'im_rp_plain']);
-          expect(expected).toEqual(['im_ap|2|a=1,amt=1.5', 'im_ap|2|a=2,amt=2', 'im_rp|1|∅', 'im_rp|2|∅']);
-          expect(await images(dest, ['im_ap', 'im_rp', 'im_rp_plain'])).toEqual(expected);
-          // The same rows (decimals as numbers: SQLite stores 4.00 as 4).
-          const rows = async (d: Destination) =>
-            (await dumpText(d, 'im_ap', 'a')).map(([a, amt, run]) => [a, Number(amt), run]);
-          expect(await rows(dest)).toEqual(await rows(lite));
+        });
+      });
+
+      it('compares text cursors in code point order, as SQLite does', async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-dest-cursor-'));
+        const lite = await sqliteReference(path.join(dir, 'text_cursor.db'));
+        try {
+          await lite.applySchemaChanges([textCursorTable('tc')]);
+          await dest.applySchemaChanges([textCursorTable('tc')]);
+          const r = rng(4242);
+          for (let file = 1; file <= 12; file++) {
+            const rows = textCursorRows(file, r);
+            const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId: file };
+            expect(await load(dest, 'tc', p, rows), `file ${file}`).toEqual(await load(lite, 'tc', p, rows));
+          }
+          expect(await dumpText(dest, 'tc', 'k')).toEqual(await dumpText(lite, 'tc', 'k'));
         } finally {
           await lite.close();
+          fs.rmSync(dir, { recursive: true, force: true });
         }
       });
-    });
 
-    it('compares text cursors in code point order, as SQLite does', async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-dest-cursor-'));
-      const lite = await sqliteReference(path.join(dir, 'text_cursor.db'));
-      try {
-        await lite.applySchemaChanges([textCursorTable('tc')]);
-        await dest.applySchemaChanges([textCursorTable('tc')]);
-        const r = rng(4242);
-        for (let file = 1; file <= 12; file++) {
-          const rows = textCursorRows(file, r);
-          const p: Plan = { write: 'merge', primaryKey: ['k'], cursor: 'c', runId: file };
-          expect(await load(dest, 'tc', p, rows), `file ${file}`).toEqual(await load(lite, 'tc', p, rows));
-        }
-        expect(await dumpText(dest, 'tc', 'k')).toEqual(await dumpText(lite, 'tc', 'k'));
-      } finally {
-        await lite.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-
-    describe('direct loads', () => {
-      const cols: ColumnSchema[] = [
-        { name: 'id', type: INT },
-        { name: 'v', type: TEXT },
-        { name: 'cur', type: INT },
-      ];
-      const direct: Plan = { write: 'merge', primaryKey: ['id'], cursor: 'cur', runId: 1, direct: true };
-      const twice = rowsOf([
-        [1, 'a', 1],
-        [2, 'b', 1],
-        [1, 'a2', 1],
-      ]);
-
-      beforeAll(async () => {
-        if (!dest) return;
-        await dest.applySchemaChanges([
-          createTable('dl_log', [{ name: 'msg', type: TEXT }], []),
-          createTable(
-            'dl_narrow',
-            [
-              { name: 'k', type: INT },
-              { name: 'd', type: { kind: 'decimal', precision: 4, scale: 2 } },
-            ],
-            ['k'],
-          ),
+      describe('direct loads', () => {
+        const cols: ColumnSchema[] = [
+          { name: 'id', type: INT },
+          { name: 'v', type: TEXT },
+          { name: 'cur', type: INT },
+        ];
+        const direct: Plan = { write: 'merge', primaryKey: ['id'], cursor: 'cur', runId: 1, direct: true };
+        const twice = rowsOf([
+          [1, 'a', 1],
+          [2, 'b', 1],
+          [1, 'a2', 1],
         ]);
-      });
 
-      it.each([false, true])(
-        'loads an empty table straight, with the run id (text rows: %s)',
-        async (text) => {
-          const name = `dl_empty_${text}`;
-          await dest.applySchemaChanges([createTable(name, cols, ['id'])]);
-          const rows = rowsOf(Array.from({ length: 3000 }, (_, i) => [i, `v${i}`, i % 5]));
-          const stats = await load(dest, name, { ...direct, runId: 7 }, rows, 700, { text });
-          expect(stats).toEqual({ inserted: 3000, updated: 0, unchanged: 0, deleted: 0, childRows: 0 });
-          expect(
-            await dest.query(
-              `SELECT COUNT(*) AS n, MIN(_tributary_run_id) AS lo, MAX(_tributary_run_id) AS hi FROM ${name}`,
-            ),
-          ).toEqual([{ n: 3000, lo: 7, hi: 7 }]);
-          expect(await dest.query(`SELECT v FROM ${name} WHERE id = 2999`)).toEqual([{ v: 'v2999' }]);
-        },
-      );
-
-      it.each([
-        { how: 'rows in one batch', text: false, between: false, batch: 1000 },
-        { how: 'a row a batch, statements between', text: false, between: true, batch: 1 },
-        { how: 'text rows, statements between', text: true, between: true, batch: 2 },
-      ])(
-        'throws DirectLoadConflict from finish when a key comes twice, and the rollback leaves nothing ($how)',
-        async ({ how, text, between, batch }) => {
-          const name = `dl_twice_${how.replace(/\W+/g, '_')}`;
-          await dest.applySchemaChanges([createTable(name, cols, ['id'])]);
-          const live = await table(dest, name);
-          let finished = false;
-          const err = await dest
-            .transaction(async (tx) => {
-              await tx.execute("INSERT INTO dl_log (msg, _tributary_run_id) VALUES ('before', 1)");
-              const w = await tx.writer({
-                ...direct,
-                cursor: 'cur',
-                table: live,
-                fileId: 1,
-                children: [],
-                primaryKey: ['id'],
-              });
-              for (let i = 0; i < twice.length; i += batch) {
-                const part = twice.slice(i, i + batch);
-                if (text) await w.writeText?.(encodeRows(dest, part), part.length);
-                else await w.write(part);
-                if (between) await tx.query('SELECT 1'); // ends a LOAD DATA or COPY: the next batch opens another
-              }
-              finished = true;
-              return w.finish();
-            })
-            .catch((e: unknown) => e);
-          // From `finish` (types.ts); on PostgreSQL from whichever statement ends the COPY (writer.ts).
-          if (server.conflictAtFinish || !between) expect(finished).toBe(true);
-          expect(err).toBeInstanceOf(DirectLoadConflict);
-          expect((err as Error).message).toContain(name);
-          expect(await count(name)).toEqual({ n: 0 });
-          expect(await count('dl_log')).toEqual({ n: 0 });
-          // Loaded again without `direct`, through staging: the merge's result.
-          const stats = await load(dest, name, { ...direct, direct: false }, twice, 1000, { text });
-          expect(stats).toEqual({ inserted: 2, updated: 1, unchanged: 0, deleted: 0, childRows: 0 });
-          expect(await dumpText(dest, name, 'id')).toEqual([
-            ['1', 'a2', '1', '1'],
-            ['2', 'b', '1', '1'],
-          ]);
-        },
-      );
-
-      it('goes through staging when the table has a row or the file child tables', async () => {
-        const id: ColumnSchema = { name: 'id', type: INT };
-        await dest.applySchemaChanges([
-          createTable('dl_full', cols, ['id']),
-          createTable('dl_kids', cols, ['id']),
-          childTable('dl_kids', [id]),
-        ]);
-        await dest.execute("INSERT INTO dl_full (id, v, cur, _tributary_run_id) VALUES (9, 'old', 0, 1)");
-        expect(await load(dest, 'dl_full', { ...direct, runId: 2 }, twice, 1, { text: true })).toEqual({
-          inserted: 2,
-          updated: 1,
-          unchanged: 0,
-          deleted: 0,
-          childRows: 0,
-        });
-        const kids = twice.map((r) => ({
-          values: r.values,
-          children: new Map([['dl_kids__items', [[r.values[0] as number, 0, 'x']]]]),
-        }));
-        expect(await load(dest, 'dl_kids', { ...direct, children: ['dl_kids__items'] }, kids)).toEqual({
-          inserted: 2,
-          updated: 1,
-          unchanged: 0,
-          deleted: 0,
-          childRows: 3,
-        });
-      });
-
-      it.each([
-        { how: 'direct, text rows', direct: true, text: true },
-        { how: 'staged, text rows', direct: false, text: true },
-        { how: 'direct, rows', direct: true, text: false },
-      ])(
-        'fails on a value its column cannot hold, leaving nothing ($how)',
-        async ({ direct: isDirect, text }) => {
-          const err = await load(
-            dest,
-            'dl_narrow',
-            { write: 'merge', primaryKey: ['k'], runId: 1, direct: isDirect },
-            rowsOf([
-              [1, '1.00'],
-              [2, '123.45'],
-            ]),
-            1000,
-            { text },
-          ).catch((e: unknown) => e);
-          expect(err).toBeInstanceOf(TributaryError);
-          expect(await count('dl_narrow')).toEqual({ n: 0 });
-        },
-      );
-
-      it.each([false, true])(
-        'fails the load without showing the value, on a text its table refuses (limits; direct: %s)',
-        async (isDirect) => {
-          const name = `narrow_${isDirect}`;
+        beforeAll(async () => {
+          if (!dest) return;
           await dest.applySchemaChanges([
+            createTable('dl_log', [{ name: 'msg', type: TEXT }], []),
             createTable(
-              name,
+              'dl_narrow',
               [
-                { name: 'k', type: TEXT },
-                { name: 'v', type: INT },
+                { name: 'k', type: INT },
+                { name: 'd', type: { kind: 'decimal', precision: 4, scale: 2 } },
               ],
               ['k'],
             ),
           ]);
-          const { limits } = await table(dest, name);
-          const maxChars = limits?.maxChars?.k;
-          const refused = limits?.noNul ? 'nul\0secret' : `secret${'k'.repeat(maxChars ?? 0)}`;
-          expect(limits?.noNul || maxChars !== undefined).toBe(true);
-          const err = await load(
-            dest,
-            name,
-            { write: 'merge', primaryKey: ['k'], runId: 1, direct: isDirect },
-            rowsOf([
-              ['ok', 1],
-              [refused, 2],
-            ]),
-          ).catch((e: unknown) => e);
-          expect(err).toBeInstanceOf(TributaryError);
-          expect((err as TributaryError).message).not.toContain('secret');
-          expect((err as TributaryError).message).not.toContain('kkkkkkkk');
-          expect(String(((err as TributaryError).cause as Error | undefined)?.message)).not.toContain(
-            'secret',
-          );
-          expect(await count(name)).toEqual({ n: 0 });
-        },
-      );
-    });
+        });
 
-    // Each on a lock of its own: side by side.
-    describe('locks', { concurrent: true }, () => {
-      it('a second destination sees who holds the lock and since when, and gets it once released', async () => {
-        const second = await fresh.open();
-        try {
+        it.each([false, true])(
+          'loads an empty table straight, with the run id (text rows: %s)',
+          async (text) => {
+            const name = `dl_empty_${text}`;
+            await dest.applySchemaChanges([createTable(name, cols, ['id'])]);
+            const rows = rowsOf(Array.from({ length: 3000 }, (_, i) => [i, `v${i}`, i % 5]));
+            const stats = await load(dest, name, { ...direct, runId: 7 }, rows, 700, { text });
+            expect(stats).toEqual({ inserted: 3000, updated: 0, unchanged: 0, deleted: 0, childRows: 0 });
+            expect(
+              await dest.query(
+                `SELECT COUNT(*) AS n, MIN(_tributary_run_id) AS lo, MAX(_tributary_run_id) AS hi FROM ${name}`,
+              ),
+            ).toEqual([{ n: 3000, lo: 7, hi: 7 }]);
+            expect(await dest.query(`SELECT v FROM ${name} WHERE id = 2999`)).toEqual([{ v: 'v2999' }]);
+          },
+        );
+
+        it.each([
+          { how: 'rows in one batch', text: false, between: false, batch: 1000 },
+          { how: 'a row a batch, statements between', text: false, between: true, batch: 1 },
+          { how: 'text rows, statements between', text: true, between: true, batch: 2 },
+        ])(
+          'throws DirectLoadConflict from finish when a key comes twice, and the rollback leaves nothing ($how)',
+          async ({ how, text, between, batch }) => {
+            const name = `dl_twice_${how.replace(/\W+/g, '_')}`;
+            await dest.applySchemaChanges([createTable(name, cols, ['id'])]);
+            const live = await table(dest, name);
+            let finished = false;
+            const err = await dest
+              .transaction(async (tx) => {
+                await tx.execute("INSERT INTO dl_log (msg, _tributary_run_id) VALUES ('before', 1)");
+                const w = await tx.writer({
+                  ...direct,
+                  cursor: 'cur',
+                  table: live,
+                  fileId: 1,
+                  children: [],
+                  primaryKey: ['id'],
+                });
+                for (let i = 0; i < twice.length; i += batch) {
+                  const part = twice.slice(i, i + batch);
+                  if (text) await w.writeText?.(encodeRows(dest, part), part.length);
+                  else await w.write(part);
+                  if (between) await tx.query('SELECT 1'); // ends a LOAD DATA or COPY: the next batch opens another
+                }
+                finished = true;
+                return w.finish();
+              })
+              .catch((e: unknown) => e);
+            // From `finish` (types.ts); on PostgreSQL from whichever statement ends the COPY (writer.ts).
+            if (server.conflictAtFinish || !between) expect(finished).toBe(true);
+            expect(err).toBeInstanceOf(DirectLoadConflict);
+            expect((err as Error).message).toContain(name);
+            expect(await count(name)).toEqual({ n: 0 });
+            expect(await count('dl_log')).toEqual({ n: 0 });
+            // Loaded again without `direct`, through staging: the merge's result.
+            const stats = await load(dest, name, { ...direct, direct: false }, twice, 1000, { text });
+            expect(stats).toEqual({ inserted: 2, updated: 1, unchanged: 0, deleted: 0, childRows: 0 });
+            expect(await dumpText(dest, name, 'id')).toEqual([
+              ['1', 'a2', '1', '1'],
+              ['2', 'b', '1', '1'],
+            ]);
+          },
+        );
+
+        it('goes through staging when the table has a row or the file child tables', async () => {
+          const id: ColumnSchema = { name: 'id', type: INT };
+          await dest.applySchemaChanges([
+            createTable('dl_full', cols, ['id']),
+            createTable('dl_kids', cols, ['id']),
+            childTable('dl_kids', [id]),
+          ]);
+          await dest.execute("INSERT INTO dl_full (id, v, cur, _tributary_run_id) VALUES (9, 'old', 0, 1)");
+          expect(await load(dest, 'dl_full', { ...direct, runId: 2 }, twice, 1, { text: true })).toEqual({
+            inserted: 2,
+            updated: 1,
+            unchanged: 0,
+            deleted: 0,
+            childRows: 0,
+          });
+          const kids = twice.map((r) => ({
+            values: r.values,
+            children: new Map([['dl_kids__items', [[r.values[0] as number, 0, 'x']]]]),
+          }));
+          expect(await load(dest, 'dl_kids', { ...direct, children: ['dl_kids__items'] }, kids)).toEqual({
+            inserted: 2,
+            updated: 1,
+            unchanged: 0,
+            deleted: 0,
+            childRows: 3,
+          });
+        });
+
+        it.each([
+          { how: 'direct, text rows', direct: true, text: true },
+          { how: 'staged, text rows', direct: false, text: true },
+          { how: 'direct, rows', direct: true, text: false },
+        ])(
+          'fails on a value its column cannot hold, leaving nothing ($how)',
+          async ({ direct: isDirect, text }) => {
+            const err = await load(
+              dest,
+              'dl_narrow',
+              { write: 'merge', primaryKey: ['k'], runId: 1, direct: isDirect },
+              rowsOf([
+                [1, '1.00'],
+                [2, '123.45'],
+              ]),
+              1000,
+              { text },
+            ).catch((e: unknown) => e);
+            expect(err).toBeInstanceOf(TributaryError);
+            expect(await count('dl_narrow')).toEqual({ n: 0 });
+          },
+        );
+
+        it.each([false, true])(
+          'fails the load without showing the value, on a text its table refuses (limits; direct: %s)',
+          async (isDirect) => {
+            const name = `narrow_${isDirect}`;
+            await dest.applySchemaChanges([
+              createTable(
+                name,
+                [
+                  { name: 'k', type: TEXT },
+                  { name: 'v', type: INT },
+                ],
+                ['k'],
+              ),
+            ]);
+            const { limits } = await table(dest, name);
+            const maxChars = limits?.maxChars?.k;
+            const refused = limits?.noNul ? 'nul\0secret' : `secret${'k'.repeat(maxChars ?? 0)}`;
+            expect(limits?.noNul || maxChars !== undefined).toBe(true);
+            const err = await load(
+              dest,
+              name,
+              { write: 'merge', primaryKey: ['k'], runId: 1, direct: isDirect },
+              rowsOf([
+                ['ok', 1],
+                [refused, 2],
+              ]),
+            ).catch((e: unknown) => e);
+            expect(err).toBeInstanceOf(TributaryError);
+            expect((err as TributaryError).message).not.toContain('secret');
+            expect((err as TributaryError).message).not.toContain('kkkkkkkk');
+            expect(String(((err as TributaryError).cause as Error | undefined)?.message)).not.toContain(
+              'secret',
+            );
+            expect(await count(name)).toEqual({ n: 0 });
+          },
+        );
+      });
+
+      // Each on a lock of its own: side by side.
+      describe('locks', { concurrent: true }, () => {
+        it('a second destination sees who holds the lock and since when, and gets it once released', async () => {
+          const second = await fresh.open();
+          try {
+            expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined();
+            expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined(); // already ours
+            expect(await second.tryLock('pipe', 'host-b:2')).toEqual({
+              pipeline: 'pipe',
+              holder: 'host-a:1',
+              since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+            });
+            expect(await second.tryLock('other-pipe', 'host-b:2')).toBeUndefined();
+            expect(await dest.holdsLock?.(dest, 'pipe')).toBe(true);
+            expect(await second.holdsLock?.(second, 'pipe')).toBe(false);
+            await dest.unlock('pipe');
+            expect(await second.tryLock('pipe', 'host-b:2')).toBeUndefined();
+            expect(await dest.tryLock('pipe', 'host-a:1')).toEqual(
+              expect.objectContaining({ holder: 'host-b:2' }),
+            );
+          } finally {
+            await second.close();
+          }
+          // Closing the holder released its locks.
           expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined();
-          expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined(); // already ours
-          expect(await second.tryLock('pipe', 'host-b:2')).toEqual({
-            pipeline: 'pipe',
-            holder: 'host-a:1',
-            since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-          });
-          expect(await second.tryLock('other-pipe', 'host-b:2')).toBeUndefined();
-          expect(await dest.holdsLock?.(dest, 'pipe')).toBe(true);
-          expect(await second.holdsLock?.(second, 'pipe')).toBe(false);
           await dest.unlock('pipe');
-          expect(await second.tryLock('pipe', 'host-b:2')).toBeUndefined();
-          expect(await dest.tryLock('pipe', 'host-a:1')).toEqual(
-            expect.objectContaining({ holder: 'host-b:2' }),
-          );
-        } finally {
-          await second.close();
-        }
-        // Closing the holder released its locks.
-        expect(await dest.tryLock('pipe', 'host-a:1')).toBeUndefined();
-        await dest.unlock('pipe');
-      });
-
-      it('the server frees the lock when the holder session dies, and the holder notices', async () => {
-        const second = await fresh.open();
-        try {
-          expect(await second.tryLock('crash', 'dying:1')).toBeUndefined();
-          const [row] = await server.admin(
-            `SELECT ${server.lockSessionColumn} AS id FROM _tributary_locks WHERE pipeline = 'crash'`,
-            [],
-            fresh.name,
-          );
-          await server.kill(row?.id);
-          // The stale row names the dead holder; the lock itself is free.
-          expect(await dest.tryLock('crash', 'alive:2')).toBeUndefined();
-          expect(await second.holdsLock?.(second, 'crash')).toBe(false);
-          expect(second.lockLost?.('crash')).toBe(true);
-          await dest.unlock('crash');
-        } finally {
-          await second.close();
-        }
-      });
-    });
-
-    // Each on a table or session of its own: side by side (one that finds the pool busy waits
-    // for a connection; every lock wait here ends within a second).
-    describe('errors', { concurrent: true }, () => {
-      it('a killed connection is a transient error and the pool recovers', async () => {
-        const err = (await dest
-          .transaction(async (tx) => {
-            const [me] = await tx.query<{ id: unknown }>(server.sessionIdSql);
-            await server.kill(me?.id);
-            await tx.query('SELECT 1');
-          })
-          .catch((e: unknown) => e)) as TributaryError;
-        expect(err).toBeInstanceOf(TributaryError);
-        expect(err).toMatchObject({ code: 'DEST_QUERY', transient: true });
-        expect(await dest.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
-      });
-
-      it('a lock wait timeout is transient', async () => {
-        await dest.applySchemaChanges([createTable('lw', [{ name: 'id', type: INT }], ['id'])]);
-        await dest.execute('INSERT INTO lw (id) VALUES (1)');
-        let release: () => void = () => {};
-        const held = new Promise<void>((r) => {
-          release = r;
         });
-        let locked: () => void = () => {};
-        const isLocked = new Promise<void>((r) => {
-          locked = r;
+
+        it('the server frees the lock when the holder session dies, and the holder notices', async () => {
+          const second = await fresh.open();
+          try {
+            expect(await second.tryLock('crash', 'dying:1')).toBeUndefined();
+            const [row] = await server.admin(
+              `SELECT ${server.lockSessionColumn} AS id FROM _tributary_locks WHERE pipeline = 'crash'`,
+              [],
+              fresh.name,
+            );
+            await server.kill(row?.id);
+            // The stale row names the dead holder; the lock itself is free.
+            expect(await dest.tryLock('crash', 'alive:2')).toBeUndefined();
+            expect(await second.holdsLock?.(second, 'crash')).toBe(false);
+            expect(second.lockLost?.('crash')).toBe(true);
+            await dest.unlock('crash');
+          } finally {
+            await second.close();
+          }
         });
-        const holder = dest.transaction(async (tx) => {
-          await tx.execute('UPDATE lw SET _tributary_run_id = 1 WHERE id = 1');
-          locked();
-          await held;
-        });
-        await isLocked;
-        const err = await dest
-          .transaction(async (tx) => {
-            await tx.execute(server.shortLockWait);
-            await tx.execute('UPDATE lw SET _tributary_run_id = 2 WHERE id = 1');
-          })
-          .catch((e: unknown) => e);
-        release();
-        await holder;
-        expect(err).toMatchObject({ code: 'DEST_QUERY', transient: true });
-        expect((err as Error).message).toMatch(server.lockWaitError);
       });
 
-      it('a deadlock is transient', async () => {
-        await dest.applySchemaChanges([createTable('dlk', [{ name: 'id', type: INT }], ['id'])]);
-        await dest.execute('INSERT INTO dlk (id) VALUES (1), (2)');
-        let step: () => void = () => {};
-        const both = new Promise<void>((r) => {
-          let n = 0;
-          step = () => {
-            if (++n === 2) r();
-          };
-        });
-        const cross = (a: number, b: number) =>
-          dest.transaction(async (tx) => {
-            await tx.execute('UPDATE dlk SET _tributary_run_id = 1 WHERE id = ?', [a]);
-            step();
-            await both;
-            await tx.execute('UPDATE dlk SET _tributary_run_id = 1 WHERE id = ?', [b]);
-          });
-        const results = await Promise.allSettled([cross(1, 2), cross(2, 1)]);
-        const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
-        expect(failed).toHaveLength(1);
-        expect(failed[0]?.reason).toMatchObject({ code: 'DEST_QUERY', transient: true });
-        expect(String((failed[0]?.reason as Error | undefined)?.message)).toMatch(server.deadlockError);
-      });
-
-      it('a server error quoting a URL with a password never shows the password, in its message or cause', async () => {
-        const secret = 'Xq9-secret-in-url';
-        const url = `postgres://etl:${secret}@db.example/shop`;
-        // The table's name is kept in the message; in the second the SQL is cut at 300
-        // characters with the password's first three inside.
-        const head = "SELECT 1 FROM nowhere WHERE x = '";
-        const pad = 'y'.repeat(297 - head.length - 'postgres://etl:'.length);
-        for (const sql of [`SELECT * FROM ${q(url)}`, `${head}${pad}${url}'`]) {
-          const err = (await dest.query(sql).catch((e: unknown) => e)) as TributaryError;
+      // Each on a table or session of its own: side by side (one that finds the pool busy waits
+      // for a connection; every lock wait here ends within a second).
+      describe('errors', { concurrent: true }, () => {
+        it('a killed connection is a transient error and the pool recovers', async () => {
+          const err = (await dest
+            .transaction(async (tx) => {
+              const [me] = await tx.query<{ id: unknown }>(server.sessionIdSql);
+              await server.kill(me?.id);
+              await tx.query('SELECT 1');
+            })
+            .catch((e: unknown) => e)) as TributaryError;
           expect(err).toBeInstanceOf(TributaryError);
-          expect(err.message).toMatch(server.missingTableError);
-          expect(err.message).not.toContain('Xq9');
-          expect(String((err.cause as Error).message)).not.toContain('Xq9');
-        }
-      });
-
-      it('a refused connection is a transient DEST_CONNECT error without the password', async () => {
-        const d = await createDestination(parseDestination(server.refusedUrl, os.tmpdir(), {}));
-        expect(d.description).toBe(server.refusedUrl.replace('pw-not-shown', '***'));
-        const err = (await d.open().catch((e: unknown) => e)) as TributaryError;
-        expect(err).toMatchObject({ code: 'DEST_CONNECT', transient: true });
-        expect(err.message).not.toContain('pw-not-shown');
-      });
-    });
-
-    describe('secrets', () => {
-      const user = `trib_${Math.random().toString(36).slice(2, 10)}`;
-      const password = 'Pa55-w0rd!with:@/chars';
-      beforeAll(async () => {
-        if (fresh) await server.createUser(user, password, fresh.name);
-      });
-      afterAll(async () => {
-        if (fresh) await server.dropUser(user);
-      });
-      const url = (database: string) => {
-        const u = new URL(urlOf(database));
-        u.username = user;
-        u.password = encodeURIComponent(password);
-        return u.toString();
-      };
-
-      it('never shows the password in the description or in errors', async () => {
-        const d = await createDestination(parseDestination(url(fresh.name), os.tmpdir(), {}));
-        try {
-          await d.open();
-          expect(d.description).toBe(url(fresh.name).replace(encodeURIComponent(password), '***'));
-          expect(d.description).not.toContain(password);
-          const err = (await d
-            .query(`SELECT '${password}' FROM no_such_table`)
-            .catch((e: unknown) => e)) as Error;
-          expect(err.message).toContain('no_such_table');
-          expect(err.message).not.toContain(password);
-        } finally {
-          await d.close();
-        }
-      });
-
-      it('cannot create a database the user may not create, and says so without the password', async () => {
-        // The password from TRIBUTARY_DB_PASSWORD, the URL having none.
-        const config = parseDestination(url(`${fresh.name}_denied`).replace(/:[^:@]*@/, '@'), os.tmpdir(), {
-          TRIBUTARY_DB_PASSWORD: password,
+          expect(err).toMatchObject({ code: 'DEST_QUERY', transient: true });
+          expect(await dest.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
         });
-        expect(config).toMatchObject({ password });
-        const d = await createDestination(config);
-        expect(d.description).not.toContain(password);
-        const err = (await d.open().catch((e: unknown) => e)) as TributaryError;
-        expect(err).toMatchObject({ code: 'DEST_CONNECT' });
-        expect(err.message).toMatch(/does not exist and could not be created/);
-        expect(err.message).not.toContain(password);
+
+        it('a lock wait timeout is transient', async () => {
+          await dest.applySchemaChanges([createTable('lw', [{ name: 'id', type: INT }], ['id'])]);
+          await dest.execute('INSERT INTO lw (id) VALUES (1)');
+          let release: () => void = () => {};
+          const held = new Promise<void>((r) => {
+            release = r;
+          });
+          let locked: () => void = () => {};
+          const isLocked = new Promise<void>((r) => {
+            locked = r;
+          });
+          const holder = dest.transaction(async (tx) => {
+            await tx.execute('UPDATE lw SET _tributary_run_id = 1 WHERE id = 1');
+            locked();
+            await held;
+          });
+          await isLocked;
+          const err = await dest
+            .transaction(async (tx) => {
+              await tx.execute(server.shortLockWait);
+              await tx.execute('UPDATE lw SET _tributary_run_id = 2 WHERE id = 1');
+            })
+            .catch((e: unknown) => e);
+          release();
+          await holder;
+          expect(err).toMatchObject({ code: 'DEST_QUERY', transient: true });
+          expect((err as Error).message).toMatch(server.lockWaitError);
+        });
+
+        it('a deadlock is transient', async () => {
+          await dest.applySchemaChanges([createTable('dlk', [{ name: 'id', type: INT }], ['id'])]);
+          await dest.execute('INSERT INTO dlk (id) VALUES (1), (2)');
+          let step: () => void = () => {};
+          const both = new Promise<void>((r) => {
+            let n = 0;
+            step = () => {
+              if (++n === 2) r();
+            };
+          });
+          const cross = (a: number, b: number) =>
+            dest.transaction(async (tx) => {
+              await tx.execute('UPDATE dlk SET _tributary_run_id = 1 WHERE id = ?', [a]);
+              step();
+              await both;
+              await tx.execute('UPDATE dlk SET _tributary_run_id = 1 WHERE id = ?', [b]);
+            });
+          const results = await Promise.allSettled([cross(1, 2), cross(2, 1)]);
+          const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+          expect(failed).toHaveLength(1);
+          expect(failed[0]?.reason).toMatchObject({ code: 'DEST_QUERY', transient: true });
+          expect(String((failed[0]?.reason as Error | undefined)?.message)).toMatch(server.deadlockError);
+        });
+
+        it('a server error quoting a URL with a password never shows the password, in its message or cause', async () => {
+          const secret = 'Xq9-secret-in-url';
+          const url = `postgres://etl:${secret}@db.example/shop`;
+          // The table's name is kept in the message; in the second the SQL is cut at 300
+          // characters with the password's first three inside.
+          const head = "SELECT 1 FROM nowhere WHERE x = '";
+          const pad = 'y'.repeat(297 - head.length - 'postgres://etl:'.length);
+          for (const sql of [`SELECT * FROM ${q(url)}`, `${head}${pad}${url}'`]) {
+            const err = (await dest.query(sql).catch((e: unknown) => e)) as TributaryError;
+            expect(err).toBeInstanceOf(TributaryError);
+            expect(err.message).toMatch(server.missingTableError);
+            expect(err.message).not.toContain('Xq9');
+            expect(String((err.cause as Error).message)).not.toContain('Xq9');
+          }
+        });
+
+        it('a refused connection is a transient DEST_CONNECT error without the password', async () => {
+          const d = await createDestination(parseDestination(server.refusedUrl, os.tmpdir(), {}));
+          expect(d.description).toBe(server.refusedUrl.replace('pw-not-shown', '***'));
+          const err = (await d.open().catch((e: unknown) => e)) as TributaryError;
+          expect(err).toMatchObject({ code: 'DEST_CONNECT', transient: true });
+          expect(err.message).not.toContain('pw-not-shown');
+        });
+      });
+
+      describe('secrets', () => {
+        const user = `trib_${Math.random().toString(36).slice(2, 10)}`;
+        const password = 'Pa55-w0rd!with:@/chars';
+        beforeAll(async () => {
+          if (fresh) await server.createUser(user, password, fresh.name);
+        });
+        afterAll(async () => {
+          if (fresh) await server.dropUser(user);
+        });
+        const url = (database: string) => {
+          const u = new URL(urlOf(database));
+          u.username = user;
+          u.password = encodeURIComponent(password);
+          return u.toString();
+        };
+
+        it('never shows the password in the description or in errors', async () => {
+          const d = await createDestination(parseDestination(url(fresh.name), os.tmpdir(), {}));
+          try {
+            await d.open();
+            expect(d.description).toBe(url(fresh.name).replace(encodeURIComponent(password), '***'));
+            expect(d.description).not.toContain(password);
+            const err = (await d
+              .query(`SELECT '${password}' FROM no_such_table`)
+              .catch((e: unknown) => e)) as Error;
+            expect(err.message).toContain('no_such_table');
+            expect(err.message).not.toContain(password);
+          } finally {
+            await d.close();
+          }
+        });
+
+        it('cannot create a database the user may not create, and says so without the password', async () => {
+          // The password from TRIBUTARY_DB_PASSWORD, the URL having none.
+          const config = parseDestination(url(`${fresh.name}_denied`).replace(/:[^:@]*@/, '@'), os.tmpdir(), {
+            TRIBUTARY_DB_PASSWORD: password,
+          });
+          expect(config).toMatchObject({ password });
+          const d = await createDestination(config);
+          expect(d.description).not.toContain(password);
+          const err = (await d.open().catch((e: unknown) => e)) as TributaryError;
+          expect(err).toMatchObject({ code: 'DEST_CONNECT' });
+          expect(err.message).toMatch(/does not exist and could not be created/);
+          expect(err.message).not.toContain(password);
+        });
       });
     });
-  });
-});
+  }
+}

@@ -198,6 +198,7 @@ export async function images(d: Destination, tables: string[]): Promise<string[]
               .sort(([a], [b]) => a.localeCompare(b))
               .map(([k, v]) => {
                 if (v === null) return `${k}=∅`;
+                if (typeof v === 'object') return `${k}=${JSON.stringify(v)}`;
                 const n = Number(v);
                 return `${k}=${typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)) ? n : v}`;
               })

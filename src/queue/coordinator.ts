@@ -17,11 +17,12 @@ import { maskUrl } from '../config/destination.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { Destination } from '../destinations/types.js';
-import type { FileResult, RemoteLoader, RunFiles } from '../runner/attempt.js';
+import type { FileResult, LoadedReport, RemoteLoader, RunFiles } from '../runner/attempt.js';
 import type { EventSink } from '../runner/events.js';
 import type { PlannedFile } from '../runner/reconcile.js';
 import { pipelineId } from '../state/claims.js';
 import { type LedgerEntry, ledgerEntry, markFailed } from '../state/ledger.js';
+import { rejectCountsOfFile } from '../state/rejects.js';
 import { ensureStateTables } from '../state/tables.js';
 import { checkQueueUrl, connectRedis, notShared, redisConnection } from './connection.js';
 import {
@@ -205,7 +206,8 @@ export class QueueCoordinator implements RemoteLoader {
     // Lost by Redis, fenced, or failed on the workers: the ledger says whether it committed.
     const entry = await ledgerEntry(run.dest, run.config.pipeline, file.path);
     if (committedBy(entry, run.runId, planned)) {
-      const result = fromLedger(file.path, source.table, entry as LedgerEntry);
+      const rejects = await rejectCountsOfFile(run.dest, (entry as LedgerEntry).id);
+      const result = fromLedger(file.path, source.table, entry as LedgerEntry, rejects);
       this.#report(run, file.path, source.table, result, undefined, 0);
       return result;
     }
@@ -383,7 +385,12 @@ function committedBy(entry: LedgerEntry | undefined, runId: number, planned: Pla
 }
 
 /** A file's result read back from its ledger row: its rows and rejects, not the details. */
-function fromLedger(path: string, table: string, entry: LedgerEntry): FileResult {
+function fromLedger(
+  path: string,
+  table: string,
+  entry: LedgerEntry,
+  rejectCounts: LoadedReport['rejectCounts'],
+): FileResult {
   return {
     report: {
       kind: 'loaded',
@@ -393,14 +400,13 @@ function fromLedger(path: string, table: string, entry: LedgerEntry): FileResult
         rows: entry.rowsLoaded,
         stats: { inserted: 0, updated: 0, unchanged: 0, deleted: 0, childRows: 0 },
         rejectCount: entry.rowsRejected,
-        rejectCounts:
-          entry.rowsRejected > 0 ? [{ table, code: 'SEE_REJECTS', count: entry.rowsRejected }] : [],
+        rejectCounts,
         changes: [],
         discardedRows: 0,
         discardedValues: 0,
         passes: 2,
         warnings: [
-          `${path} was loaded by a worker whose report the queue lost: its ${entry.rowsLoaded} row(s) and ${entry.rowsRejected} reject(s) are in the ledger, not in this summary's per-table counts`,
+          `${path} was loaded by a worker whose report the queue lost: its ${entry.rowsLoaded} row(s) are in the table, but not in this summary's new/updated counts (its rejects are counted, from the rejects store)`,
         ],
       },
     },

@@ -50,6 +50,18 @@ function storable(r: Reject): Reject {
 }
 
 /** Store rejects (inside the file's transaction, so they commit with its rows). */
+/** The open rejects one file left, counted per table and code. */
+export async function rejectCountsOfFile(
+  db: SqlClient,
+  fileId: number,
+): Promise<Array<{ table: string; code: string; count: number }>> {
+  const rows = await db.query<{ table_name: string; code: string; n: number }>(
+    `SELECT table_name, code, COUNT(*) AS n FROM ${T.rejects} WHERE file_id = ? AND resolved_run_id IS NULL GROUP BY table_name, code ORDER BY table_name, code`,
+    [fileId],
+  );
+  return rows.map((r) => ({ table: r.table_name, code: r.code, count: Number(r.n) }));
+}
+
 export async function insertRejects(
   db: SqlClient,
   pipeline: string,

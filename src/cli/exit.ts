@@ -4,7 +4,10 @@ import type { RunSummary } from '../runner/events.js';
 /** Exit codes, documented in README.md and `tributary --help`. */
 export const EXIT = {
   ok: 0,
-  /** The run finished but some files or models failed; they are retried next run. */
+  /**
+   * The run finished but some files or models failed (they are retried next run), or a data
+   * test failed (`tributary test`, `run --test`).
+   */
   partial: 1,
   /** Bad usage or an invalid config: nothing was touched. */
   usage: 2,
@@ -35,7 +38,8 @@ export function exitCodeFor(err: unknown): number {
 export const EXIT_HELP = `
 Exit codes:
   0    success (rejected rows are reported, not a failure)
-  1    the run finished but some files or models failed (they are retried next run)
+  1    the run finished but some files or models failed (they are retried next run),
+       or a data test failed (tributary test, run --test)
   2    bad usage or invalid config (nothing was touched)
   3    another run of this pipeline holds the lock
   4    the run failed (destination unreachable, or an error stopped it)
@@ -45,5 +49,10 @@ export function codeFor(s: RunSummary): number {
   if (s.status === 'interrupted') return EXIT.interrupted;
   if (s.status === 'failed') return EXIT.failed;
   if (s.status === 'partial') return EXIT.partial;
-  return EXIT.ok;
+  return testsCode(s.tests ?? []);
+}
+
+/** 1 when a data test failed or could not run its query (`error`); skipped tests fail nothing. */
+export function testsCode(tests: readonly { status: string }[]): number {
+  return tests.some((t) => t.status === 'failed' || t.status === 'error') ? EXIT.partial : EXIT.ok;
 }

@@ -31,3 +31,14 @@ export function wholeNumber(max = Number.MAX_SAFE_INTEGER): (text: string) => nu
     return n;
   };
 }
+
+/**
+ * `--select SELECTOR`, repeatable; a value may hold several selectors separated by spaces or
+ * commas (src/transforms/select.ts): `name`, `+name` (and what it reads), `name+` (and what
+ * reads it), `+name+`.
+ */
+export const selectOption = (what: string) =>
+  new Option(
+    '-s, --select <selectors>',
+    `${what}: name, +name (with everything upstream), name+ (with everything downstream); several separated by spaces or commas, or the option repeated (a union). Models and the tables sources load are nodes of the graph`,
+  ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);

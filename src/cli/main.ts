@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { throwPoint } from '../core/faults.js';
+import { registerDataTests } from './commands/data-tests.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
@@ -60,6 +61,7 @@ ${EXIT_HELP}`,
   registerInit(program, io, state);
   registerRun(program, io, state);
   registerTransform(program, io, state);
+  registerDataTests(program, io, state);
   registerInspect(program, io, state);
   registerRejects(program, io, state);
   registerReset(program, io, state);

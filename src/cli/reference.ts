@@ -15,7 +15,7 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
     [EXIT.ok, 'success — rejected rows are reported, not a failure (`--dry-run`: no file would fail)'],
     [
       EXIT.partial,
-      'the run finished but some files or models failed; they are retried on the next run (`--dry-run`: a file would fail)',
+      'the run finished but some files or models failed; they are retried on the next run (`--dry-run`: a file would fail; `--test`: or a data test failed)',
     ],
     [EXIT.usage, 'bad usage or invalid config, or `--full-refresh` not confirmed; nothing was touched'],
     [EXIT.locked, 'another run of the same pipeline holds the lock'],
@@ -44,11 +44,27 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
   transform: [
     [EXIT.ok, 'every model that needed it ran (or none needed to)'],
     [EXIT.partial, 'some models failed; the models downstream of them were skipped; retried next time'],
-    [EXIT.usage, 'no model of that name, or the models have problems (all listed); nothing was run'],
+    [
+      EXIT.usage,
+      'no model of that name, a `--select` that names nothing (the closest name is given), or the models have problems (all listed); nothing was run',
+    ],
     [EXIT.locked, 'a run of the pipeline holds the lock'],
     [EXIT.interrupted, 'interrupted between two models'],
   ],
-  models: [[EXIT.usage, 'the models have problems (cycles, references to nothing…), all listed']],
+  test: [
+    [EXIT.ok, 'every test passed (or was skipped: its table is not loaded, or its model not built, yet)'],
+    [EXIT.partial, 'a test failed (its offending rows are sampled) or its query failed'],
+    [
+      EXIT.usage,
+      'the models or tests have problems (all listed), or a `--select` names nothing (with the closest name); no test ran',
+    ],
+  ],
+  models: [
+    [
+      EXIT.usage,
+      'the models have problems (cycles, references to nothing…), all listed; `--sql`: no model of that name (the closest is named)',
+    ],
+  ],
   history: [[EXIT.usage, '`--run N`: no such run']],
   schema: [[EXIT.usage, 'no such table']],
   demo: [

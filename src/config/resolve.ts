@@ -45,6 +45,8 @@ export interface ResolvedSource {
   readonly maxRejects?: MaxRejects;
   /** `on_deleted_file`: the rows of a loaded file that is gone stay (`keep`) or go (`delete`). */
   readonly onDeletedFile: 'keep' | 'delete';
+  /** `tests`: data tests of the table as written (validated by the caller's `parseTest`). Default none. */
+  readonly tests?: readonly string[];
 }
 
 /** A count of rejected records, or a share (0–1) of the file's records. */
@@ -70,6 +72,8 @@ export interface ResolveOptions {
   parseType?: (text: string) => unknown;
   /** Normalizes a table or column name the way the loader will. */
   normalizeName?: (raw: string) => string;
+  /** Validates a data test (`unique(id)`); returns why it is not one, or undefined. */
+  parseTest?: (text: string) => string | undefined;
 }
 
 export const DEFAULT_CONFIG_FILE = 'tributary.yaml';
@@ -286,6 +290,14 @@ function checkSource(
       );
     }
   }
+  for (const [i, text] of (ok('tests') ? (s.tests ?? []) : []).entries()) {
+    const problem = options.parseTest?.(text);
+    if (problem !== undefined) {
+      problems.push(
+        `${formatKey(['sources', index, 'tests', i])}: got ${showValue(text)}: ${escapeText(problem)}`,
+      );
+    }
+  }
   const v = s.max_rejects;
   if (ok('max_rejects') && typeof v === 'string' && Number(v.slice(0, -1)) > 100) {
     problems.push(`${at}.max_rejects: got ${showValue(v)}; a percentage is at most 100%`);
@@ -317,6 +329,7 @@ function resolveSource(
     rename: s.rename ?? {},
     contract,
     onDeletedFile: s.on_deleted_file ?? 'keep',
+    ...(s.tests === undefined ? {} : { tests: Object.freeze([...s.tests]) }),
     ...(s.max_rejects === undefined ? {} : { maxRejects: resolveMaxRejects(s.max_rejects) }),
   });
 }

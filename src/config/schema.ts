@@ -94,6 +94,12 @@ export const sourceSchema = z
       .describe(
         'Fail a file instead of loading it when more of its records are rejected than this: a count (`0`: any reject fails the file) or a percentage of its records (`"5%"`). The failed file loads nothing, is marked failed with the reason, and is retried next run. Default: no limit.',
       ),
+    tests: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Data tests of this source's table, run by `tributary test` and `run --test`: `unique(col[, col…])`, `not_null(col[, col…])`, `accepted_values(col, 'a', 'b')`, `relationships(col, ref('users'), user_id)` (column lists in parentheses for a compound key). Column names as in the files (normalized like the loader's). See docs/transformations.md, \"Data tests\".",
+      ),
   })
   .strict();
 

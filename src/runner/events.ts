@@ -1,6 +1,6 @@
 import type { SchemaChange } from '../core/types.js';
 import type { WriteStats } from '../destinations/types.js';
-import type { ModelEvent, ModelRunResult } from '../transforms/result.js';
+import type { DataTestResult, ModelEvent, ModelRunResult } from '../transforms/result.js';
 
 /** What a run reports while it goes. Library code never prints; the CLI renders these. */
 export type RunEvent =
@@ -90,6 +90,8 @@ export interface RunSummary {
   trigger?: string;
   /** Results of the SQL models run after the load (filled by the transform step). */
   models?: ModelResult[];
+  /** `run --test`: the data tests run after the models (a failed one makes the exit code 1). */
+  tests?: DataTestResult[];
   error?: string;
 }
 

@@ -12,6 +12,7 @@ import { type LedgerEntry, readLedger } from '../state/ledger.js';
 import { runsAfter } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
 import { type PreparedModels, prepareModels, runModels, type TransformOptions } from '../transforms/run.js';
+import { runDataTests } from '../transforms/test-run.js';
 import {
   applyReport,
   DEFAULT_RETRIES,
@@ -74,6 +75,11 @@ export interface RunOptions {
   /** Which SQL models run after the loads (docs/transformations.md). Default: each whose upstream changed. */
   transform?: TransformOptions;
   /**
+   * Run the pipeline's data tests after the models (`run --test`), into `summary.tests`; the
+   * tests of a model that failed or was skipped in this run are skipped. Default false.
+   */
+  test?: boolean;
+  /**
    * Load the files in other processes — workers on a queue (src/queue/, `run --queue`) —
    * instead of this one; everything else (lock, plan, reconcile, models, record) stays here.
    */
@@ -111,6 +117,21 @@ export async function runPipeline(
           signal: options.signal,
         });
         if (summary.models?.some((m) => m.status === 'failed')) summary.status = 'partial';
+        if (options.test) {
+          const unavailable = new Map(
+            (summary.models ?? [])
+              .filter((m) => m.status !== 'succeeded')
+              .map((m) => [
+                m.name,
+                `model ${m.name} ${m.status === 'failed' ? 'failed' : 'was skipped'} in this run`,
+              ]),
+          );
+          summary.tests = await runDataTests(dest, models.tests, {
+            pipeline: config.pipeline,
+            unavailable,
+            signal: options.signal,
+          });
+        }
       } finally {
         for (const message of dest.warnings ?? []) {
           summary.warnings.push(message);

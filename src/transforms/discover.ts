@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
 import { buildGraph, type ModelGraph, type TableNames } from './graph.js';
 import { type Model, parseModel } from './model.js';
+import { type PlannedTest, planTests } from './test-plan.js';
 
 /**
  * The `.sql` files under `dir` (subfolders included), as paths relative to `baseDir` with
@@ -18,11 +19,23 @@ export function modelFiles(dir: string, baseDir: string): string[] {
     .sort();
 }
 
-/**
- * Read, parse and check the pipeline's models. Every problem of every file is collected
- * and thrown together as one CONFIG_INVALID error naming the files.
- */
+/** Read, parse and check the pipeline's models (`loadProject` without the data tests). */
 export function loadModels(config: ResolvedConfig, tables: TableNames): ModelGraph {
+  return loadProject(config, tables).graph;
+}
+
+/** The checked models of a pipeline, and its data tests: the models' and the sources'. */
+export interface Project {
+  graph: ModelGraph;
+  tests: readonly PlannedTest[];
+}
+
+/**
+ * Read, parse and check the pipeline's models and data tests. Every problem of every file
+ * (and of the sources' `tests:`) is collected and thrown together as one CONFIG_INVALID
+ * error naming the files.
+ */
+export function loadProject(config: ResolvedConfig, tables: TableNames): Project {
   const problems: string[] = [];
   const models: Model[] = [];
   for (const file of modelFiles(config.models, config.baseDir)) {
@@ -32,6 +45,9 @@ export function loadModels(config: ResolvedConfig, tables: TableNames): ModelGra
   }
   const { graph, problems: graphProblems } = buildGraph(models, tables);
   problems.push(...graphProblems);
+  const sources = config.sources.map((s) => ({ table: s.table, index: s.index, tests: s.tests ?? [] }));
+  const planned = planTests(graph.models, sources, tables, path.basename(config.file));
+  problems.push(...planned.problems);
   if (problems.length > 0) {
     const n = problems.length;
     throw new TributaryError(
@@ -39,7 +55,7 @@ export function loadModels(config: ResolvedConfig, tables: TableNames): ModelGra
       `models in ${config.models}: ${n} problem${n === 1 ? '' : 's'}; nothing was run:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
-  return graph;
+  return { graph, tests: planned.tests };
 }
 
 /** Table names for `buildGraph`: the config's source tables, their child tables, the catalog's tables. */

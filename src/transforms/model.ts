@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { type DataTest, parseDataTest, testText } from './data-test.js';
 import { followedByAlias, lineAt, scanSql } from './scan.js';
 
 /** How a model is kept in the database (docs/transformations.md). */
@@ -27,6 +28,15 @@ export interface Model {
   /** The SQL as written (header comments included), without a trailing `;`. */
   readonly sql: string;
   readonly refs: readonly ModelRef[];
+  /** Data tests of its header (`-- @test unique(id)`), in file order. Default none. */
+  readonly tests: readonly ModelTest[];
+}
+
+/** A `-- @test` line of a model's header. */
+export interface ModelTest {
+  readonly test: DataTest;
+  /** 1-based line of the directive. */
+  readonly line: number;
 }
 
 const MATERIALIZATIONS: readonly Materialization[] = ['view', 'table', 'incremental'];
@@ -44,7 +54,7 @@ export interface ParsedModel {
 /**
  * Parse one model file. The header is the run of `--` comment lines at the top; in it,
  * `-- @materialized view|table|incremental` and `-- @unique_key a, b` configure the model,
- * other comments are free text. Every problem of the file is reported, not just the first.
+ * `-- @test …` adds a data test (data-test.ts), other comments are free text. Every problem of the file is reported, not just the first.
  */
 export function parseModel(file: string, text: string): ParsedModel {
   const problems: string[] = [];
@@ -91,9 +101,10 @@ export function parseModel(file: string, text: string): ParsedModel {
 function parseHeader(
   text: string,
   at: (line: number, message: string) => void,
-): { materialized: Materialization; uniqueKey: string[] } {
+): { materialized: Materialization; uniqueKey: string[]; tests: ModelTest[] } {
   let materialized: Materialization | undefined;
   let uniqueKey: string[] | undefined;
+  const tests: ModelTest[] = [];
   const lines = text.split('\n');
   for (const [i, line] of lines.entries()) {
     if (line.trim() !== '' && !line.trimStart().startsWith('--')) break;
@@ -115,11 +126,21 @@ function parseHeader(
       } else if (new Set(cols).size !== cols.length) {
         at(n, `@unique_key: a column is listed twice in "${value}"`);
       } else uniqueKey = cols;
+    } else if (key === 'test') {
+      const parsed = parseDataTest(value);
+      if (parsed.error !== undefined) {
+        at(n, `@test: got "${value}": ${parsed.error}`);
+        continue;
+      }
+      const text = testText(parsed.test);
+      const twin = tests.find((t) => testText(t.test) === text);
+      if (twin) at(n, `@test ${text} is also on line ${twin.line}`);
+      else tests.push({ test: parsed.test, line: n });
     } else {
-      at(n, `unknown header @${key}; known: @materialized, @unique_key`);
+      at(n, `unknown header @${key}; known: @materialized, @unique_key, @test`);
     }
   }
-  return { materialized: materialized ?? 'view', uniqueKey: uniqueKey ?? [] };
+  return { materialized: materialized ?? 'view', uniqueKey: uniqueKey ?? [], tests };
 }
 
 /** The text without trailing blanks and one trailing `;` (found in the masked text). */

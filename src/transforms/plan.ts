@@ -70,7 +70,8 @@ export function planRefresh(p: PlanInput): Refresh {
 }
 
 /**
- * A hash per model of everything its result depends on besides data: its header and SQL,
+ * A hash per model of everything its result depends on besides data: its header (but its
+ * `@test` lines, which do not change its rows) and SQL,
  * the hashes of the models it references, and the columns and types of the tables it
  * references. A change means the stored result is stale whatever the data did.
  */
@@ -87,8 +88,25 @@ export function definitionHashes(
     const models = modelRefs(graph, name)
       .sort()
       .map((r) => [r, out.get(r)]);
-    const text = JSON.stringify({ v: 1, mat: m.materialized, key: m.uniqueKey, sql: m.sql, tables, models });
+    const text = JSON.stringify({
+      v: 1,
+      mat: m.materialized,
+      key: m.uniqueKey,
+      sql: withoutTests(m),
+      tables,
+      models,
+    });
     out.set(name, createHash('sha256').update(text).digest('hex'));
   }
   return out;
+}
+
+/** The model's SQL without its `-- @test` lines: adding or changing a test rebuilds nothing. */
+function withoutTests(m: Model): string {
+  if (m.tests.length === 0) return m.sql;
+  const lines = new Set(m.tests.map((t) => t.line));
+  return m.sql
+    .split('\n')
+    .filter((_, i) => !lines.has(i + 1))
+    .join('\n');
 }

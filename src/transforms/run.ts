@@ -2,18 +2,25 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import type { Destination } from '../destinations/types.js';
-import { loadModels, modelFiles, tableNames } from './discover.js';
+import { loadProject, modelFiles, tableNames } from './discover.js';
 import { baseTables, beforeImageColumns, type ModelGraph, modelRefs, withUpstream } from './graph.js';
 import { refreshIncremental } from './incremental.js';
 import { type BuildContext, buildTable, buildView, ensureBaseIndexes } from './materialize.js';
 import type { Model } from './model.js';
 import { definitionHashes, planRefresh, type Refresh } from './plan.js';
 import type { ModelEvent, ModelRunResult } from './result.js';
+import { parseSelectors, selectionGraph, selectNodes } from './select.js';
 import { ensureModelTable, forgetModels, pruneTombstones, readModelStates, tableChanges } from './state.js';
+import type { PlannedTest } from './test-plan.js';
 
 export interface TransformOptions {
   /** Bring these models (and the models upstream of them) up to date. Default: every model. */
   select?: readonly string[];
+  /**
+   * `--select` values: graph selectors (`name`, `+name`, `name+`; select.ts), whose models run
+   * besides those of `select`. Default: none.
+   */
+  selectors?: readonly string[];
   /** Rebuild from scratch the selected models (all models when none is selected). Default false. */
   fullRefresh?: boolean;
 }
@@ -21,6 +28,8 @@ export interface TransformOptions {
 /** The checked models of a pipeline and what the run's loads must record for them. */
 export interface PreparedModels {
   graph: ModelGraph;
+  /** The pipeline's data tests (`run --test` runs them after the models). */
+  tests: readonly PlannedTest[];
   /** Models to consider in this run, in dependency order. */
   run: readonly string[];
   /** Models to rebuild from scratch whatever changed. */
@@ -38,8 +47,13 @@ export async function prepareModels(
   dest: Destination,
   options: TransformOptions = {},
 ): Promise<PreparedModels> {
-  const any = modelFiles(config.models, config.baseDir).length > 0;
-  const graph = loadModels(config, tableNames(config, any ? (await dest.readCatalog()).keys() : []));
+  const any =
+    modelFiles(config.models, config.baseDir).length > 0 ||
+    config.sources.some((s) => (s.tests ?? []).length > 0);
+  const { graph, tests } = loadProject(
+    config,
+    tableNames(config, any ? (await dest.readCatalog()).keys() : []),
+  );
   const select = options.select ?? [];
   const unknown = select.filter((n) => !graph.models.has(n));
   if (unknown.length > 0) {
@@ -48,9 +62,26 @@ export async function prepareModels(
       `no model named ${unknown.join(', ')}; the models are: ${graph.order.join(', ') || '(none)'}`,
     );
   }
-  const run = select.length > 0 ? withUpstream(graph, select) : graph.order;
-  const full = options.fullRefresh ? (select.length > 0 ? select : run) : [];
-  return { graph, run, fullRefresh: new Set(full), beforeImages: beforeImageColumns(graph) };
+  const selectors = parseSelectors(options.selectors ?? []);
+  const picked =
+    selectors.length > 0
+      ? selectNodes(
+          selectionGraph(
+            graph,
+            config.sources.map((s) => s.table),
+          ),
+          selectors,
+        )
+      : new Set<string>();
+  const chosen = [...withUpstream(graph, select), ...graph.order.filter((n) => picked.has(n))];
+  const some = select.length > 0 || selectors.length > 0;
+  const run = some ? graph.order.filter((n) => chosen.includes(n)) : graph.order;
+  const full = options.fullRefresh
+    ? some
+      ? [...select, ...graph.order.filter((n) => picked.has(n))]
+      : run
+    : [];
+  return { graph, tests, run, fullRefresh: new Set(full), beforeImages: beforeImageColumns(graph) };
 }
 
 export interface ModelRunContext {

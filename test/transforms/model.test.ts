@@ -33,7 +33,7 @@ describe('model headers', () => {
     );
     expect(model).toBeUndefined();
     expect(problems).toEqual([
-      'models/m.sql:1: unknown header @materialised; known: @materialized, @unique_key',
+      'models/m.sql:1: unknown header @materialised; known: @materialized, @unique_key, @test',
       'models/m.sql:3: @unique_key: got "a,,b", expected column names separated by commas',
       'models/m.sql:4: one statement per model: remove the ";" and what follows',
       'models/m.sql:4: {{ source("x") }} is not a reference; the only template is {{ ref(\'name\') }}',

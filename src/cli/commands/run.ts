@@ -14,6 +14,7 @@ import { logEvent } from '../log.js';
 import { Progress } from '../progress.js';
 import { previewText, summaryText } from '../render.js';
 import { rememberUrlSecret } from '../secrets.js';
+import { testsText } from '../tests-report.js';
 
 export interface RunFlags {
   config: string;
@@ -27,6 +28,7 @@ export interface RunFlags {
   yes?: boolean;
   dryRun?: boolean;
   queue?: string;
+  test?: boolean;
 }
 
 export function registerRun(program: Command, io: Io, state: { code: number }): void {
@@ -61,6 +63,10 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
       'say what the run would do — files, tables rebuilt, schema changes with their DDL, what the contract keeps out — and change nothing (reads the files to load once)',
     )
     .option('-y, --yes', 'with --full-refresh: do not ask for confirmation (needed without a terminal)')
+    .option(
+      '--test',
+      'after the models, run the data tests (as `tributary test` does) and report them; a failed test makes the exit code 1',
+    )
     .addHelpText(
       'after',
       `
@@ -73,6 +79,7 @@ Examples:
   tributary run --json | jq 'select(.type == "file_loaded")'
   tributary run --full-refresh --table orders --yes   rebuild one table from its files
   tributary run --dry-run                    what the next run would load and change
+  tributary run --test                       load, run the models, then the data tests
   tributary run --queue redis://10.0.0.5:6379/0   files loaded by \`tributary worker\` processes`,
     )
     .action(async (flags: RunFlags) => {
@@ -92,6 +99,12 @@ Examples:
 async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
   if (flags.fullRefresh) {
     throw new TributaryError('CONFIG_INVALID', '--dry-run and --full-refresh do not go together');
+  }
+  if (flags.test) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      '--dry-run and --test do not go together (`tributary test` runs the tests on their own)',
+    );
   }
   const config = readConfig(flags.config);
   const table = flags.table === undefined ? undefined : tablesNamed(config, flags.table)[0];
@@ -170,6 +183,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
     });
     progress?.stop();
     if (!flags.json) io.out(summaryText(summary));
+    if (!flags.json && summary.tests) io.out(`\nData tests:\n${testsText(summary.tests)}`);
     return summary;
   } finally {
     progress?.stop();
@@ -190,6 +204,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
       signal: controller.signal,
       emit,
+      ...(flags.test ? { test: true } : {}),
       // Under the run lock, before any file: one transaction empties the tables and forgets
       // their files, so a crash after it just leaves files to load (docs/operations.md).
       ...(refresh

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { listModels } from '../../ops/models.js';
+import { listModels, modelSql } from '../../ops/models.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
-import { configOption, type Io, wholeNumber } from '../io.js';
+import { configOption, type Io, selectOption, wholeNumber } from '../io.js';
 import { duration, eventLine, modelsTable, table } from '../render.js';
 
 interface Flags {
@@ -13,6 +13,7 @@ interface Flags {
   quiet?: boolean;
   fullRefresh?: boolean;
   wait?: number;
+  select?: string[];
 }
 
 /** `tributary transform [MODEL…]` and `tributary models`. */
@@ -21,20 +22,27 @@ export function registerTransform(program: Command, io: Io, state: { code: numbe
     .command('transform [models...]')
     .description('Run the SQL models (models/*.sql) without loading files; recorded as a run.')
     .addOption(configOption())
-    .option('--full-refresh', 'rebuild the named models (all when none is named) from scratch')
+    .addOption(selectOption('models to run'))
+    .option(
+      '--full-refresh',
+      'rebuild the named or selected models (all when none is named or selected) from scratch',
+    )
     .option('--wait <seconds>', 'wait this long for another run of the pipeline to finish', wholeNumber(), 0)
     .option('--json', 'print events and the summary as JSON lines on stdout')
     .option('-q, --quiet', 'print only the summary')
     .addHelpText(
       'after',
       `
-Named models run with the models upstream of them; each model runs only if a table it
-reads changed since its last build (or its SQL did), unless --full-refresh. A failing
-model stops the models downstream of it, not the others. See docs/transformations.md.
+Named models run with the models upstream of them (\`transform m\` is \`--select +m\`);
+--select runs exactly the models it selects. Each model runs only if a table it reads
+changed since its last build (or its SQL did), unless --full-refresh. A failing model
+stops the models downstream of it, not the others. See docs/transformations.md.
 
 Examples:
   tributary transform                          bring every model up to date
   tributary transform user_totals --full-refresh
+  tributary transform --select orders+         the models that read orders, directly or not
+  tributary transform --select "+user_totals deliveries_enriched"
   tributary transform --json | jq 'select(.type == "model_finished")'`,
     )
     .action(async (names: string[], flags: Flags) => {
@@ -44,12 +52,27 @@ Examples:
 
   program
     .command('models')
-    .description('List the SQL models as a graph: materialization, key, what each reads, last build.')
+    .description(
+      "List the SQL models as a graph: materialization, key, what each reads, tests, last build; --sql shows one model's SQL.",
+    )
     .addOption(configOption())
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  tributary models\n  tributary models --json')
-    .action(async (flags: { config: string; json?: boolean }) => {
+    .option(
+      '--sql <model>',
+      "print the model's SELECT as it runs on the configured destination: each {{ ref() }} replaced by the table's quoted name in its dialect",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tributary models\n  tributary models --json\n  tributary models --sql user_totals',
+    )
+    .action(async (flags: { config: string; json?: boolean; sql?: string }) => {
       const config = readConfig(flags.config);
+      if (flags.sql !== undefined) {
+        const name = flags.sql;
+        const sql = await withDestination(config, (dest) => modelSql(config, dest, name));
+        io.out(flags.json ? JSON.stringify({ model: name, sql }, null, 2) : sql);
+        return;
+      }
       const data = await withDestination(config, (dest) => listModels(config, dest));
       if (flags.json) {
         io.out(JSON.stringify(data, null, 2));
@@ -61,12 +84,13 @@ Examples:
       }
       io.out(
         table(
-          ['model', 'materialized', 'unique key', 'depends on', 'last built', 'rows'],
+          ['model', 'materialized', 'unique key', 'depends on', 'tests', 'last built', 'rows'],
           data.map((d) => [
             d.name,
             d.materialized,
             d.uniqueKey?.join(', '),
             [...d.dependsOn.models, ...d.dependsOn.tables].join(', '),
+            d.tests.length,
             d.lastBuild ? `run ${d.lastBuild.runId}` : 'never',
             d.lastBuild?.rows ?? '',
           ]),
@@ -97,8 +121,12 @@ async function transformCommand(names: string[], flags: Flags, io: Io): Promise<
     const summary = await withDestination(config, (dest) =>
       runPipeline(config, dest, {
         load: false,
-        transform: { select: names, fullRefresh: flags.fullRefresh ?? false },
-        trigger: `transform${names.length ? ` ${names.join(' ')}` : ''}${flags.fullRefresh ? ' --full-refresh' : ''}`,
+        transform: {
+          select: names,
+          selectors: flags.select ?? [],
+          fullRefresh: flags.fullRefresh ?? false,
+        },
+        trigger: `transform${names.length ? ` ${names.join(' ')}` : ''}${flags.select?.length ? ` --select ${flags.select.join(' ')}` : ''}${flags.fullRefresh ? ' --full-refresh' : ''}`,
         waitSeconds: wait,
         signal: controller.signal,
         emit,

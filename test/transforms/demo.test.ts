@@ -136,6 +136,21 @@ describe.each(DIALECTS)('the markets demo models on %s', (dialect) => {
     expect(first.summary.models[2]).toMatchObject({ rows: expected.userTotalsCents.size, refresh: 'full' });
   });
 
+  it('its data tests (models and sources) pass', async () => {
+    const r = await ws.cli('test', '--json');
+    expect(r.code, r.stdout).toBe(0);
+    expect(
+      JSON.parse(r.stdout).map((t: { name: string; status: string }) => `${t.status} ${t.name}`),
+    ).toEqual([
+      "passed deliveries_enriched: relationships((market, order_id), ref('orders'), (market, order_id))",
+      'passed orders: not_null(amount)',
+      "passed orders: accepted_values(currency, 'EUR', 'USD')",
+      "passed orders_enriched: accepted_values(status, 'placed', 'paid', 'shipped', 'delivered', 'cancelled')",
+      'passed user_totals: unique(market, user_id)',
+      'passed user_totals: not_null(order_count, total_amount)',
+    ]);
+  });
+
   it('the demo command prints the top users by total', async () => {
     const r = await ws.cli('demo', '-c', path.join(ws.dir, 'tributary.yaml'));
     expect(r.code, r.stderr).toBe(0);
@@ -144,6 +159,8 @@ describe.each(DIALECTS)('the markets demo models on %s', (dialect) => {
       number,
     ];
     expect(r.stdout).toContain('Top users by total');
+    // npm start runs the demo's data tests after its models: all pass.
+    expect(r.stdout).toContain('6 data test(s): 6 passed, 0 failed.');
     const section = r.stdout.slice(r.stdout.indexOf('Top users by total'));
     expect(section).toContain((topCents / 100).toFixed(2));
     expect(section).toContain(expected.users.get(topKey)?.name ?? '(unknown user)');

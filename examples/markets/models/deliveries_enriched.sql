@@ -2,6 +2,7 @@
 -- A table: rebuilt (atomically) after every run that changed deliveries, orders or users.
 -- @materialized table
 -- @unique_key market, delivery_id
+-- @test relationships((market, order_id), ref('orders'), (market, order_id))
 SELECT
   d.market,
   d.delivery_id,

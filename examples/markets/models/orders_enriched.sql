@@ -2,6 +2,7 @@
 -- Orders whose user is unknown (never sent, or rejected) are kept, with NULLs.
 -- A view: always current, nothing stored.
 -- @materialized view
+-- @test accepted_values(status, 'placed', 'paid', 'shipped', 'delivered', 'cancelled')
 SELECT
   o.market,
   o.order_id,

@@ -6,6 +6,9 @@
 -- test/e2e/demo-dialects.test.ts compares the three).
 -- @materialized incremental
 -- @unique_key market, user_id
+-- Data tests, run by `tributary test` and `run --test` (npm start runs them):
+-- @test unique(market, user_id)
+-- @test not_null(order_count, total_amount)
 SELECT
   market,
   user_id,

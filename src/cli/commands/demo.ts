@@ -30,7 +30,7 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
       const config = readConfig(file);
       if (flags.fresh) deleteDemoDatabase(config);
       io.out(`Tributary demo: ${path.relative(process.cwd(), config.file) || config.file}\n`);
-      const summary = await runCommand({ config: file, quiet: true }, io);
+      const summary = await runCommand({ config: file, quiet: true, test: true }, io);
       state.code = codeFor(summary);
       const { description, report } = await withDestination(config, async (dest) => ({
         description: dest.description,

@@ -9,7 +9,7 @@ import { type BuildContext, buildTable, buildView, ensureBaseIndexes } from './m
 import type { Model } from './model.js';
 import { definitionHashes, planRefresh, type Refresh } from './plan.js';
 import type { ModelEvent, ModelRunResult } from './result.js';
-import { parseSelectors, selectionGraph, selectNodes } from './select.js';
+import { closestName, parseSelectors, selectionGraph, selectNodes } from './select.js';
 import { ensureModelTable, forgetModels, pruneTombstones, readModelStates, tableChanges } from './state.js';
 import type { PlannedTest } from './test-plan.js';
 
@@ -57,10 +57,9 @@ export async function prepareModels(
   const select = options.select ?? [];
   const unknown = select.filter((n) => !graph.models.has(n));
   if (unknown.length > 0) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `no model named ${unknown.join(', ')}; the models are: ${graph.order.join(', ') || '(none)'}`,
-    );
+    const near = unknown.length === 1 ? closestName(unknown[0] as string, graph.order) : undefined;
+    const hint = near ? `did you mean ${near}?` : `the models are: ${graph.order.join(', ') || '(none)'}`;
+    throw new TributaryError('CONFIG_INVALID', `no model named ${unknown.join(', ')}; ${hint}`);
   }
   const selectors = parseSelectors(options.selectors ?? []);
   const picked =

@@ -202,6 +202,9 @@ describe.each(DIALECTS)('data tests and --select on %s', (dialect) => {
     expect(await transformed('by_status top')).toEqual(['by_status', 'top']);
     expect(await transformed('by_status,per_user')).toEqual(['by_status', 'per_user']);
 
+    const named = await ws.cli('transform', 'per_usr');
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('no model named per_usr; did you mean per_user?');
     const typo = await ws.cli('transform', '--select', 'per_usr');
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('--select: no model or table named per_usr; did you mean per_user?');

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { throwPoint } from '../core/faults.js';
@@ -24,13 +25,16 @@ const defaultIo: Io = {
   ...(process.stdin.isTTY && process.stderr.isTTY ? { prompt: askOnTerminal } : {}),
 };
 
+/** The package's version (dist/cli or src/cli → ../../package.json). */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
 /** Build the program; each command sets `state.code`. Only this module's caller exits. */
 export function buildProgram(io: Io, state: { code: number }): Command {
   const program = new Command('tributary')
     .description(
       'Load the CSV, JSON and NDJSON files that land in folders into typed, incrementally updated tables in SQLite or MySQL/MariaDB.',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
@@ -44,7 +48,7 @@ Examples:
   tributary run -c examples/markets/tributary.yaml    load new and changed files
   tributary status                                   tables, row counts, last run
   tributary rejects --table orders                   rows that did not load, and why
-  npm start                                          the demo pipeline
+  tributary demo                                     the demo pipeline, copied into ./tributary-demo
 ${EXIT_HELP}`,
     );
   for (const option of globalLogOptions()) program.addOption(option);

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { TributaryError } from '../core/errors.js';
 import type { Destination, SqlClient, SqlDialect } from '../destinations/types.js';
 import { listRejects, type StoredReject } from '../state/rejects.js';
 import { countTableRows } from './status.js';
@@ -8,6 +10,31 @@ import { countTableRows } from './status.js';
 export function deleteDemoDatabase(config: ResolvedConfig): void {
   if (config.destination.kind !== 'sqlite') return;
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(config.destination.path + suffix, { force: true });
+}
+
+/**
+ * The demo pipeline as a folder of one's own: `from` (the package's examples/markets: its
+ * configs, landing files and models) copied to `to`, unless `to` already holds a copy (its
+ * `tributary.yaml`), which is then run again as it is. Returns the config file to run and
+ * whether it was copied now. Never writes into the package, which a global install may not
+ * let one write to, and leaves the user a pipeline to change and run.
+ */
+export function copyDemo(from: string, to: string): { config: string; copied: boolean } {
+  const config = path.join(to, 'tributary.yaml');
+  if (fs.existsSync(config)) return { config, copied: false };
+  if (fs.existsSync(to)) {
+    throw new TributaryError(
+      'CONFIG_NOT_FOUND',
+      `${to} exists but holds no tributary.yaml, so it is not a copy of the demo: remove or rename it, or run the demo from another folder`,
+    );
+  }
+  fs.cpSync(from, to, {
+    recursive: true,
+    // Not the database of a run made in place (`npm start` in a clone), nor the data
+    // generator (a TypeScript file for the repository's tooling).
+    filter: (src) => path.basename(src) !== '.tributary' && !src.endsWith('.ts'),
+  });
+  return { config, copied: true };
 }
 
 /** A user of the demo's `user_totals` model. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { deleteDemoDatabase, demoReport, type TopUser } from '../../ops/demo.js';
+import { copyDemo, deleteDemoDatabase, demoReport, type TopUser } from '../../ops/demo.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
 import type { Io } from '../io.js';
@@ -14,22 +14,39 @@ export const DEMO_DIR = path.resolve(
   '../../../examples/markets',
 );
 
+/** Where `tributary demo` copies the demo to, in the current folder. */
+export const DEMO_COPY = 'tributary-demo';
+
+/** The command to suggest: from a clone of the repository `npx tributary`, installed `tributary`. */
+const TOOL = DEMO_DIR.split(path.sep).includes('node_modules') ? 'tributary' : 'npx tributary';
+
 export function registerDemo(program: Command, io: Io, state: { code: number }): void {
   program
     .command('demo')
     .description(
-      'Run the demo pipeline (examples/markets) into an embedded SQLite file and show what it loaded.',
+      `Copy the demo pipeline (two markets' files, its config and SQL models) into ./${DEMO_COPY}, load it into an embedded SQLite file there and show what it loaded; run again, it loads nothing new.`,
     )
     .option('--fresh', 'delete the demo database first')
-    // The default is shown as the package-relative path: the absolute one differs per
-    // install, and docs/cli.md is generated from this help.
-    .option('-c, --config <file>', 'demo config (default: examples/markets/tributary.yaml of this package)')
-    .addHelpText('after', '\nExamples:\n  npm start\n  tributary demo --fresh')
+    .option(
+      '-c, --config <file>',
+      `run this demo config where it is instead of the copy in ./${DEMO_COPY} (npm start: examples/markets/tributary.yaml)`,
+    )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  tributary demo\n  tributary demo --fresh\n  npm start   (in a clone of the repository)`,
+    )
     .action(async (flags: { fresh?: boolean; config?: string }) => {
-      const file = flags.config ?? path.join(DEMO_DIR, 'tributary.yaml');
+      let file = flags.config;
+      if (file === undefined) {
+        const copy = copyDemo(DEMO_DIR, path.resolve(DEMO_COPY));
+        if (copy.copied)
+          io.out(`Copied the demo pipeline into ${DEMO_COPY}/ (config, landing files, models).`);
+        file = copy.config;
+      }
       const config = readConfig(file);
       if (flags.fresh) deleteDemoDatabase(config);
-      io.out(`Tributary demo: ${path.relative(process.cwd(), config.file) || config.file}\n`);
+      const shown = path.relative(process.cwd(), config.file) || config.file;
+      io.out(`Tributary demo: ${shown}\n`);
       const summary = await runCommand({ config: file, quiet: true, test: true }, io);
       state.code = codeFor(summary);
       const { description, report } = await withDestination(config, async (dest) => ({
@@ -56,7 +73,7 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
         );
       }
       io.out(
-        `\nNext: run \`npm start\` again (nothing new is loaded), or explore with\n  npx tributary status -c ${path.relative(process.cwd(), config.file)}\n  npx tributary rejects -c ${path.relative(process.cwd(), config.file)}`,
+        `\nNext: run it again (nothing new is loaded), or explore with\n  ${TOOL} status -c ${shown}\n  ${TOOL} rejects -c ${shown}`,
       );
     });
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { TributaryError } from '../../core/errors.js';
 import type {
   Capabilities,
@@ -15,6 +15,7 @@ import type {
 import { readSqliteCatalog, readSqliteTable } from './catalog.js';
 import { sqliteChangeSql } from './ddl.js';
 import { sqliteDialect as d } from './dialect.js';
+import { sqliteDriver } from './driver.js';
 import { translateSqliteError } from './errors.js';
 import { registerSqliteFunctions } from './functions.js';
 import { sqliteWriter } from './writer.js';
@@ -60,7 +61,7 @@ export class SqliteDestination implements Destination {
         // Not SQLite's read-only mode, which leaves the WAL side files (-wal, -shm) behind: a
         // connection that refuses every write (query_only), so the last one out removes them
         // as usual and the folder is as it was.
-        const db = new Database(this.file, { fileMustExist: true });
+        const db = new (sqliteDriver())(this.file, { fileMustExist: true });
         db.pragma('query_only = ON');
         db.pragma('busy_timeout = 10000');
         registerSqliteFunctions(db);
@@ -72,7 +73,7 @@ export class SqliteDestination implements Destination {
     }
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      const db = new Database(this.file);
+      const db = new (sqliteDriver())(this.file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a killed process never loses a commit
       db.pragma('busy_timeout = 10000');

@@ -12,6 +12,24 @@ export interface Io {
   prompt?: (question: string) => Promise<string>;
 }
 
+/**
+ * Lines to a standard stream that a closed pipe (`tributary --help | head -3`) silences instead
+ * of crashing the process with an unhandled EPIPE: the reader is gone, so the rest of the
+ * output is dropped, quietly, and the command finishes its work and exits with its own code —
+ * a load is never cut short because the pager reading its report was closed. Any other error
+ * of the stream (EIO, …) leaves nowhere to report it either, and is treated the same.
+ */
+export function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', () => {
+    closed = true;
+  });
+  return (text) => {
+    if (closed || stream.destroyed) return;
+    stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+}
+
 export const configOption = () =>
   new Option('-c, --config <file>', 'pipeline config file').default('tributary.yaml');
 

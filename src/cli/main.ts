@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { type Command, CommanderError, Option } from 'commander';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { throwPoint } from '../core/faults.js';
 import { registerDataTests } from './commands/data-tests.js';
@@ -14,28 +14,34 @@ import { registerTransform } from './commands/transform.js';
 import { registerWorker } from './commands/worker.js';
 import { askOnTerminal } from './confirm.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit.js';
-import type { Io } from './io.js';
+import { type Io, lineWriter } from './io.js';
 import { globalLogOptions, logFromOptions } from './log.js';
 import { redact, rememberSecret } from './secrets.js';
+import { oneLineUsageErrors, Program } from './usage.js';
 
-const defaultIo: Io = {
-  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-  isTTY: Boolean(process.stderr.isTTY),
-  ...(process.stdin.isTTY && process.stderr.isTTY ? { prompt: askOnTerminal } : {}),
-};
+let stdio: Io | undefined;
+
+/** The process's own streams, made once (they get an error listener: see `lineWriter`). */
+function processIo(): Io {
+  stdio ??= {
+    out: lineWriter(process.stdout),
+    err: lineWriter(process.stderr),
+    isTTY: Boolean(process.stderr.isTTY),
+    ...(process.stdin.isTTY && process.stderr.isTTY ? { prompt: askOnTerminal } : {}),
+  };
+  return stdio;
+}
 
 /** The package's version (dist/cli or src/cli → ../../package.json). */
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** Build the program; each command sets `state.code`. Only this module's caller exits. */
 export function buildProgram(io: Io, state: { code: number }): Command {
-  const program = new Command('tributary')
+  const program = new Program('tributary')
     .description(
       'Load the CSV, JSON and NDJSON files that land in folders into typed, incrementally updated tables in SQLite or MySQL/MariaDB.',
     )
     .version(VERSION)
-    .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride()
@@ -72,10 +78,11 @@ ${EXIT_HELP}`,
   registerDoctor(program, io, state);
   registerDemo(program, io, state);
   registerWorker(program, io, state);
+  oneLineUsageErrors(program);
   return program;
 }
 
-export async function main(argv: string[], raw: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], raw: Io = processIo()): Promise<number> {
   rememberSecret(process.env.TRIBUTARY_DB_PASSWORD);
   // Everything printed or logged passes through `redact` (src/cli/secrets.ts).
   const io: Io = { ...raw, out: (t) => raw.out(redact(t)), err: (t) => raw.err(redact(t)) };

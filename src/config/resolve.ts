@@ -3,9 +3,11 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
+import { closest } from '../core/suggest.js';
 import type { Contract, WriteDisposition } from '../core/types.js';
 import { type DestinationConfig, maskUrl, parseDestination } from './destination.js';
 import { interpolateEnv } from './env.js';
+import { knownKeys } from './keys.js';
 import { escapeText, formatKey, showValue } from './quote.js';
 import { configSchema, sourceSchema, type UserConfig, type UserSource } from './schema.js';
 
@@ -365,13 +367,26 @@ function checkTables(sources: readonly TableRules[], problems: string[]): void {
 function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const key = issue.path.length === 0 ? '(top level)' : formatKey(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return `${key}: unknown key(s) ${issue.keys.map((k) => showValue(k)).join(', ')}`;
+    // The closest key the schema knows there and the object does not have yet: `primry_key`
+    // beside `files` is `primary_key` mistyped; beside `primary_key`, only a stray key.
+    const given = valueAt(root, issue.path);
+    const free = knownKeys(configSchema, issue.path).filter((k) => !(isObject(given) && k in given));
+    const shown = issue.keys.map((k) => {
+      const guess = closest(k, free);
+      return guess === undefined ? showValue(k) : `${showValue(k)} (did you mean \`${guess}\`?)`;
+    });
+    return `${key}: unknown key(s) ${shown.join(', ')}`;
   }
-  let received: unknown = root;
-  for (const p of issue.path)
-    received = (received as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
+  const received = valueAt(root, issue.path);
   const got = issue.path[0] === 'destination' ? showDestination(received) : showValue(received);
   return `${key}: got ${got}; ${issue.message}`;
+}
+
+/** What the config holds at `path` (undefined where it holds nothing). */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) v = (v as Record<PropertyKey, unknown> | undefined)?.[p];
+  return v;
 }
 
 /** A destination value that failed the schema: a string with its password masked; of a mapping or list, only what it is. */

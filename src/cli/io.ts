@@ -1,11 +1,18 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { CliLog } from './log.js';
+import { plain, type Style, styleFor } from './style.js';
 
 /** Output streams, injectable for tests. */
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** stderr is a terminal: live progress and prompts (colours: `colors`). */
   isTTY: boolean;
+  /**
+   * Colour what goes to `out` / `err` (src/cli/style.ts `wantsColor`: `NO_COLOR`,
+   * `FORCE_COLOR`, a terminal). Absent: no colours.
+   */
+  colors?: { out: boolean; err: boolean };
   /** Set before each command runs, from `--log-level` / `--log-format`. */
   log?: CliLog;
   /** Ask a question on the terminal; absent when there is none to ask on (then `--yes` is needed). */
@@ -60,3 +67,13 @@ export const selectOption = (what: string) =>
     '-s, --select <selectors>',
     `${what}: name, +name (with everything upstream), name+ (with everything downstream); several separated by spaces or commas, or the option repeated (a union). Models and the tables sources load are nodes of the graph`,
   ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+
+/** The style of what a command prints with `io.out`. */
+export function outStyle(io: Io): Style {
+  return io.colors?.out ? styleFor(true) : plain;
+}
+
+/** The style of what goes to `io.err` (log lines, the progress line's failures). */
+export function errStyle(io: Io): Style {
+  return io.colors?.err ? styleFor(true) : plain;
+}

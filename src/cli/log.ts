@@ -4,6 +4,7 @@ import type { RunEvent } from '../runner/events.js';
 import { changedTable } from '../schema/diff.js';
 import { eventLine } from './render.js';
 import { redact, redactJson } from './secrets.js';
+import { plain, type Style, styleFor } from './style.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['pretty', 'json'] as const;
@@ -28,13 +29,16 @@ export function createLog(options: {
   format: LogFormat;
   explicit: boolean;
   write: (line: string) => void;
+  /** Colour the time and the level of pretty lines (src/cli/style.ts). Default: none. */
+  color?: boolean;
 }): CliLog {
+  const style = options.color ? styleFor(true) : plain;
   const stream = {
     write(line: string) {
       // Each string of the record redacted (decoded: a secret with a quote in it is found too),
       // the pretty line once more after formatting.
       const safe = redactJson(line.trimEnd());
-      options.write(options.format === 'json' ? safe : redact(pretty(safe)));
+      options.write(options.format === 'json' ? safe : redact(pretty(safe, style)));
     },
   };
   const logger = pino(
@@ -74,7 +78,7 @@ export function globalLogOptions(): Option[] {
 }
 
 /** The logger a command runs with, from the program's options; lines go to `write`. */
-export function logFromOptions(program: Command, write: (line: string) => void): CliLog {
+export function logFromOptions(program: Command, write: (line: string) => void, color = false): CliLog {
   const opts = program.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();
   const given = (name: string) => program.getOptionValueSource(name) !== 'default';
   return createLog({
@@ -82,6 +86,7 @@ export function logFromOptions(program: Command, write: (line: string) => void):
     format: opts.logFormat,
     explicit: given('logLevel') || given('logFormat'),
     write,
+    color,
   });
 }
 
@@ -92,7 +97,15 @@ export const silentLog: CliLog = {
   explicit: false,
 };
 
-function pretty(line: string): string {
+const LEVEL_PAINT: Record<string, (style: Style, text: string) => string> = {
+  trace: (s, t) => s.dim(t),
+  debug: (s, t) => s.dim(t),
+  warn: (s, t) => s.warn(t),
+  error: (s, t) => s.bad(t),
+  fatal: (s, t) => s.bad(t),
+};
+
+function pretty(line: string, style: Style): string {
   let rec: Record<string, unknown>;
   try {
     rec = JSON.parse(line) as Record<string, unknown>;
@@ -100,11 +113,11 @@ function pretty(line: string): string {
     return line;
   }
   const time = typeof rec.time === 'string' ? rec.time.slice(11, 23) : '';
-  const level = String(rec.level ?? '')
-    .toUpperCase()
-    .padEnd(5);
+  const label = String(rec.level ?? '');
+  const paint = LEVEL_PAINT[label];
+  const level = label.toUpperCase().padEnd(5);
   const err = rec.err as { message?: string } | undefined;
-  return `${time} ${level} ${rec.msg ?? ''}${err?.message ? `: ${err.message}` : ''}`;
+  return `${style.dim(time)} ${paint ? paint(style, level) : level} ${rec.msg ?? ''}${err?.message ? `: ${err.message}` : ''}`;
 }
 
 const EVENT_LEVEL: Record<RunEvent['type'], 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

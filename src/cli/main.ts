@@ -14,9 +14,10 @@ import { registerTransform } from './commands/transform.js';
 import { registerWorker } from './commands/worker.js';
 import { askOnTerminal } from './confirm.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit.js';
-import { type Io, lineWriter } from './io.js';
+import { errStyle, type Io, lineWriter } from './io.js';
 import { globalLogOptions, logFromOptions } from './log.js';
 import { redact, rememberSecret } from './secrets.js';
+import { wantsColor } from './style.js';
 import { oneLineUsageErrors, Program } from './usage.js';
 
 let stdio: Io | undefined;
@@ -27,6 +28,10 @@ function processIo(): Io {
     out: lineWriter(process.stdout),
     err: lineWriter(process.stderr),
     isTTY: Boolean(process.stderr.isTTY),
+    colors: {
+      out: wantsColor(Boolean(process.stdout.isTTY)),
+      err: wantsColor(Boolean(process.stderr.isTTY)),
+    },
     ...(process.stdin.isTTY && process.stderr.isTTY ? { prompt: askOnTerminal } : {}),
   };
   return stdio;
@@ -65,7 +70,7 @@ ${EXIT_HELP}`,
     ),
   );
   program.hook('preAction', () => {
-    io.log = logFromOptions(program, io.err);
+    io.log = logFromOptions(program, io.err, io.colors?.err ?? false);
     throwPoint('command');
   });
   registerInit(program, io, state);
@@ -109,8 +114,9 @@ export async function main(argv: string[], raw: Io = processIo()): Promise<numbe
         message,
       );
     } else {
-      io.err(`tributary: ${message}`);
-      if (internal) io.err(stack ?? `tributary: ${VERBOSE_HINT}`);
+      const st = errStyle(io);
+      io.err(`${st.bad('tributary:')} ${message}`);
+      if (internal) io.err(stack ?? `${st.bad('tributary:')} ${VERBOSE_HINT}`);
     }
     return exitCodeFor(err);
   }

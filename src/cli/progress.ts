@@ -1,5 +1,5 @@
 import type { RunEvent } from '../runner/events.js';
-import type { Io } from './io.js';
+import { errStyle, type Io } from './io.js';
 import { eventLine } from './render.js';
 
 /**
@@ -53,7 +53,7 @@ export class Progress {
         if (e.type === 'file_loaded' && e.worker)
           this.#workers.set(e.worker, (this.#workers.get(e.worker) ?? 0) + 1);
         this.#current.delete(e.file);
-        if (e.type === 'file_failed') this.#print(eventLine(e) ?? '');
+        if (e.type === 'file_failed') this.#print(eventLine(e, errStyle(this.io)) ?? '');
         break;
       }
       default:

@@ -1,17 +1,58 @@
 import type { ModelResult, RunEvent, RunSummary } from '../runner/events.js';
 import type { FilePreview, RunPreview } from '../runner/preview.js';
+import { plain, type Style } from './style.js';
 
-/** Plain text table: columns padded, numbers right-aligned. */
-export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
+/**
+ * Plain text table: columns padded, numbers right-aligned. `paint` colours the cells of a
+ * column (by header) after the padding is measured, so colours never shift the columns.
+ */
+export function table(
+  headers: string[],
+  rows: Array<Array<string | number | null | undefined>>,
+  paint: Readonly<Record<string, (cell: string) => string>> = {},
+): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
-  const line = (r: string[]) =>
+  const line = (r: string[], painted: boolean) =>
     r
-      .map((c, i) => (numeric[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .map((c, i) => {
+        const pad = ' '.repeat((widths[i] as number) - c.length);
+        const p = painted ? paint[headers[i] as string] : undefined;
+        const text = p && c !== '' ? p(c) : c;
+        return numeric[i] ? pad + text : text + pad;
+      })
       .join('  ')
       .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  return [
+    line(headers, false),
+    line(
+      widths.map((w) => '-'.repeat(w)),
+      false,
+    ),
+    ...cells.map((r) => line(r, true)),
+  ].join('\n');
+}
+
+/**
+ * How long ago `iso` was, for people: `just now`, `42 s ago`, `5 min ago`, `2 h ago` (up to
+ * 48 hours), `3 d ago`. A time ahead of `now` by more than a second (clocks apart) is `in 5 s`.
+ */
+export function ago(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const secs = Math.floor((now - t) / 1000);
+  const span = Math.abs(secs);
+  const text =
+    span < 60
+      ? `${span} s`
+      : span < 3600
+        ? `${Math.floor(span / 60)} min`
+        : span < 48 * 3600
+          ? `${Math.floor(span / 3600)} h`
+          : `${Math.floor(span / 86_400)} d`;
+  if (secs === 0 || secs === -1) return 'just now';
+  return secs > 0 ? `${text} ago` : `in ${text}`;
 }
 
 export function duration(ms: number): string {
@@ -22,14 +63,15 @@ export function duration(ms: number): string {
       : `${Math.round(ms / 60_000)} min`;
 }
 
-export function summaryText(s: RunSummary): string {
+/** The report a run prints when it ends (and `history --run N`); `st` colours it on a terminal. */
+export function summaryText(s: RunSummary, st: Style = plain): string {
   const out: string[] = [];
   const f = s.files;
   out.push(
-    `Run ${s.runId} of ${s.pipeline}${s.trigger ? ` (${s.trigger})` : ''}: ${s.status} in ${duration(s.durationMs)} — files: ${f.loaded} loaded, ${f.unchanged} unchanged, ${f.failed} failed (of ${f.discovered}).`,
+    `Run ${s.runId} of ${s.pipeline}${s.trigger ? ` (${s.trigger})` : ''}: ${st.status(s.status)} in ${duration(s.durationMs)} — files: ${st.count(f.loaded, st.ok)} loaded, ${f.unchanged} unchanged, ${st.count(f.failed, st.bad)} failed (of ${f.discovered}).`,
   );
   if (f.discovered > 0 && f.loaded === 0 && f.failed === 0 && s.status === 'succeeded')
-    out.push('Nothing new to load.');
+    out.push(st.dim('Nothing new to load.'));
   if (s.tables.length > 0) {
     out.push(
       '',
@@ -45,6 +87,7 @@ export function summaryText(s: RunSummary): string {
           t.rejected,
           t.childRows,
         ]),
+        { rejected: nonZero(st.warn) },
       ),
     );
   }
@@ -71,27 +114,30 @@ export function summaryText(s: RunSummary): string {
     for (const r of s.reconciled) out.push(`  ${r.table}: ${r.action.replace('_', ' ')} — ${r.reason}`);
   }
   if (s.warnings.length > 0) {
-    out.push('', 'Warnings:');
+    out.push('', st.warn('Warnings:'));
     for (const w of s.warnings) out.push(`  ${w}`);
   }
   if (s.rejectsByReason.length > 0) {
-    out.push('', 'Rejected rows by reason (see `tributary rejects`):');
-    for (const r of s.rejectsByReason) out.push(`  ${r.table}: ${r.code} × ${r.count}`);
+    out.push('', st.warn('Rejected rows by reason (see `tributary rejects`):'));
+    for (const r of s.rejectsByReason) out.push(`  ${r.table}: ${r.code} × ${st.warn(String(r.count))}`);
   }
   if (s.failures.length > 0) {
-    out.push('', 'Failed files (they will be retried next run):');
-    for (const x of s.failures) out.push(`  ${x.file}: ${x.code}: ${x.message}`);
+    out.push('', st.bad('Failed files (they will be retried next run):'));
+    for (const x of s.failures) out.push(`  ${x.file}: ${st.bad(x.code)}: ${x.message}`);
   }
   if (s.models && s.models.length > 0) {
-    out.push('', 'Models:', modelsTable(s.models));
-    for (const m of s.models) if (m.error) out.push(`  ${m.name}: ${m.error}`);
+    out.push('', 'Models:', modelsTable(s.models, st));
+    for (const m of s.models) if (m.error) out.push(`  ${m.name}: ${st.bad(m.error)}`);
   }
-  if (s.error) out.push('', `Run error: ${s.error}`);
+  if (s.error) out.push('', `${st.bad('Run error:')} ${s.error}`);
   return out.join('\n');
 }
 
-/** One plain line per notable event, for logs and terminals without live progress. */
-export function eventLine(e: RunEvent): string | undefined {
+/**
+ * One plain line per notable event, for logs and terminals without live progress; `st`
+ * colours the word that matters when the line goes straight to a terminal (never in logs).
+ */
+export function eventLine(e: RunEvent, st: Style = plain): string | undefined {
   switch (e.type) {
     case 'run_started':
       return `run ${e.runId} started → ${e.destination}`;
@@ -102,16 +148,16 @@ export function eventLine(e: RunEvent): string | undefined {
     case 'file_unchanged':
       return `unchanged ${e.file} (same content)`;
     case 'file_failed':
-      return `FAILED ${e.file}: ${e.code}: ${e.message}`;
+      return `${st.bad('FAILED')} ${e.file}: ${e.code}: ${e.message}`;
     case 'file_retry':
       return `retrying ${e.file} (attempt ${e.attempt} failed, ${e.retriesLeft} retr${e.retriesLeft === 1 ? 'y' : 'ies'} left): ${e.code}: ${e.message}`;
     case 'table_reconciled':
       return `${e.action === 'rebuild' ? 'rebuilding' : e.action === 'empty' ? 'emptying' : 'removing rows of a deleted file from'} ${e.table}: ${e.reason}`;
     case 'warning':
-      return `warning: ${e.message}`;
+      return `${st.warn('warning:')} ${e.message}`;
     case 'model_finished': {
       const m = e.result;
-      const what = `model ${m.name} (${m.materialized}): ${m.status}, ${refreshText(m)}, ${duration(m.durationMs)}`;
+      const what = `model ${m.name} (${m.materialized}): ${st.status(m.status)}, ${refreshText(m)}, ${duration(m.durationMs)}`;
       return m.error ? `${what}: ${m.error}` : what;
     }
     default:
@@ -120,7 +166,7 @@ export function eventLine(e: RunEvent): string | undefined {
 }
 
 /** What each model did in a run: refresh, rows, time (run report, `history --run`, `transform`). */
-export function modelsTable(models: readonly ModelResult[]): string {
+export function modelsTable(models: readonly ModelResult[], st: Style = plain): string {
   return table(
     ['model', 'materialized', 'status', 'refresh', 'rows', 'took'],
     models.map((m) => [
@@ -131,6 +177,7 @@ export function modelsTable(models: readonly ModelResult[]): string {
       m.rows ?? '',
       duration(m.durationMs),
     ]),
+    { status: st.status },
   );
 }
 
@@ -141,17 +188,27 @@ export function modelCounts(models: readonly ModelResult[]): string {
   return models.length === 0 ? '' : parts.filter((p) => !p.startsWith('0 ')).join(', ');
 }
 
+/** Colours `modelCounts`' text: `failed` red, else `skipped` yellow. */
+export function paintModelCounts(st: Style): (cell: string) => string {
+  return (cell) => (/ failed/.test(cell) ? st.bad(cell) : / skipped/.test(cell) ? st.warn(cell) : cell);
+}
+
+/** A cell painter that leaves `0` plain: `rejected` 0 is not news, 3 is. */
+export function nonZero(paint: (text: string) => string): (cell: string) => string {
+  return (cell) => (cell.trim() === '0' ? cell : paint(cell));
+}
+
 function refreshText(m: ModelResult): string {
   if (m.refresh === 'incremental') return `incremental: ${m.keys} key(s), -${m.deleted} +${m.inserted} rows`;
   return m.refresh === 'full' ? `full${m.reason ? `: ${m.reason}` : ''}` : (m.reason ?? '');
 }
 
 /** `run --dry-run`: what a run would do, file by file, with the DDL it would run. */
-export function previewText(p: RunPreview): string {
+export function previewText(p: RunPreview, st: Style = plain): string {
   const out: string[] = [];
   out.push(`Dry run of ${p.pipeline} → ${p.destination}: nothing was changed.`);
   if (p.absent) out.push('The destination does not exist yet: the run would create it.');
-  for (const w of p.warnings) out.push(`warning: ${w}`);
+  for (const w of p.warnings) out.push(`${st.warn('warning:')} ${w}`);
   if (p.reconcile.length > 0) {
     out.push('', 'Put back in line before loading (a table equals a full refresh of its current files):');
     for (const r of p.reconcile) out.push(`  ${r.table}: ${r.action.replace('_', ' ')} — ${r.reason}`);
@@ -163,20 +220,20 @@ export function previewText(p: RunPreview): string {
       const records = f.records === undefined ? '' : `, ${f.records} record(s)`;
       const shadowed = f.shadowed ? ' (a newer file holds the table: its rows are not written)' : '';
       out.push(`${f.path} → ${f.table}: ${f.action} (${f.reason}${records})${shadowed}`);
-      if (f.error) out.push(`  would fail: ${f.error.code}: ${f.error.message}`);
+      if (f.error) out.push(`  ${st.bad('would fail:')} ${f.error.code}: ${f.error.message}`);
       for (const c of f.changes) {
         out.push(`  ${c.text}`);
         for (const sql of c.sql) out.push(...sql.split('\n').map((l) => `    ${l}`));
       }
       for (const r of f.rejects) out.push(`  kept out: ${r}`);
-      for (const w of f.warnings) out.push(`  warning: ${w}`);
+      for (const w of f.warnings) out.push(`  ${st.warn('warning:')} ${w}`);
     }
   }
   const count = (a: FilePreview['action']) => p.files.filter((f) => f.action === a).length;
   const load = count('load') + count('reload');
   out.push(
     '',
-    `Files: ${load} would load, ${count('unchanged')} unchanged, ${count('fail')} would fail (of ${p.files.length}).`,
+    `Files: ${st.count(load, st.ok)} would load, ${count('unchanged')} unchanged, ${st.count(count('fail'), st.bad)} would fail (of ${p.files.length}).`,
   );
   return out.join('\n');
 }

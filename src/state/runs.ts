@@ -96,18 +96,24 @@ interface RunRow {
   summary: string | null;
 }
 
+/** The pipeline's runs newest first (`limit`, default 20; `before`: only older than that id), or run `id`. */
 export async function listRuns(
   db: SqlClient,
   pipeline: string,
-  opts: { limit?: number; id?: number } = {},
+  opts: { limit?: number; id?: number; before?: number } = {},
 ): Promise<RunRecord[]> {
   const rows =
-    opts.id === undefined
-      ? await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? ORDER BY id DESC LIMIT ?`, [
-          pipeline,
-          opts.limit ?? 20,
-        ])
-      : await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? AND id = ?`, [pipeline, opts.id]);
+    opts.id !== undefined
+      ? await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? AND id = ?`, [pipeline, opts.id])
+      : opts.before !== undefined
+        ? await db.query<RunRow>(
+            `SELECT * FROM ${T.runs} WHERE pipeline = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+            [pipeline, opts.before, opts.limit ?? 20],
+          )
+        : await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? ORDER BY id DESC LIMIT ?`, [
+            pipeline,
+            opts.limit ?? 20,
+          ]);
   return rows.map((r) => ({
     id: Number(r.id),
     pipeline: r.pipeline,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type Check, runDoctor } from '../../ops/doctor/index.js';
 import { readConfig } from '../context.js';
 import { EXIT } from '../exit.js';
-import { configOption, type Io } from '../io.js';
+import { configOption, type Io, outStyle } from '../io.js';
 
 const MARK: Record<Check['status'], string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
 
@@ -37,19 +37,22 @@ Examples:
         io.out(JSON.stringify(report, null, 2));
         return;
       }
+      const st = outStyle(io);
       const width = Math.max(...report.checks.map((c) => c.name.length));
       const lines = [`Tributary doctor: ${report.config}`, ''];
       for (const c of report.checks) {
-        lines.push(`  ${MARK[c.status].padEnd(4)}  ${c.name.padEnd(width)}  ${c.message}`);
-        if (c.fix) lines.push(`  ${''.padEnd(4)}  ${''.padEnd(width)}  fix: ${c.fix}`);
+        const mark = MARK[c.status];
+        const painted = c.status === 'skip' ? st.dim(mark) : st.status(mark);
+        lines.push(`  ${painted}${' '.repeat(4 - mark.length)}  ${c.name.padEnd(width)}  ${c.message}`);
+        if (c.fix) lines.push(`  ${''.padEnd(4)}  ${''.padEnd(width)}  ${st.bold('fix:')} ${c.fix}`);
       }
       const failed = report.checks.filter((c) => c.status === 'fail').length;
       const warned = report.checks.filter((c) => c.status === 'warn').length;
       lines.push(
         '',
         failed === 0 && warned === 0
-          ? 'All checks passed.'
-          : `${failed} problem(s), ${warned} warning(s)${failed > 0 ? ': fix the FAIL lines, then run `tributary doctor` again' : ''}.`,
+          ? st.ok('All checks passed.')
+          : `${st.count(failed, st.bad)} problem(s), ${st.count(warned, st.warn)} warning(s)${failed > 0 ? ': fix the FAIL lines, then run `tributary doctor` again' : ''}.`,
       );
       io.out(lines.join('\n'));
     });

@@ -4,9 +4,10 @@ import { exportRejectsFile, fixFor, type RejectGroup, rejectGroups, rejectRows }
 import { type RetryReport, retryRejects } from '../../ops/retry/index.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
-import { configOption, type Io, wholeNumber } from '../io.js';
+import { configOption, type Io, outStyle, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
-import { table } from '../render.js';
+import { nonZero, table } from '../render.js';
+import type { Style } from '../style.js';
 
 interface ListFlags {
   config: string;
@@ -62,7 +63,7 @@ Examples:
           return;
         }
         const groups = await rejectGroups(dest, config.pipeline, { ...filter, examples: flags.examples });
-        io.out(groupsText(groups, flags.resolved === true));
+        io.out(groupsText(groups, flags.resolved === true, outStyle(io)));
       });
       state.code = EXIT.ok;
     });
@@ -111,29 +112,29 @@ Examples:
             : status === 'interrupted'
               ? EXIT.interrupted
               : EXIT.ok;
-      io.out(flags.json ? JSON.stringify(report, null, 2) : retryText(report));
+      io.out(flags.json ? JSON.stringify(report, null, 2) : retryText(report, outStyle(io)));
     });
 }
 
-function groupsText(groups: RejectGroup[], resolved: boolean): string {
-  if (groups.length === 0) return resolved ? 'No rejected rows.' : 'No unresolved rejected rows.';
+function groupsText(groups: RejectGroup[], resolved: boolean, st: Style): string {
+  if (groups.length === 0) return st.ok(resolved ? 'No rejected rows.' : 'No unresolved rejected rows.');
   const total = groups.reduce((n, g) => n + g.count, 0);
   const out = [
-    `${total} rejected row(s)${resolved ? '' : ' waiting'}, in ${groups.length} group(s) by table, reason and column:`,
+    `${st.warn(String(total))} rejected row(s)${resolved ? '' : ' waiting'}, in ${groups.length} group(s) by table, reason and column:`,
   ];
   for (const g of groups) {
     out.push(
       '',
-      `${g.table}  ${g.code}${g.column ? `  ${g.column}` : ''}  × ${g.count}  (${g.files} file${g.files === 1 ? '' : 's'})`,
+      `${st.bold(g.table)}  ${st.warn(g.code)}${g.column ? `  ${g.column}` : ''}  × ${st.warn(String(g.count))}  (${g.files} file${g.files === 1 ? '' : 's'})`,
     );
     for (const e of g.examples) {
       out.push(
-        `  ${e.file}:${e.line}  ${e.message}${e.resolvedRunId !== null ? `  (resolved by run ${e.resolvedRunId})` : ''}`,
+        `  ${e.file}:${e.line}  ${e.message}${e.resolvedRunId !== null ? `  ${st.ok(`(resolved by run ${e.resolvedRunId})`)}` : ''}`,
       );
-      out.push(`      ${cut(e.raw, 120)}`);
+      out.push(`      ${st.dim(cut(e.raw, 120))}`);
     }
     if (g.count > g.examples.length) out.push(`  … ${g.count - g.examples.length} more`);
-    out.push(`  fix: ${fixFor(g.code)}`);
+    out.push(`  ${st.bold('fix:')} ${fixFor(g.code)}`);
   }
   out.push(
     '',
@@ -142,15 +143,15 @@ function groupsText(groups: RejectGroup[], resolved: boolean): string {
   return out.join('\n');
 }
 
-function retryText(r: RetryReport): string {
+function retryText(r: RetryReport, st: Style): string {
   if (r.considered === 0) return 'No unresolved rejected rows: nothing to retry.';
   const notRetried = r.notRetried.reduce((n, x) => n + x.count, 0);
   const out = [
     r.runId === null
       ? `${r.considered} rejected row(s) looked at; none can pass by a config change alone.`
       : `Rejects retry (run ${r.runId}): ${r.considered} rejected row(s) looked at.`,
-    `  loaded now       ${r.resolved}   (their rejects are marked resolved)`,
-    `  still rejected   ${r.stillRejected}   (with the reason they fail for now: \`tributary rejects\`)`,
+    `  loaded now       ${st.count(r.resolved, st.ok)}   (their rejects are marked resolved)`,
+    `  still rejected   ${st.count(r.stillRejected, st.warn)}   (with the reason they fail for now: \`tributary rejects\`)`,
     `  not retried      ${notRetried}`,
   ];
   for (const n of r.notRetried) out.push(`    ${n.table} × ${n.count}: ${n.reason}`);
@@ -166,6 +167,7 @@ function retryText(r: RetryReport): string {
           f.stillRejected + f.kept,
           f.error ? `${f.error.code}: ${f.error.message}` : '',
         ]),
+        { loaded: nonZero(st.ok), 'still rejected': nonZero(st.warn), error: st.bad },
       ),
     );
   }

@@ -9,7 +9,7 @@ import { runPipeline } from '../../runner/run.js';
 import { confirmReset } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor, EXIT } from '../exit.js';
-import { configOption, type Io, wholeNumber } from '../io.js';
+import { configOption, type Io, outStyle, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
 import { Progress } from '../progress.js';
 import { previewText, summaryText } from '../render.js';
@@ -111,7 +111,7 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
   const preview = await withDestination(config, (dest) => previewRun(config, dest, { table }), {
     readOnly: true,
   });
-  io.out(flags.json ? JSON.stringify(preview, null, 2) : previewText(preview));
+  io.out(flags.json ? JSON.stringify(preview, null, 2) : previewText(preview, outStyle(io)));
   return preview.files.some((f) => f.action === 'fail') ? EXIT.partial : EXIT.ok;
 }
 
@@ -182,7 +182,7 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       }
     });
     progress?.stop();
-    if (!flags.json) io.out(summaryText(summary));
+    if (!flags.json) io.out(summaryText(summary, outStyle(io)));
     if (!flags.json && summary.tests) io.out(`\nData tests:\n${testsText(summary.tests)}`);
     return summary;
   } finally {

@@ -4,8 +4,9 @@ import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { runPipeline } from '../../runner/run.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
-import { configOption, type Io, selectOption, wholeNumber } from '../io.js';
+import { configOption, errStyle, type Io, outStyle, selectOption, wholeNumber } from '../io.js';
 import { duration, eventLine, modelsTable, table } from '../render.js';
+import type { Style } from '../style.js';
 
 interface Flags {
   config: string;
@@ -112,7 +113,7 @@ async function transformCommand(names: string[], flags: Flags, io: Io): Promise<
   const emit = (e: RunEvent) => {
     if (flags.json) io.out(JSON.stringify(e));
     else if (!flags.quiet) {
-      const line = eventLine(e);
+      const line = eventLine(e, errStyle(io));
       if (line) io.err(line);
     }
   };
@@ -132,7 +133,7 @@ async function transformCommand(names: string[], flags: Flags, io: Io): Promise<
         emit,
       }),
     );
-    if (!flags.json) io.out(transformText(summary));
+    if (!flags.json) io.out(transformText(summary, outStyle(io)));
     return summary;
   } finally {
     process.off('SIGINT', onSignal);
@@ -140,11 +141,11 @@ async function transformCommand(names: string[], flags: Flags, io: Io): Promise<
   }
 }
 
-function transformText(s: RunSummary): string {
-  const head = `Run ${s.runId} of ${s.pipeline} (${s.trigger}): ${s.status} in ${duration(s.durationMs)}.`;
+function transformText(s: RunSummary, st: Style): string {
+  const head = `Run ${s.runId} of ${s.pipeline} (${s.trigger}): ${st.status(s.status)} in ${duration(s.durationMs)}.`;
   const models = s.models ?? [];
-  const lines = [head, '', models.length > 0 ? modelsTable(models) : 'Every model is up to date.'];
-  for (const m of models) if (m.error) lines.push(`  ${m.name}: ${m.error}`);
-  if (s.error) lines.push('', `Run error: ${s.error}`);
+  const lines = [head, '', models.length > 0 ? modelsTable(models, st) : 'Every model is up to date.'];
+  for (const m of models) if (m.error) lines.push(`  ${m.name}: ${st.bad(m.error)}`);
+  if (s.error) lines.push('', `${st.bad('Run error:')} ${s.error}`);
   return lines.join('\n');
 }

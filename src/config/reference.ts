@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { packageInfo } from '../core/package.js';
+import { SCHEMA_FILE } from './json-schema.js';
 import { configSchema, sourceSchema } from './schema.js';
 
 /**
@@ -83,6 +85,7 @@ export function configReference(): string {
     'A text or JSON value holding a NUL character cannot be stored in PostgreSQL: it rejects its',
     "row (`DEST_LIMIT`, docs/loading.md); a NUL in a reject's raw record is stored as \u2400 (U+2400).",
     '',
+    ...editorSection(),
     '## Queue',
     '',
     '`queue: redis://[user:password@]host:6379/0` (or `rediss://` for TLS; `--queue` on the',
@@ -91,6 +94,46 @@ export function configReference(): string {
     'and the models. Not with a SQLite destination. See [distributed.md](distributed.md).',
     '',
   ].join('\n');
+}
+
+/** How editors get the JSON Schema (src/config/json-schema.ts) and the reference `init` writes. */
+function editorSection(): string[] {
+  const { name } = packageInfo();
+  return [
+    '## Editors: the JSON Schema',
+    '',
+    `\`${SCHEMA_FILE}\` in the package is the JSON Schema (draft 7) of this file, generated from`,
+    'the same schema as this page (`npm run docs:config` writes both; a test fails when either is',
+    'stale). Editors that read it complete the keys, show the descriptions above and mark a',
+    'misspelt key or a wrong value as you type: VS Code with the YAML extension, Neovim, Helix,',
+    'Zed and others through yaml-language-server, and JetBrains IDEs. `tributary init` writes the',
+    'line that tells them where it is as the first line of the config, for instance:',
+    '',
+    '```yaml',
+    `# yaml-language-server: $schema=./node_modules/${name}/${SCHEMA_FILE}`,
+    '```',
+    '',
+    'The reference it writes, and why:',
+    '',
+    '- When the project holding the config has the package installed (`npm i -D ' + name + '`):',
+    `  the path from the config's folder (which is what the editor resolves it from) to`,
+    `  \`node_modules/${name}/${SCHEMA_FILE}\` — the schema of the version the project runs,`,
+    '  offline, and right for everyone who checks out the project.',
+    `- When the config is inside a checkout of this repository: the path to its \`${SCHEMA_FILE}\``,
+    `  (the example configs have \`../../${SCHEMA_FILE}\`).`,
+    '- Else (a global install, or `npx` without installing): the copy published with the',
+    `  running version, \`https://cdn.jsdelivr.net/npm/${name}@<version>/${SCHEMA_FILE}\`. A`,
+    '  path into a global install would hold on one machine only; the URL resolves once that',
+    '  version is on npm.',
+    '',
+    'For a config written by hand, put one of these lines first (or map the files to the schema',
+    'in the editor, e.g. VS Code\'s `"yaml.schemas"` setting). The editor checks values as',
+    'written: a `${NAME}` placeholder where a number or a pattern is expected (`max_rejects`,',
+    '`pipeline`) is marked there though it loads. What involves several keys (a `cursor` without',
+    "`merge`, sources of one table that disagree, a type hint's spelling) only the loader checks:",
+    '`tributary doctor` says it.',
+    '',
+  ];
 }
 
 function isOptional(f: z.ZodType): boolean {

@@ -1,8 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { packageInfo } from '../../src/core/package.js';
 import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
 import { DEMO_LANDING } from './helpers.js';
+
+const SHIPPED_SCHEMA = path.resolve(__dirname, '../../schema/tributary.schema.json');
+
+/** The JSON Schema in `file`, compiled by ajv, as an editor would use it. */
+function schemaValidator(file: string) {
+  return new Ajv({ allErrors: true }).compile(JSON.parse(fs.readFileSync(file, 'utf8')));
+}
 
 describe.each(DIALECTS)('tributary init on %s', (dialect) => {
   let ws: Workspace;
@@ -24,7 +34,13 @@ describe.each(DIALECTS)('tributary init on %s', (dialect) => {
     );
     expect(init.stdout).not.toContain('JSON_SYNTAX');
     const yaml = fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8');
-    expect(yaml).toMatch(/^# Written by `tributary init`/);
+    // The package is not installed in this folder: the published schema of the running version.
+    const { name, version } = packageInfo();
+    expect(yaml.split('\n')[0]).toBe(
+      `# yaml-language-server: $schema=https://cdn.jsdelivr.net/npm/${name}@${version}/schema/tributary.schema.json`,
+    );
+    expect(yaml.split('\n')[1]).toMatch(/^# Written by `tributary init`/);
+    expect(schemaValidator(SHIPPED_SCHEMA)(YAML.parse(yaml))).toBe(true);
     expect(yaml).toContain('files: "landing/*/{market}/orders.{csv,jsonl,jsonl.gz}"');
     expect(yaml).toContain('primary_key: [market, order_id]');
     expect(yaml).toContain('columns: { amount: "decimal(12,2)" }');
@@ -167,6 +183,32 @@ describe('tributary init', () => {
     const forced = await ws.cli('init', path.join(ws.dir, 'in'), '--force');
     expect(forced.code).toBe(0);
     expect(fs.readFileSync(path.join(ws.dir, 'tributary.yaml'), 'utf8')).toBe(dry.stdout);
+  });
+
+  it('in a project that installed the package, the first line points into its node_modules', async () => {
+    // As `npm install ../tributary` does: node_modules/<name> is a link to the package.
+    const { name } = packageInfo();
+    const link = path.join(ws.dir, 'node_modules', name);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(path.resolve(__dirname, '../..'), link, 'dir');
+    try {
+      ws.write('landing/orders.csv', 'order_id,amount\n1,1.50\n');
+      const config = path.join(ws.dir, 'pipelines/shop.yaml');
+      const r = await ws.cli('init', path.join(ws.dir, 'landing'), '-c', config);
+      expect(r.code, r.stderr).toBe(0);
+      const yaml = fs.readFileSync(config, 'utf8');
+      const first = yaml.split('\n')[0] ?? '';
+      expect(first).toBe(
+        `# yaml-language-server: $schema=../node_modules/${name}/schema/tributary.schema.json`,
+      );
+      // What an editor does: resolve it from the config's folder, and check the config with it.
+      const schema = path.resolve(path.dirname(config), first.split('$schema=')[1] ?? '');
+      expect(schemaValidator(schema)(YAML.parse(yaml))).toBe(true);
+      const json = await ws.cli('init', path.join(ws.dir, 'landing'), '-c', config, '--dry-run', '--json');
+      expect(JSON.parse(json.stdout).schema).toBe(`../node_modules/${name}/schema/tributary.schema.json`);
+    } finally {
+      fs.unlinkSync(link); // the link goes, never what it points to
+    }
   });
 
   it('a folder without data files is a usage error and writes nothing', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { cliReference } from '../../src/cli/reference.js';
+import { configJsonSchemaText, SCHEMA_FILE } from '../../src/config/json-schema.js';
 import { configReference } from '../../src/config/reference.js';
 
 describe('docs/cli.md', () => {
@@ -33,5 +34,12 @@ describe('docs/configuration.md', () => {
   it('is the reference generated from the config schema (run `npm run docs:config` after changing a key)', () => {
     const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/configuration.md'), 'utf8');
     expect(doc).toBe(configReference());
+  });
+});
+
+describe(`${SCHEMA_FILE}`, () => {
+  it('is the JSON Schema generated from the config schema (run `npm run docs:config` after changing a key)', () => {
+    const shipped = fs.readFileSync(path.resolve(__dirname, '../..', SCHEMA_FILE), 'utf8');
+    expect(shipped).toBe(configJsonSchemaText());
   });
 });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveConfigText } from '../../config/resolve.js';
 import { messageOf, TributaryError } from '../../core/errors.js';
+import { packageInfo } from '../../core/package.js';
 import { makeShaper, rawOf } from '../../normalize/shape.js';
 import { parseTypeHint } from '../../schema/hints.js';
 import { normalizeTableName } from '../../schema/naming.js';
@@ -10,6 +11,7 @@ import { readFile } from '../../sources/open.js';
 import { type FileGroup, groupFiles, misclaimed, SUPPORTED } from './group.js';
 import { decidedOnEveryRow, type FileSample, guessTable } from './guess.js';
 import { type Proposal, renderConfig } from './render.js';
+import { schemaReference } from './schema-ref.js';
 
 export interface InitOptions {
   /** Folder to look at. */
@@ -50,6 +52,8 @@ export interface InitResult {
   config: string;
   written: boolean;
   text: string;
+  /** The JSON Schema the config's first line points editors to (path relative to it, or URL). */
+  schema: string;
   pipeline: string;
   destination: string;
   sources: ProposedSource[];
@@ -91,13 +95,23 @@ export async function initPipeline(options: InitOptions): Promise<InitResult> {
   }
   const pipeline = options.pipeline ?? pipelineName(baseDir);
   const destination = options.destination ?? `sqlite:.tributary/${pipeline}.db`;
-  const text = renderConfig({ pipeline, destination, folder: rel(folder), proposals, skipped, ignored });
+  const schema = schemaReference(output, packageInfo());
+  const text = renderConfig({
+    schema,
+    pipeline,
+    destination,
+    folder: rel(folder),
+    proposals,
+    skipped,
+    ignored,
+  });
   // What we write must load: the same validation every command applies.
   resolveConfigText(text, output, { parseType: parseTypeHint, normalizeName: normalizeTableName, env: {} });
   const result: InitResult = {
     config: output,
     written: false,
     text,
+    schema,
     pipeline,
     destination,
     sources: proposals.map(describe),

@@ -10,6 +10,8 @@ export interface Proposal {
 }
 
 export interface InitText {
+  /** The JSON Schema reference of the first line (./schema-ref.ts). */
+  schema: string;
   pipeline: string;
   destination: string;
   /** The folder scanned, relative to the config file. */
@@ -25,6 +27,8 @@ export interface InitText {
 export function renderConfig(input: InitText): string {
   const files = input.proposals.reduce((n, p) => n + p.group.files.length, 0);
   const out = [
+    // First, as editors look for it there: keys completed and checked against the schema.
+    `# yaml-language-server: $schema=${input.schema}`,
     `# Written by \`tributary init\` from ${input.folder || '.'} (${files} file(s)). The keys below are`,
     '# guesses from a sample of each file: check them, then run `tributary doctor` and `tributary run`.',
     '# Every key is described in docs/configuration.md; globs are relative to this file.',

@@ -58,6 +58,13 @@ function rebuildSql(
     createTableSql(d, { name: tmp, columns, primaryKey: live.primaryKey, system }),
     `INSERT INTO ${d.quote(tmp)} (${all.map(d.quote).join(', ')}) SELECT ${select.join(', ')} FROM ${d.quote(table)}`,
     `DROP TABLE ${d.quote(table)}`,
+    // Since SQLite 3.26 a RENAME checks every view and trigger of the schema first, and a view
+    // reading `table` (a model's) fails it — "error in view v: no such table: main.t" — while
+    // `table` is dropped, though the rename makes it again. The legacy rename skips that check
+    // (and the rewrite of references to the old name, of which there are none): the views read
+    // the new table by its name. https://sqlite.org/lang_altertable.html#alter_table_rename
+    'PRAGMA legacy_alter_table = ON',
     `ALTER TABLE ${d.quote(tmp)} RENAME TO ${d.quote(table)}`,
+    'PRAGMA legacy_alter_table = OFF',
   ];
 }

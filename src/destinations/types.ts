@@ -229,6 +229,24 @@ export interface Destination extends SqlClient {
    */
   ensureIndex?(table: string, name: string, columns: readonly string[]): Promise<void>;
   /**
+   * Run `change` — which drops and makes again, or alters, `relation` inside the open
+   * transaction `db` (only where `transactionalDdl`) — keeping the views that read it, directly
+   * or through other views: saved, dropped and created again around it, in the same
+   * transaction. `current(view)`: a SELECT to make a view from when its saved definition no
+   * longer fits the new relation (a model's view, from the model's SQL), or undefined.
+   *
+   * Present where a view is bound to the relations it reads rather than to their names
+   * (PostgreSQL: a table with views cannot be dropped, nor a column they read change type).
+   * Absent where views read relations by name and survive a DROP and CREATE of them (SQLite,
+   * MySQL/MariaDB): there `change` simply runs.
+   */
+  keepDependentViews?<T>(
+    db: SqlClient,
+    relation: string,
+    change: () => Promise<T>,
+    current?: (view: string) => string | undefined,
+  ): Promise<T>;
+  /**
    * Tables created for a one-pass load where DDL commits by itself (MySQL), before the
    * file's transaction: marked tentative until that transaction has committed, so that a
    * crash in between leaves a table the next run recognises (src/runner/tentative.ts).

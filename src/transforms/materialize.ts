@@ -63,8 +63,30 @@ function isOwnTable(ctx: BuildContext, name: string): boolean {
 }
 
 /**
- * A view: recreated in one transaction where DDL is transactional (DROP + CREATE), else
- * with CREATE OR REPLACE VIEW, which is atomic on its own.
+ * `replace` — a DROP and CREATE of the model's relation inside `db` — keeping the views that
+ * read it where the destination binds views to relations rather than names (PostgreSQL:
+ * `keepDependentViews` drops them first and makes them again after, in the same transaction).
+ * A view of another model whose saved definition no longer fits is made from that model's SQL
+ * (its own build, later in the run, then records it). Elsewhere views read the new relation by
+ * its name as they did the old one, and `replace` just runs.
+ */
+function keepingViews<T>(
+  ctx: BuildContext,
+  db: SqlClient,
+  name: string,
+  replace: () => Promise<T>,
+): Promise<T> {
+  const { dest } = ctx;
+  if (!dest.keepDependentViews) return replace();
+  return dest.keepDependentViews(db, name, replace, (view) => {
+    const model = ctx.graph.models.get(view);
+    return model && renderModel(model, dest.dialect.quote);
+  });
+}
+
+/**
+ * A view: recreated in one transaction where DDL is transactional (DROP + CREATE, the views
+ * reading it kept: `keepingViews`), else with CREATE OR REPLACE VIEW, which is atomic on its own.
  */
 export async function buildView(ctx: BuildContext, model: Model, hash: string): Promise<void> {
   const { dest } = ctx;
@@ -80,10 +102,12 @@ export async function buildView(ctx: BuildContext, model: Model, hash: string): 
   };
   if (dest.capabilities.transactionalDdl) {
     await dest.transaction(async (tx) => {
-      if (wasTable) await tx.execute(`DROP TABLE ${q(model.name)}`);
-      await tx.execute(`DROP TABLE IF EXISTS ${q(keysTableOf(model.name))}`);
-      await tx.execute(`DROP VIEW IF EXISTS ${q(model.name)}`);
-      await tx.execute(`CREATE VIEW ${q(model.name)} AS\n${sql}`);
+      await keepingViews(ctx, tx, model.name, async () => {
+        if (wasTable) await tx.execute(`DROP TABLE ${q(model.name)}`);
+        await tx.execute(`DROP TABLE IF EXISTS ${q(keysTableOf(model.name))}`);
+        await tx.execute(`DROP VIEW IF EXISTS ${q(model.name)}`);
+        await tx.execute(`CREATE VIEW ${q(model.name)} AS\n${sql}`);
+      });
       await saveModelState(tx, ctx.pipeline, state);
     });
     return;
@@ -96,7 +120,8 @@ export async function buildView(ctx: BuildContext, model: Model, hash: string): 
 
 /**
  * A table (or an incremental model's first or full build), rebuilt so that readers never see
- * it half-built: where DDL is transactional, DROP + CREATE … AS SELECT in one transaction;
+ * it half-built: where DDL is transactional, DROP + CREATE … AS SELECT in one transaction,
+ * the views reading it kept (`keepingViews`);
  * elsewhere (MySQL) built under a scratch name, then swapped in by one atomic
  * `RENAME TABLE model TO old, new TO model`. Returns the row count.
  */
@@ -114,10 +139,12 @@ export async function buildTable(ctx: BuildContext, model: Model, hash: string):
   });
   if (dest.capabilities.transactionalDdl) {
     return dest.transaction(async (tx) => {
-      if (!wasTable) await tx.execute(`DROP VIEW IF EXISTS ${q(model.name)}`);
-      await tx.execute(`DROP TABLE IF EXISTS ${q(model.name)}`);
-      await tx.execute(`CREATE TABLE ${q(model.name)} AS ${select}`);
-      const rows = await finishTable(tx, q, model, model.name);
+      const rows = await keepingViews(ctx, tx, model.name, async () => {
+        if (!wasTable) await tx.execute(`DROP VIEW IF EXISTS ${q(model.name)}`);
+        await tx.execute(`DROP TABLE IF EXISTS ${q(model.name)}`);
+        await tx.execute(`CREATE TABLE ${q(model.name)} AS ${select}`);
+        return finishTable(tx, q, model, model.name);
+      });
       await saveModelState(tx, ctx.pipeline, state(rows));
       return rows;
     });

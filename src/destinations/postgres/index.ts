@@ -17,6 +17,7 @@ import { postgresDialect as d, MAX_IDENTIFIER_BYTES, q } from './dialect.js';
 import { translatePgError } from './errors.js';
 import { RunLocks } from './lock.js';
 import { PgSession, runSql, typeParsers } from './session.js';
+import { keepDependentViews } from './views.js';
 import { postgresWriter } from './writer.js';
 
 /** A parsed `postgres://` destination (see config/destination.ts). */
@@ -355,7 +356,8 @@ export class PostgresDestination implements Destination {
   /**
    * With `tx`, inside the file's transaction (PostgreSQL's DDL is transactional: a failed file
    * leaves no half-made table); without, in a transaction of their own. The live table is read
-   * on the same connection, so a change sees the ones before it.
+   * on the same connection, so a change sees the ones before it. A widened column's table keeps
+   * the views that read it (views.ts): they are dropped before the ALTER and made again after.
    */
   async applySchemaChanges(changes: readonly SchemaChange[], tx?: Transaction): Promise<void> {
     const apply = async (db: SqlClient) => {
@@ -367,11 +369,27 @@ export class PostgresDestination implements Destination {
         if (change.kind !== 'create_table' && !live) {
           throw new TributaryError('SCHEMA_CONFLICT', `cannot change ${change.table}: no such table`);
         }
-        for (const sql of postgresChangeSql(change, live)) await db.execute(sql);
+        const statements = postgresChangeSql(change, live);
+        const run = async () => {
+          for (const sql of statements) await db.execute(sql);
+        };
+        // ALTER … TYPE of a column a view reads is refused (0A000): the views go and come back.
+        if (change.kind === 'widen_column' && statements.length > 0)
+          await keepDependentViews(db, change.table, run);
+        else await run();
       }
     };
     if (tx) await apply(tx);
     else await this.transaction(apply);
+  }
+
+  keepDependentViews<T>(
+    db: SqlClient,
+    relation: string,
+    change: () => Promise<T>,
+    current?: (view: string) => string | undefined,
+  ): Promise<T> {
+    return keepDependentViews(db, relation, change, current);
   }
 
   schemaChangeSql(change: SchemaChange, live: LiveTable | undefined): string[] {

@@ -6,6 +6,7 @@ import { testText } from '../transforms/data-test.js';
 import { loadModels, tableNames } from '../transforms/discover.js';
 import { baseTables, modelRefs, tableRefs } from '../transforms/graph.js';
 import type { Materialization } from '../transforms/model.js';
+import type { ModelState } from '../transforms/plan.js';
 import { closestName } from '../transforms/select.js';
 import { renderModel } from '../transforms/sql.js';
 import { ensureModelTable, readModelStates } from '../transforms/state.js';
@@ -28,8 +29,21 @@ export interface ModelEntry {
 export async function listModels(config: ResolvedConfig, dest: Destination): Promise<ModelEntry[]> {
   await ensureStateTables(dest, dest.dialect);
   await ensureModelTable(dest, dest.dialect);
-  const graph = loadModels(config, tableNames(config, (await dest.readCatalog()).keys()));
-  const states = await readModelStates(dest, config.pipeline);
+  const catalog = (await dest.readCatalog()).keys();
+  return describeModels(config, catalog, await readModelStates(dest, config.pipeline));
+}
+
+/**
+ * The models of the config's models folder checked against the tables in `catalog`, in
+ * dependency order, with their builds from `states` (read-only: the dashboard's models).
+ * Throws CONFIG_INVALID listing every problem of the models.
+ */
+export function describeModels(
+  config: ResolvedConfig,
+  catalog: Iterable<string>,
+  states: ReadonlyMap<string, ModelState>,
+): ModelEntry[] {
+  const graph = loadModels(config, tableNames(config, catalog));
   return graph.order.map((name) => {
     const m = graph.models.get(name);
     const s = states.get(name);

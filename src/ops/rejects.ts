@@ -90,7 +90,7 @@ export const EXPORT_COLUMNS = [
   'resolved_run_id',
 ] as const;
 
-function csvLine(r: StoredReject): string {
+function csvLine(r: StoredReject, mask: (text: string) => string): string {
   return [
     r.id,
     r.runId,
@@ -104,14 +104,32 @@ function csvLine(r: StoredReject): string {
     r.raw,
     r.resolvedRunId,
   ]
-    .map(csvField)
+    .map((v) => csvField(typeof v === 'string' ? mask(v) : v))
     .join(',');
 }
 
 /**
- * Write the matching rejects to a CSV file (UTF-8, header row, CRLF as RFC 4180 says), page
- * by page, whatever their number. Returns how many rows were written.
+ * The matching rejects as CSV (UTF-8, header row, CRLF as RFC 4180 says), handed to `write`
+ * page by page (awaited: back-pressure), whatever their number. Returns how many rows were
+ * written. `mask`: applied to every field (the dashboard masks secrets a raw record quotes).
  */
+export async function writeRejectsCsv(
+  db: SqlClient,
+  pipeline: string,
+  filter: RejectFilter,
+  write: (chunk: string) => void | Promise<void>,
+  mask: (text: string) => string = (t) => t,
+): Promise<number> {
+  let n = 0;
+  await write(`${EXPORT_COLUMNS.join(',')}\r\n`);
+  for await (const page of rejectPages(db, pipeline, filter)) {
+    await write(page.map((r) => `${csvLine(r, mask)}\r\n`).join(''));
+    n += page.length;
+  }
+  return n;
+}
+
+/** Write the matching rejects to a CSV file (see writeRejectsCsv). Returns how many rows were written. */
 export async function exportRejects(
   db: SqlClient,
   pipeline: string,
@@ -120,15 +138,11 @@ export async function exportRejects(
 ): Promise<number> {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const fd = fs.openSync(file, 'w');
-  let n = 0;
   try {
-    fs.writeSync(fd, `${EXPORT_COLUMNS.join(',')}\r\n`);
-    for await (const page of rejectPages(db, pipeline, filter)) {
-      fs.writeSync(fd, page.map((r) => `${csvLine(r)}\r\n`).join(''));
-      n += page.length;
-    }
+    return await writeRejectsCsv(db, pipeline, filter, (chunk) => {
+      fs.writeSync(fd, chunk);
+    });
   } finally {
     fs.closeSync(fd);
   }
-  return n;
 }

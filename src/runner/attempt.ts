@@ -11,7 +11,7 @@ import { crashPoint } from '../core/faults.js';
 import type { ColumnType, SchemaChange } from '../core/types.js';
 import type { Destination, LiveTable, Transaction, WriteStats } from '../destinations/types.js';
 import { fileId, markFailed, markStale, touch } from '../state/ledger.js';
-import type { EventSink, RunSummary } from './events.js';
+import { type EventSink, FILE_REPORTS_MAX, type RunFileReport, type RunSummary } from './events.js';
 import { type FileOutcome, loadFile } from './load/index.js';
 import type { WorkerPool } from './parallel.js';
 import type { PlannedFile, Reconciliation } from './reconcile.js';
@@ -57,7 +57,7 @@ export interface RunFiles {
 export type FileReport =
   | { kind: 'unchanged'; file: string; table: string }
   | { kind: 'loaded'; file: string; table: string; loaded: LoadedReport }
-  | { kind: 'failed'; file: string; table: string; code: string; message: string };
+  | { kind: 'failed'; file: string; table: string; code: string; message: string; ms?: number };
 
 export interface LoadedReport {
   rows: number;
@@ -70,6 +70,8 @@ export interface LoadedReport {
   discardedValues: number;
   warnings: string[];
   passes: 1 | 2;
+  /** Time from the file's start to its commit, in ms (absent: unknown, e.g. read back from the ledger). */
+  ms?: number;
 }
 
 export interface FileResult {
@@ -168,6 +170,7 @@ export async function loadPlannedFile(
       return { report: { kind: 'unchanged', file: file.path, table: source.table }, holdsTable: false };
     }
     for (const message of outcome.warnings) emit({ type: 'warning', message });
+    const ms = Date.now() - t0;
     emit({
       type: 'file_loaded',
       file: file.path,
@@ -175,7 +178,7 @@ export async function loadPlannedFile(
       rows: outcome.rows,
       rejects: outcome.rejectCount,
       stats: outcome.stats,
-      ms: Date.now() - t0,
+      ms,
       passes: outcome.passes,
     });
     if (run.fix.retried.has(file.path)) {
@@ -188,7 +191,12 @@ export async function loadPlannedFile(
       outcome.warnings.push(message);
     }
     return {
-      report: { kind: 'loaded', file: file.path, table: source.table, loaded: loadedReport(outcome) },
+      report: {
+        kind: 'loaded',
+        file: file.path,
+        table: source.table,
+        loaded: { ...loadedReport(outcome), ms },
+      },
       holdsTable: false,
     };
   } catch (err) {
@@ -203,7 +211,7 @@ export async function loadPlannedFile(
     await markFailed(dest, config.pipeline, { ...file, table: source.table }, runId, `${code}: ${message}`);
     emit({ type: 'file_failed', file: file.path, table: source.table, code, message, willRetry: true });
     return {
-      report: { kind: 'failed', file: file.path, table: source.table, code, message },
+      report: { kind: 'failed', file: file.path, table: source.table, code, message, ms: Date.now() - t0 },
       // The database failed, not the file: it will most likely load next run. The table's
       // later files wait for it, so that they load after it in path order (the invariant; a
       // late file would cost a rebuild). A file that cannot load (unreadable, malformed)
@@ -246,10 +254,30 @@ export function applyReport(summary: RunSummary, report: FileReport): void {
   if (report.kind === 'failed') {
     summary.files.failed++;
     summary.failures.push({ file: report.file, code: report.code, message: report.message });
+    addFileReport(summary, {
+      file: report.file,
+      table: report.table,
+      status: 'failed',
+      code: report.code,
+      message: report.message,
+      ...(report.ms === undefined ? {} : { ms: report.ms }),
+    });
     return;
   }
   const { loaded, table } = report;
   summary.files.loaded++;
+  addFileReport(summary, {
+    file: report.file,
+    table,
+    status: 'loaded',
+    rows: loaded.rows,
+    inserted: loaded.stats.inserted,
+    updated: loaded.stats.updated,
+    unchanged: loaded.stats.unchanged,
+    rejected: loaded.rejectCount,
+    passes: loaded.passes,
+    ...(loaded.ms === undefined ? {} : { ms: loaded.ms }),
+  });
   const t = tableSummary(summary, table);
   t.files++;
   t.inserted += loaded.stats.inserted;
@@ -264,6 +292,13 @@ export function applyReport(summary: RunSummary, report: FileReport): void {
   for (const r of loaded.rejectCounts)
     countReject(summary, r.table === '' ? table : r.table, r.code, r.count);
   addSchemaChanges(summary, loaded.changes, report.file);
+}
+
+/** A file's line in the summary's `fileReports`, up to FILE_REPORTS_MAX; the rest counted. */
+function addFileReport(summary: RunSummary, line: RunFileReport): void {
+  summary.fileReports ??= [];
+  if (summary.fileReports.length < FILE_REPORTS_MAX) summary.fileReports.push(line);
+  else summary.fileReportsOmitted = (summary.fileReportsOmitted ?? 0) + 1;
 }
 
 /**

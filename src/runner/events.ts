@@ -88,12 +88,45 @@ export interface RunSummary {
    * `full refresh of orders`, `rejects retry`. Shown in the report and in `history --run`.
    */
   trigger?: string;
+  /**
+   * Each file the run loaded or failed, in path order, at most {@link FILE_REPORTS_MAX}
+   * (`fileReportsOmitted` counts the rest): what the dashboard's run page lists. Absent in
+   * runs recorded before it existed.
+   */
+  fileReports?: RunFileReport[];
+  fileReportsOmitted?: number;
   /** Results of the SQL models run after the load (filled by the transform step). */
   models?: ModelResult[];
   /** `run --test`: the data tests run after the models (a failed one makes the exit code 1). */
   tests?: DataTestResult[];
   error?: string;
 }
+
+/** One file of a run, as its summary keeps it. */
+export interface RunFileReport {
+  file: string;
+  table: string;
+  status: 'loaded' | 'failed';
+  /** Rows read into the table (loaded files). */
+  rows?: number;
+  inserted?: number;
+  updated?: number;
+  unchanged?: number;
+  rejected?: number;
+  /** 1: read once; 2: read for the schema, then to write. */
+  passes?: 1 | 2;
+  /** Time from its start to its commit (or failure), in ms; absent when unknown. */
+  ms?: number;
+  /** A failed file's error code and message. */
+  code?: string;
+  message?: string;
+}
+
+/**
+ * How many files a run's summary lists one by one: the summary is one row of the runs table,
+ * and a run of many thousand files must not make it megabytes (MySQL's max_allowed_packet).
+ */
+export const FILE_REPORTS_MAX = 2_000;
 
 /** One SQL model's outcome in a run's report (defined with the transform step). */
 export type ModelResult = ModelRunResult;

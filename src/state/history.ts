@@ -58,15 +58,30 @@ export async function listSchemaHistory(
         [pipeline, table],
       )
     : await db.query<HistoryRow>(`SELECT * FROM ${T.history} WHERE pipeline = ? ORDER BY id`, [pipeline]);
-  return rows.map((r) => ({
-    id: Number(r.id),
-    runId: Number(r.run_id),
-    table: r.table_name,
-    change: r.change_kind,
-    column: r.column_name,
-    oldType: r.old_type,
-    newType: r.new_type,
-    file: r.file_path,
-    at: r.changed_at,
-  }));
+  return rows.map(toEntry);
 }
+
+/** The schema changes run `runId` recorded, in order. */
+export async function schemaChangesOfRun(
+  db: SqlClient,
+  pipeline: string,
+  runId: number,
+): Promise<SchemaHistoryEntry[]> {
+  const rows = await db.query<HistoryRow>(
+    `SELECT * FROM ${T.history} WHERE pipeline = ? AND run_id = ? ORDER BY id`,
+    [pipeline, runId],
+  );
+  return rows.map(toEntry);
+}
+
+const toEntry = (r: HistoryRow): SchemaHistoryEntry => ({
+  id: Number(r.id),
+  runId: Number(r.run_id),
+  table: r.table_name,
+  change: r.change_kind,
+  column: r.column_name,
+  oldType: r.old_type,
+  newType: r.new_type,
+  file: r.file_path,
+  at: r.changed_at,
+});

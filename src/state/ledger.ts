@@ -191,3 +191,111 @@ export async function forgetFile(db: SqlClient, id: number): Promise<void> {
   await db.execute(`DELETE FROM ${T.rejects} WHERE file_id = ?`, [id]);
   await db.execute(`DELETE FROM ${T.files} WHERE id = ?`, [id]);
 }
+
+/**
+ * Reads for the dashboard (src/ui/), each bounded by `limit` and served by an index of
+ * `ensureStateTables` (run, status, table), so a page stays fast with a large ledger.
+ */
+
+/** The ledger rows whose last change was made by run `runId`, in path order. */
+export async function filesOfRun(
+  db: SqlClient,
+  pipeline: string,
+  runId: number,
+  limit: number,
+): Promise<LedgerEntry[]> {
+  const rows = await db.query<LedgerRow>(
+    `SELECT * FROM ${T.files} WHERE run_id = ? AND pipeline = ? ORDER BY path LIMIT ?`,
+    [runId, pipeline, limit],
+  );
+  return rows.map(toEntry);
+}
+
+/** The files of `table`, most recently changed first. */
+export async function recentFiles(
+  db: SqlClient,
+  pipeline: string,
+  table: string,
+  limit: number,
+): Promise<LedgerEntry[]> {
+  const rows = await db.query<LedgerRow>(
+    `SELECT * FROM ${T.files} WHERE table_name = ? AND pipeline = ? ORDER BY updated_at DESC, id DESC LIMIT ?`,
+    [table, pipeline, limit],
+  );
+  return rows.map(toEntry);
+}
+
+/** Files whose last load failed (they are tried again on the next run), latest first. */
+export async function failedFiles(db: SqlClient, pipeline: string, limit: number): Promise<LedgerEntry[]> {
+  const rows = await db.query<LedgerRow>(
+    `SELECT * FROM ${T.files} WHERE status = 'failed' AND pipeline = ? ORDER BY updated_at DESC, id DESC LIMIT ?`,
+    [pipeline, limit],
+  );
+  return rows.map(toEntry);
+}
+
+/** Files that left rejects (by the ledger's count), in path order; `table` narrows. */
+export async function filesWithRejects(
+  db: SqlClient,
+  pipeline: string,
+  opts: { table?: string; limit: number },
+): Promise<LedgerEntry[]> {
+  const rows = opts.table
+    ? await db.query<LedgerRow>(
+        `SELECT * FROM ${T.files} WHERE table_name = ? AND pipeline = ? AND rows_rejected > 0 ORDER BY path LIMIT ?`,
+        [opts.table, pipeline, opts.limit],
+      )
+    : await db.query<LedgerRow>(
+        `SELECT * FROM ${T.files} WHERE pipeline = ? AND rows_rejected > 0 ORDER BY path LIMIT ?`,
+        [pipeline, opts.limit],
+      );
+  return rows.map(toEntry);
+}
+
+/** Per table: how many files the ledger holds, how many failed, and the latest change. */
+export async function ledgerByTable(
+  db: SqlClient,
+  pipeline: string,
+): Promise<Array<{ table: string; files: number; failed: number; lastChange: string | null }>> {
+  const rows = await db.query<{ table_name: string; n: number; failed: number; last_change: string | null }>(
+    `SELECT table_name, COUNT(*) AS n, SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed, MAX(updated_at) AS last_change
+     FROM ${T.files} WHERE pipeline = ? GROUP BY table_name ORDER BY table_name`,
+    [pipeline],
+  );
+  return rows.map((r) => ({
+    table: r.table_name,
+    files: Number(r.n),
+    failed: Number(r.failed ?? 0),
+    lastChange: r.last_change,
+  }));
+}
+
+/**
+ * The modification times (ms) of `table`'s newest files, newest first: when its sources
+ * delivered (what freshness compares).
+ */
+export async function deliveryTimes(
+  db: SqlClient,
+  pipeline: string,
+  table: string,
+  limit: number,
+): Promise<number[]> {
+  const rows = await db.query<{ mtime_ms: number }>(
+    `SELECT mtime_ms FROM ${T.files} WHERE table_name = ? AND pipeline = ? ORDER BY mtime_ms DESC LIMIT ?`,
+    [table, pipeline, limit],
+  );
+  return rows.map((r) => Number(r.mtime_ms));
+}
+
+/** The files run `runId` has committed so far, with their rows and rejects (a run in progress). */
+export async function runFileTotals(
+  db: SqlClient,
+  pipeline: string,
+  runId: number,
+): Promise<{ files: number; rows: number; rejected: number }> {
+  const [row] = await db.query<{ n: number; loaded: number | null; rejected: number | null }>(
+    `SELECT COUNT(*) AS n, SUM(rows_loaded) AS loaded, SUM(rows_rejected) AS rejected FROM ${T.files} WHERE run_id = ? AND pipeline = ?`,
+    [runId, pipeline],
+  );
+  return { files: Number(row?.n ?? 0), rows: Number(row?.loaded ?? 0), rejected: Number(row?.rejected ?? 0) };
+}

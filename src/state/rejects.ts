@@ -116,6 +116,12 @@ export interface RejectFilter {
   table?: string;
   runId?: number;
   includeResolved?: boolean;
+  /** Only this reason (`TYPE_MISMATCH`, …). */
+  code?: string;
+  /** Only this column; `null`: only rejects of no column (a whole record). */
+  column?: string | null;
+  /** Only the rejects of this ledger file. */
+  fileId?: number;
 }
 
 function rejectWhere(pipeline: string, filter: RejectFilter): { where: string[]; params: unknown[] } {
@@ -128,6 +134,19 @@ function rejectWhere(pipeline: string, filter: RejectFilter): { where: string[];
   if (filter.runId !== undefined) {
     where.push('run_id = ?');
     params.push(filter.runId);
+  }
+  if (filter.code !== undefined) {
+    where.push('code = ?');
+    params.push(filter.code);
+  }
+  if (filter.column === null) where.push('column_name IS NULL');
+  else if (filter.column !== undefined) {
+    where.push('column_name = ?');
+    params.push(filter.column);
+  }
+  if (filter.fileId !== undefined) {
+    where.push('file_id = ?');
+    params.push(filter.fileId);
   }
   if (!filter.includeResolved) where.push('resolved_run_id IS NULL');
   return { where, params };
@@ -192,6 +211,17 @@ export async function groupRejects(
   );
   const out: RejectGroup[] = [];
   for (const g of groups) {
+    if (filter.examples === 0) {
+      out.push({
+        table: g.table_name,
+        code: g.code,
+        column: g.column_name,
+        count: Number(g.n),
+        files: Number(g.files),
+        examples: [],
+      });
+      continue;
+    }
     const column = g.column_name === null ? 'column_name IS NULL' : 'column_name = ?';
     const rows = await db.query<RejectRow>(
       `SELECT * FROM ${T.rejects} WHERE ${where.join(' AND ')} AND table_name = ? AND code = ? AND ${column}
@@ -225,16 +255,46 @@ export async function* rejectPages(
 ): AsyncGenerator<StoredReject[]> {
   let after = 0;
   for (;;) {
-    const { where, params } = rejectWhere(pipeline, filter);
-    const rows = await db.query<RejectRow>(
-      `SELECT * FROM ${T.rejects} WHERE ${where.join(' AND ')} AND id > ? ORDER BY id LIMIT ?`,
-      [...params, after, pageSize],
-    );
-    if (rows.length === 0) return;
-    const page = rows.map(toStored);
+    const page = await pageRejects(db, pipeline, filter, { after, limit: pageSize });
+    if (page.length === 0) return;
     yield page;
     after = (page[page.length - 1] as StoredReject).id;
   }
+}
+
+/**
+ * One page of the matching rejects in id order: `limit` of them after id `after` (keyset
+ * pagination: a page costs the same wherever it is in a million rejects).
+ */
+export async function pageRejects(
+  db: SqlClient,
+  pipeline: string,
+  filter: RejectFilter,
+  page: { after?: number; limit: number },
+): Promise<StoredReject[]> {
+  const { where, params } = rejectWhere(pipeline, filter);
+  if (page.after !== undefined) {
+    where.push('id > ?');
+    params.push(page.after);
+  }
+  const rows = await db.query<RejectRow>(
+    `SELECT * FROM ${T.rejects} WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`,
+    [...params, page.limit],
+  );
+  return rows.map(toStored);
+}
+
+/** One stored reject of the pipeline by its id. */
+export async function rejectById(
+  db: SqlClient,
+  pipeline: string,
+  id: number,
+): Promise<StoredReject | undefined> {
+  const [row] = await db.query<RejectRow>(`SELECT * FROM ${T.rejects} WHERE id = ? AND pipeline = ?`, [
+    id,
+    pipeline,
+  ]);
+  return row ? toStored(row) : undefined;
 }
 
 /** Mark rejects resolved by a run (a retry loaded their rows), in the caller's transaction. */

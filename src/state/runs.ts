@@ -79,7 +79,8 @@ export async function finishRun(
   );
 }
 
-interface RunRow {
+/** A row of the runs table as the driver returns it. */
+interface RunColumns {
   id: number;
   pipeline: string;
   status: RunStatus;
@@ -93,8 +94,27 @@ interface RunRow {
   rows_unchanged: number;
   rows_rejected: number;
   error: string | null;
-  summary: string | null;
+  summary?: string | null;
 }
+
+/** The counters of a run without its summary: what a list of many runs shows (the dashboard). */
+export type RunRow = Omit<RunRecord, 'summary'>;
+
+const toRunRow = (r: RunColumns): RunRow => ({
+  id: Number(r.id),
+  pipeline: r.pipeline,
+  status: r.status,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  filesLoaded: Number(r.files_loaded),
+  filesSkipped: Number(r.files_skipped),
+  filesFailed: Number(r.files_failed),
+  rowsInserted: Number(r.rows_inserted),
+  rowsUpdated: Number(r.rows_updated),
+  rowsUnchanged: Number(r.rows_unchanged),
+  rowsRejected: Number(r.rows_rejected),
+  error: r.error,
+});
 
 /** The pipeline's runs newest first (`limit`, default 20; `before`: only older than that id), or run `id`. */
 export async function listRuns(
@@ -104,30 +124,53 @@ export async function listRuns(
 ): Promise<RunRecord[]> {
   const rows =
     opts.id !== undefined
-      ? await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? AND id = ?`, [pipeline, opts.id])
+      ? await db.query<RunColumns>(`SELECT * FROM ${T.runs} WHERE pipeline = ? AND id = ?`, [
+          pipeline,
+          opts.id,
+        ])
       : opts.before !== undefined
-        ? await db.query<RunRow>(
+        ? await db.query<RunColumns>(
             `SELECT * FROM ${T.runs} WHERE pipeline = ? AND id < ? ORDER BY id DESC LIMIT ?`,
             [pipeline, opts.before, opts.limit ?? 20],
           )
-        : await db.query<RunRow>(`SELECT * FROM ${T.runs} WHERE pipeline = ? ORDER BY id DESC LIMIT ?`, [
+        : await db.query<RunColumns>(`SELECT * FROM ${T.runs} WHERE pipeline = ? ORDER BY id DESC LIMIT ?`, [
             pipeline,
             opts.limit ?? 20,
           ]);
-  return rows.map((r) => ({
-    id: Number(r.id),
-    pipeline: r.pipeline,
-    status: r.status,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    filesLoaded: Number(r.files_loaded),
-    filesSkipped: Number(r.files_skipped),
-    filesFailed: Number(r.files_failed),
-    rowsInserted: Number(r.rows_inserted),
-    rowsUpdated: Number(r.rows_updated),
-    rowsUnchanged: Number(r.rows_unchanged),
-    rowsRejected: Number(r.rows_rejected),
-    error: r.error,
-    summary: r.summary ? JSON.parse(r.summary) : null,
-  }));
+  return rows.map((r) => ({ ...toRunRow(r), summary: r.summary ? JSON.parse(r.summary) : null }));
+}
+
+const ROW_COLUMNS =
+  'id, pipeline, status, started_at, finished_at, files_loaded, files_skipped, files_failed, rows_inserted, rows_updated, rows_unchanged, rows_rejected, error';
+
+/**
+ * A page of the pipeline's runs, newest first, without their summaries (which can be large):
+ * `limit` runs with an id below `before` (none: from the newest). Keyset pagination on the
+ * primary key, so a page costs the same at run 10 as at run 10,000.
+ */
+export async function pageRuns(
+  db: SqlClient,
+  pipeline: string,
+  opts: { before?: number; limit: number },
+): Promise<RunRow[]> {
+  const rows =
+    opts.before === undefined
+      ? await db.query<RunColumns>(
+          `SELECT ${ROW_COLUMNS} FROM ${T.runs} WHERE pipeline = ? ORDER BY id DESC LIMIT ?`,
+          [pipeline, opts.limit],
+        )
+      : await db.query<RunColumns>(
+          `SELECT ${ROW_COLUMNS} FROM ${T.runs} WHERE pipeline = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+          [pipeline, opts.before, opts.limit],
+        );
+  return rows.map(toRunRow);
+}
+
+/** How many runs the pipeline has, and the id of its newest (0 when none). */
+export async function runTotals(db: SqlClient, pipeline: string): Promise<{ runs: number; newest: number }> {
+  const [row] = await db.query<{ n: number; newest: number | null }>(
+    `SELECT COUNT(*) AS n, MAX(id) AS newest FROM ${T.runs} WHERE pipeline = ?`,
+    [pipeline],
+  );
+  return { runs: Number(row?.n ?? 0), newest: Number(row?.newest ?? 0) };
 }

@@ -109,6 +109,36 @@ export async function ensureStateTables(
   // A file's transaction deletes its earlier rejects by file_id: with an index that locks
   // only those rows (InnoDB), not the whole table other files are inserting into.
   await db.ensureIndex?.(T.rejects, '_tributary_rejects_file', ['file_id']);
+  // What the dashboard (src/ui/) reads, bounded, at any size of ledger and rejects: a run's
+  // files, the failed files, a table's latest deliveries and changes, a reason's rejects.
+  // Each index holds at most two key-text columns: MySQL's index key is at most 3,072 bytes,
+  // and a key text is VARCHAR(384) in utf8mb4 (1,536 bytes).
+  for (const [table, name, columns] of DASHBOARD_INDEXES) await db.ensureIndex?.(table, name, columns);
+}
+
+/** Indexes for the dashboard's reads (src/state/ledger.ts, rejects.ts): table, name, columns. */
+export const DASHBOARD_INDEXES: ReadonlyArray<readonly [string, string, readonly string[]]> = [
+  [T.files, '_tributary_files_run', ['run_id']],
+  [T.files, '_tributary_files_status', ['status']],
+  [T.files, '_tributary_files_delivered', ['table_name', 'mtime_ms']],
+  [T.files, '_tributary_files_changed', ['table_name', 'updated_at']],
+  [T.rejects, '_tributary_rejects_reason', ['table_name', 'code']],
+];
+
+/**
+ * Which state tables exist, asked without creating any: a reader that must not write (the
+ * dashboard, src/ui/) looks before it reads, since a database no run has used has none.
+ */
+export async function stateTablesPresent(db: SqlClient, names: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const name of names) {
+    const ok = await db.query(`SELECT 1 AS x FROM ${name} WHERE 1 = 0`).then(
+      () => true,
+      () => false,
+    );
+    if (ok) found.add(name);
+  }
+  return found;
 }
 
 /** The ledger's key for a file path: SHA-256 of its UTF-8 bytes, in hex. */

@@ -11,6 +11,7 @@ import { registerRejects } from './commands/rejects.js';
 import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
 import { registerTransform } from './commands/transform.js';
+import { registerUi } from './commands/ui.js';
 import { registerWorker } from './commands/worker.js';
 import { askOnTerminal } from './confirm.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit.js';
@@ -59,6 +60,7 @@ Examples:
   tributary run -c examples/markets/tributary.yaml    load new and changed files
   tributary status                                   tables, row counts, last run
   tributary rejects --table orders                   rows that did not load, and why
+  tributary ui                                       a read-only web dashboard on http://127.0.0.1:4747
   tributary demo                                     the demo pipeline, copied into ./tributary-demo
 ${EXIT_HELP}`,
     );
@@ -82,6 +84,7 @@ ${EXIT_HELP}`,
   registerReset(program, io, state);
   registerDoctor(program, io, state);
   registerDemo(program, io, state);
+  registerUi(program, io, state);
   registerWorker(program, io, state);
   oneLineUsageErrors(program);
   return program;

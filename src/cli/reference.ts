@@ -71,6 +71,13 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
     [EXIT.ok, 'the demo loaded'],
     [EXIT.partial, 'some demo files failed'],
   ],
+  ui: [
+    [EXIT.ok, 'stopped by SIGINT/SIGTERM'],
+    [
+      EXIT.usage,
+      'a --host that is not loopback without --token, a token shorter than 8 characters, the port in use, or an invalid config',
+    ],
+  ],
   worker: [
     [EXIT.ok, 'stopped by SIGINT/SIGTERM after finishing its files'],
     [

@@ -1,0 +1,124 @@
+/**
+ * Who may reach the dashboard: loopback by default, a token for anything else (as a header or
+ * the cookie `?token=` sets), a refusal to start without one; the real `tributary ui`
+ * process: prints its address, opens nothing, stops on SIGTERM. On SQLite (the rules do not
+ * depend on the database; the pages on every database: server.test.ts).
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/cli/context.js';
+import type { ResolvedConfig } from '../../src/config/resolve.js';
+import { startUi } from '../../src/ui/index.js';
+import { Cli, tributary } from '../faults/cli.js';
+import { Workspace } from '../helpers/workspace.js';
+import { request } from './helpers.js';
+
+const TOKEN = 'a-token-for-the-test-31337';
+
+describe('dashboard access', () => {
+  let ws: Workspace;
+  let config: ResolvedConfig;
+
+  beforeAll(async () => {
+    ws = await Workspace.create('sqlite');
+    ws.config('sources:\n  - table: t\n    files: "in/*.csv"\n');
+    ws.write('in/a.csv', 'id,x\n1,2\n');
+    await ws.run();
+    config = readConfig(path.join(ws.dir, 'tributary.yaml'));
+  });
+
+  afterAll(async () => {
+    await ws?.drop();
+  });
+
+  it('refuses to start on a non-loopback address without a token, and says why', async () => {
+    await expect(startUi({ config, host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      /not a loopback address.*--token/,
+    );
+    await expect(startUi({ config, host: '0.0.0.0', port: 0, token: 'short' })).rejects.toThrow(/too short/);
+  });
+
+  it('with a token: 401 without it, 200 with the header, ?token= sets a cookie that works', async () => {
+    const server = await startUi({ config, host: '0.0.0.0', port: 0, token: TOKEN });
+    try {
+      expect(server.host).toBe('0.0.0.0');
+      const base = `http://127.0.0.1:${server.port}/`;
+      const none = await request(base, '/');
+      expect(none.status).toBe(401);
+      expect(none.body).toContain('needs its token');
+      expect(none.body).not.toContain(TOKEN);
+      expect((await request(base, '/api/overview')).status).toBe(401);
+      expect(
+        (await request(base, '/', { headers: { authorization: 'Bearer wrong-token-123' } })).status,
+      ).toBe(401);
+      const ok = await request(base, '/', { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect(ok.body).not.toContain(TOKEN);
+      expect((await request(base, '/runs', { headers: { 'x-tributary-token': TOKEN } })).status).toBe(200);
+      const wrong = await request(base, '/?token=nope-nope-nope');
+      expect(wrong.status).toBe(401);
+      expect(wrong.headers['set-cookie']).toBeUndefined();
+      const set = await request(base, `/runs?token=${encodeURIComponent(TOKEN)}&before=5`);
+      expect(set.status).toBe(303);
+      expect(set.headers.location).toBe('/runs?before=5');
+      const cookie = String(set.headers['set-cookie']?.[0]);
+      expect(cookie).toMatch(/^tributary_token=.*; Path=\/; HttpOnly; SameSite=Strict$/);
+      const withCookie = await request(base, '/runs?before=5', {
+        headers: { cookie: cookie.split(';')[0] as string },
+      });
+      expect(withCookie.status).toBe(200);
+      expect(withCookie.body).not.toContain(TOKEN);
+      // A token also guards a loopback server when one is given.
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('without a token, binds loopback and answers only requests addressed to it (DNS rebinding)', async () => {
+    const server = await startUi({ config, port: 0 });
+    try {
+      expect(server.host).toBe('127.0.0.1');
+      expect((await request(server.url, '/')).status).toBe(200);
+      expect((await request(server.url, '/', { headers: { host: `localhost:${server.port}` } })).status).toBe(
+        200,
+      );
+      expect((await request(server.url, '/', { headers: { host: 'attacker.example' } })).status).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a port in use is a clear error', async () => {
+    const first = await startUi({ config, port: 0 });
+    try {
+      await expect(startUi({ config, port: first.port })).rejects.toThrow(
+        /port \d+ on 127\.0\.0\.1 is in use/,
+      );
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('`tributary ui`: prints its address, serves, stops on SIGTERM with 0; a public --host without --token exits 2', async () => {
+    const cfg = path.join(ws.dir, 'tributary.yaml');
+    const refused = await tributary(['ui', '-c', cfg, '--host', '0.0.0.0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not a loopback address/);
+    const ui = new Cli(['ui', '-c', cfg, '--port', '0'], { env: { TRIBUTARY_UI_TOKEN: '' } });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/http:\/\/127\.0\.0\.1:\d+\//.test(ui.stdout) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(ui.stdout)?.[0];
+      expect(url, ui.stderr).toBeDefined();
+      const page = await request(url as string, '/tables/t');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('in/*.csv');
+    } finally {
+      ui.signal('SIGTERM');
+    }
+    const exit = await ui.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toContain('dashboard stopped');
+  });
+});

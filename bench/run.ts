@@ -11,6 +11,7 @@ import { benchPostgres } from './postgres.js';
 import { benchScaling } from './scaling.js';
 import { benchSqlite } from './sqlite.js';
 import { benchTransforms } from './transforms.js';
+import { benchUi } from './ui.js';
 
 const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');
@@ -32,6 +33,7 @@ const all: Record<string, { fn: (rows: number) => Promise<Record<string, unknown
   crash: { fn: () => benchCrash() },
   integrity: { fn: () => benchIntegrity() },
   fuzz: { fn: () => benchFuzz() },
+  ui: { fn: () => benchUi({ keep: process.env.BENCH_UI_KEEP === '1' }) },
 };
 for (const name of names.length ? names : Object.keys(all)) {
   const bench = all[name];

@@ -20,6 +20,13 @@ export interface Capabilities {
    */
   remoteLoads: boolean;
   /**
+   * An index may hold the state tables' long-text columns (`SqlDialect.longTextSql`): SQLite,
+   * PostgreSQL. Not MySQL, whose TEXT columns need a prefix length in a key and whose index
+   * keys are at most 3,072 bytes. Decides which dashboard indexes the state tables get
+   * (src/state/tables.ts).
+   */
+  longTextInIndex: boolean;
+  /**
    * Text row format the table writers accept through `writeText` (rows encoded off the main
    * thread, see src/destinations/rowtext.ts), or undefined when they take only `write`.
    */

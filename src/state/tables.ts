@@ -17,7 +17,7 @@ export const T = {
 } as const;
 
 export async function ensureStateTables(
-  db: SqlClient & Partial<Pick<Destination, 'ensureIndex'>>,
+  db: SqlClient & Partial<Pick<Destination, 'ensureIndex' | 'capabilities'>>,
   d: SqlDialect,
 ): Promise<void> {
   const q = d.quote;
@@ -113,17 +113,32 @@ export async function ensureStateTables(
   // files, the failed files, a table's latest deliveries and changes, a reason's rejects.
   // Each index holds at most two key-text columns: MySQL's index key is at most 3,072 bytes,
   // and a key text is VARCHAR(384) in utf8mb4 (1,536 bytes).
-  for (const [table, name, columns] of DASHBOARD_INDEXES) await db.ensureIndex?.(table, name, columns);
+  for (const [table, name, columns] of dashboardIndexes(db.capabilities?.longTextInIndex ?? false))
+    await db.ensureIndex?.(table, name, columns);
 }
 
-/** Indexes for the dashboard's reads (src/state/ledger.ts, rejects.ts): table, name, columns. */
-export const DASHBOARD_INDEXES: ReadonlyArray<readonly [string, string, readonly string[]]> = [
-  [T.files, '_tributary_files_run', ['run_id']],
-  [T.files, '_tributary_files_status', ['status']],
-  [T.files, '_tributary_files_delivered', ['table_name', 'mtime_ms']],
-  [T.files, '_tributary_files_changed', ['table_name', 'updated_at']],
-  [T.rejects, '_tributary_rejects_reason', ['table_name', 'code']],
-];
+/**
+ * Indexes for the dashboard's reads (src/state/ledger.ts, rejects.ts): table, name, columns.
+ * The rejects' grouping by table, reason and column (a million rejects) reads a covering
+ * index where one can hold `column_name` (`longTextInIndex`): the index alone, in order,
+ * instead of a lookup per row (on SQLite ~10× faster, docs/dashboard.md); elsewhere an index
+ * on table and reason serves the filtered lists.
+ */
+export function dashboardIndexes(longTextInIndex: boolean): Array<[string, string, string[]]> {
+  return [
+    [T.files, '_tributary_files_run', ['run_id']],
+    [T.files, '_tributary_files_status', ['status']],
+    [T.files, '_tributary_files_delivered', ['table_name', 'mtime_ms']],
+    [T.files, '_tributary_files_changed', ['table_name', 'updated_at']],
+    longTextInIndex
+      ? [
+          T.rejects,
+          '_tributary_rejects_groups',
+          ['pipeline', 'table_name', 'code', 'column_name', 'resolved_run_id', 'file_id'],
+        ]
+      : [T.rejects, '_tributary_rejects_reason', ['table_name', 'code']],
+  ];
+}
 
 /**
  * Which state tables exist, asked without creating any: a reader that must not write (the

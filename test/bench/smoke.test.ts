@@ -7,6 +7,7 @@ import { benchParse } from '../../bench/parse.js';
 import { benchPostgres } from '../../bench/postgres.js';
 import { benchScaling } from '../../bench/scaling.js';
 import { benchSqlite } from '../../bench/sqlite.js';
+import { benchUi } from '../../bench/ui.js';
 import { mysqlAvailable } from '../helpers/mysql.js';
 import { postgresAvailable } from '../helpers/postgres.js';
 import { redisAvailable } from '../helpers/queue.js';
@@ -19,6 +20,13 @@ import { DIALECTS } from '../helpers/workspace.js';
 describe('benchmark smoke run', () => {
   beforeAll(() => {
     process.env.BENCH_SMOKE = '1'; // do not overwrite bench/results
+  });
+
+  it('ui: the dashboard pages over a generated history (every page answers 200)', async () => {
+    const r = await benchUi({ runs: 300, files: 600, rejects: 20_000, rounds: 1 });
+    expect(r).toMatchObject({ runs: 300, files: 600, rejects: 20_000 });
+    expect(Object.keys(r.medianMs as object)).toContain('rejectsByReason');
+    expect(r.slowestMs).toBeGreaterThan(0);
   });
 
   it('sqlite: end to end vs a bare better-sqlite3 loop', async () => {

@@ -95,6 +95,7 @@ const mariadb: ServerKit = {
     bulkLoad: true,
     maxConcurrentLoads: 4,
     remoteLoads: true,
+    longTextInIndex: false,
     rowFormat: 'tsv',
   },
   encoding: /^utf8mb4 utf8mb4_(nopad_bin|0900_bin|bin)$/,

@@ -196,6 +196,7 @@ const postgres: ServerKit = {
     bulkLoad: true,
     maxConcurrentLoads: 4,
     remoteLoads: true,
+    longTextInIndex: true,
     rowFormat: 'tsv',
   },
   encoding: /^UTF8$/,

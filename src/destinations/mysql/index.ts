@@ -88,6 +88,7 @@ export class MysqlDestination implements Destination {
       bulkLoad: this.#bulk,
       maxConcurrentLoads: this.#settings.loads,
       remoteLoads: true,
+      longTextInIndex: false,
       // Workers encode rows as LOAD DATA text; without LOAD DATA the writers bind values.
       ...(this.#bulk ? { rowFormat: 'tsv' as const } : {}),
     };

@@ -121,6 +121,7 @@ export class PostgresDestination implements Destination {
       bulkLoad: true,
       maxConcurrentLoads: this.#settings.loads,
       remoteLoads: true,
+      longTextInIndex: true,
       rowFormat: 'tsv',
     };
   }

@@ -33,6 +33,7 @@ export class SqliteDestination implements Destination {
     bulkLoad: false,
     maxConcurrentLoads: 1,
     remoteLoads: false,
+    longTextInIndex: true,
     rowFormat: 'json',
   };
   readonly dialect = d;

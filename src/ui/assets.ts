@@ -55,7 +55,7 @@ svg.lineage .node rect { stroke-width:1.5; }
 svg.lineage .node.source rect { fill:#eef2ff; stroke:#6366f1; } svg.lineage .node.table rect { fill:#ecfdf5; stroke:#10b981; }
 svg.lineage .node.child rect { fill:#f0fdfa; stroke:#14b8a6; stroke-dasharray:4 2; } svg.lineage .node.model rect { fill:#fff7ed; stroke:#f97316; }
 svg.lineage .node:hover rect { stroke-width:3; }
-svg.lineage .label { font-size:13px; font-weight:600; fill:#111827; } svg.lineage .detail { font-size:11px; fill:var(--muted); }
+svg.lineage .label { font-size:13px; font-weight:600; fill:#111827; } svg.lineage .label.glob { font-size:12px; font-weight:500; font-family:ui-monospace,monospace; } svg.lineage .detail { font-size:11px; fill:var(--muted); }
 .legendrow { display:flex; gap:14px; font-size:12px; color:var(--muted); margin:8px 0; }
 .legendrow span::before { content:""; display:inline-block; width:12px; height:12px; border-radius:3px; margin-right:5px; vertical-align:-2px; border:1.5px solid; }
 .legendrow .source::before { background:#eef2ff; border-color:#6366f1; } .legendrow .table::before { background:#ecfdf5; border-color:#10b981; }

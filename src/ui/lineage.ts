@@ -97,6 +97,8 @@ const NODE_W = 230;
 const NODE_H = 40;
 const COL_GAP = 70;
 const ROW_GAP = 14;
+/** The height a long edge takes where it crosses a column. */
+const VIA_H = 6;
 const MARGIN = 16;
 
 /**
@@ -104,7 +106,13 @@ const MARGIN = 16;
  * to keep edges short: nodes sorted by the mean position of their neighbours, a few sweeps
  * each way (the barycenter heuristic of layered graph drawing).
  */
-export function layout(graph: LineageGraph): { nodes: Placed[]; width: number; height: number } {
+export function layout(graph: LineageGraph): {
+  nodes: Placed[];
+  width: number;
+  height: number;
+  /** Per edge (in `graph.edges` order), the points its line passes through. */
+  routes: Array<Array<{ x: number; y: number }>>;
+} {
   const preds = new Map<string, string[]>();
   const succs = new Map<string, string[]>();
   for (const e of graph.edges) {
@@ -143,17 +151,37 @@ export function layout(graph: LineageGraph): { nodes: Placed[]; width: number; h
           ? 1 + childLevel(n.id)
           : lastChild + 1 + modelDepth(n.id);
   const ranks = [...new Set(graph.nodes.map(rank))].sort((a, b) => a - b);
-  const columns: string[][] = ranks.map((r) =>
+  const columnOf = new Map(graph.nodes.map((n) => [n.id, ranks.indexOf(rank(n))]));
+  const columns: string[][] = ranks.map((_, c) =>
     graph.nodes
-      .filter((n) => rank(n) === r)
+      .filter((n) => columnOf.get(n.id) === c)
       .map((n) => n.id)
       .sort((a, b) => (byId.get(a)?.label ?? '').localeCompare(byId.get(b)?.label ?? '')),
   );
+  // An edge across several columns passes through a point of its own in each column between
+  // (a "dummy node" of layered drawing), ordered with the boxes, so it never runs behind one.
+  const chains = graph.edges.map((e, i) => {
+    const from = columnOf.get(e.from) as number;
+    const to = columnOf.get(e.to) as number;
+    const via: string[] = [];
+    for (let c = from + 1; c < to; c++) {
+      const id = `\u0000via:${i}:${c}`;
+      via.push(id);
+      (columns[c] as string[]).push(id);
+    }
+    return [e.from, ...via, e.to];
+  });
+  const up = new Map<string, string[]>();
+  const down = new Map<string, string[]>();
+  for (const chain of chains)
+    for (let k = 1; k < chain.length; k++) {
+      const a = chain[k - 1] as string;
+      const b = chain[k] as string;
+      up.set(b, [...(up.get(b) ?? []), a]);
+      down.set(a, [...(down.get(a) ?? []), b]);
+    }
   const pos = new Map<string, number>();
-  const index = () => {
-    for (const col of columns) for (const [i, id] of col.entries()) pos.set(id, i);
-  };
-  index();
+  for (const col of columns) for (const [i, id] of col.entries()) pos.set(id, i);
   const sweep = (col: string[], neighbours: Map<string, string[]>) => {
     const center = (id: string) => {
       const ns = (neighbours.get(id) ?? [])
@@ -167,26 +195,61 @@ export function layout(graph: LineageGraph): { nodes: Placed[]; width: number; h
     for (const [i, id] of col.entries()) pos.set(id, i);
   };
   for (let round = 0; round < 4; round++) {
-    for (let c = 1; c < columns.length; c++) sweep(columns[c] as string[], preds);
-    for (let c = columns.length - 2; c >= 0; c--) sweep(columns[c] as string[], succs);
+    for (let c = 1; c < columns.length; c++) sweep(columns[c] as string[], up);
+    for (let c = columns.length - 2; c >= 0; c--) sweep(columns[c] as string[], down);
   }
-  const tallest = Math.max(1, ...columns.map((c) => c.length));
-  const height = MARGIN * 2 + tallest * NODE_H + (tallest - 1) * ROW_GAP;
+  const tall = (id: string) => (byId.has(id) ? NODE_H : VIA_H);
+  const colHeight = (col: string[]) =>
+    col.reduce((a, id) => a + tall(id), 0) + Math.max(0, col.length - 1) * ROW_GAP;
+  const height = MARGIN * 2 + Math.max(NODE_H, ...columns.map(colHeight));
   const placed: Placed[] = [];
+  const middle = new Map<string, { x: number; y: number }>();
   columns.forEach((col, c) => {
-    const colH = col.length * NODE_H + (col.length - 1) * ROW_GAP;
-    const top = MARGIN + (height - MARGIN * 2 - colH) / 2;
-    col.forEach((id, i) => {
-      placed.push({
-        ...(byId.get(id) as LineageNode),
-        column: c,
-        x: MARGIN + c * (NODE_W + COL_GAP),
-        y: top + i * (NODE_H + ROW_GAP),
-      });
-    });
+    let y = MARGIN + (height - MARGIN * 2 - colHeight(col)) / 2;
+    const x = MARGIN + c * (NODE_W + COL_GAP);
+    for (const id of col) {
+      const node = byId.get(id);
+      if (node) placed.push({ ...node, column: c, x, y });
+      middle.set(id, { x, y: y + tall(id) / 2 });
+      y += tall(id) + ROW_GAP;
+    }
   });
   const width = MARGIN * 2 + columns.length * NODE_W + Math.max(0, columns.length - 1) * COL_GAP;
-  return { nodes: placed, width, height };
+  // Each edge's route: out of the right side of its box, across each column between, into the left side of its target.
+  const routes = chains.map((chain) =>
+    chain.flatMap((id, k) => {
+      const m = middle.get(id) as { x: number; y: number };
+      return k === 0
+        ? [{ x: m.x + NODE_W, y: m.y }]
+        : k === chain.length - 1
+          ? [{ x: m.x, y: m.y }]
+          : [
+              { x: m.x, y: m.y },
+              { x: m.x + NODE_W, y: m.y },
+            ];
+    }),
+  );
+  return { nodes: placed, width, height, routes };
+}
+
+/** A smooth path through `points` (left to right): a curve between columns, straight across one. */
+export function routePath(points: ReadonlyArray<{ x: number; y: number }>): string {
+  const f = (n: number) => n.toFixed(1);
+  const [first, ...rest] = points as Array<{ x: number; y: number }>;
+  if (!first) return '';
+  let d = `M${f(first.x)},${f(first.y)}`;
+  let prev = first;
+  for (const [i, p] of rest.entries()) {
+    const last = i === rest.length - 1;
+    const end = last ? { x: p.x - 4, y: p.y } : p;
+    if (p.y === prev.y && p.x - prev.x <= NODE_W + 1 && !last) d += ` L${f(end.x)},${f(end.y)}`;
+    else {
+      const mid = (prev.x + end.x) / 2;
+      d += ` C${f(mid)},${f(prev.y)} ${f(mid)},${f(end.y)} ${f(end.x)},${f(end.y)}`;
+    }
+    prev = p;
+  }
+  return d;
 }
 
 /** Long text cut at its start (a glob's file name part is what tells sources apart). */
@@ -207,22 +270,14 @@ export function lineageSvg(graph: LineageGraph): Html {
   if (graph.nodes.length === 0) {
     return html`<svg class="lineage" viewBox="0 0 600 60" role="img" aria-label="nothing to draw"><text x="300" y="34" text-anchor="middle" class="muted">No sources, tables or models yet.</text></svg>`;
   }
-  const { nodes, width, height } = layout(graph);
-  const at = new Map(nodes.map((n) => [n.id, n]));
+  const { nodes, width, height, routes } = layout(graph);
   const f = (n: number) => n.toFixed(1);
-  const paths = graph.edges.map((e) => {
-    const a = at.get(e.from) as Placed;
-    const b = at.get(e.to) as Placed;
-    const x1 = a.x + NODE_W;
-    const y1 = a.y + NODE_H / 2;
-    const x2 = b.x;
-    const y2 = b.y + NODE_H / 2;
-    const mid = (x1 + x2) / 2;
-    return html`<path class="edge" d="M${f(x1)},${f(y1)} C${f(mid)},${f(y1)} ${f(mid)},${f(y2)} ${f(x2 - 4)},${f(y2)}" marker-end="url(#arrow)"/>`;
-  });
+  const paths = routes.map(
+    (points) => html`<path class="edge" d="${routePath(points)}" marker-end="url(#arrow)"/>`,
+  );
   const boxes = nodes.map(
     (n) =>
-      html`<a href="${n.href}" class="node ${n.kind}" data-node="${n.id}"><rect x="${f(n.x)}" y="${f(n.y)}" width="${NODE_W}" height="${NODE_H}" rx="6"/><text x="${f(n.x + 10)}" y="${f(n.y + (n.detail ? 17 : 25))}" class="label">${n.kind === 'source' ? clipStart(n.label, 30) : clip(n.label, 30)}</text>${n.detail ? html`<text x="${f(n.x + 10)}" y="${f(n.y + 32)}" class="detail">${clip(n.detail, 34)}</text>` : ''}<title>${KIND_LABEL[n.kind]}: ${n.label}${n.detail ? ` (${n.detail})` : ''}</title></a>`,
+      html`<a href="${n.href}" class="node ${n.kind}" data-node="${n.id}"><rect x="${f(n.x)}" y="${f(n.y)}" width="${NODE_W}" height="${NODE_H}" rx="6"/><text x="${f(n.x + 10)}" y="${f(n.y + (n.detail ? 17 : 25))}" class="label${n.kind === 'source' ? ' glob' : ''}">${n.kind === 'source' ? clipStart(n.label, 30) : clip(n.label, 30)}</text>${n.detail ? html`<text x="${f(n.x + 10)}" y="${f(n.y + 32)}" class="detail">${clip(n.detail, 34)}</text>` : ''}<title>${KIND_LABEL[n.kind]}: ${n.label}${n.detail ? ` (${n.detail})` : ''}</title></a>`,
   );
   return html`<svg class="lineage" viewBox="0 0 ${width} ${height}" data-width="${width}" role="img" aria-label="Lineage: source files, tables, child tables and models">
 <defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" class="arrowhead"/></marker></defs>

@@ -160,3 +160,22 @@ function staleRun(path: string, runId: number, epoch: number | undefined): Tribu
     `${path}: the job belongs to run ${runId}, which is over${epoch !== undefined ? ` (run ${epoch} started since)` : ''}; it was not loaded by this job`,
   );
 }
+
+/**
+ * Which worker holds each file claimed by run `runId` (the dashboard's run page): the
+ * claim's holder (`host:pid`) and its counter (above 1: the job was given to another worker
+ * at least once), by path key. Empty for a run without a queue.
+ */
+export async function claimsOfRun(
+  db: SqlClient,
+  pipeline: string,
+  runId: number,
+): Promise<Map<string, { holder: string; token: number; claimedAt: string }>> {
+  const rows = await db.query<{ path_key: string; holder: string; token: number; claimed_at: string }>(
+    `SELECT path_key, holder, token, claimed_at FROM ${T.claims} WHERE pipeline = ? AND run_id = ? AND path_key <> ? AND path_key <> ?`,
+    [pipeline, runId, EPOCH, ID],
+  );
+  return new Map(
+    rows.map((r) => [r.path_key, { holder: r.holder, token: Number(r.token), claimedAt: r.claimed_at }]),
+  );
+}

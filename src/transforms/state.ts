@@ -156,3 +156,29 @@ export async function markTableReset(db: SqlClient, table: string, runId?: numbe
     Number(next?.n),
   ]);
 }
+
+/**
+ * The before-images kept for `table` until the incremental models that
+ * read it have caught up: how many, and the runs they span (the dashboard's table page).
+ */
+export async function tombstoneTotals(
+  db: SqlClient,
+  table: string,
+): Promise<{ images: number; resets: number; firstRun: number | null; lastRun: number | null }> {
+  const [row] = await db.query<{
+    n: number | string;
+    resets: number | string | null;
+    first_run: number | string | null;
+    last_run: number | string | null;
+  }>(
+    `SELECT COUNT(*) AS n, SUM(CASE WHEN image IS NULL THEN 1 ELSE 0 END) AS resets, MIN(run_id) AS first_run, MAX(run_id) AS last_run FROM ${TOMBSTONES} WHERE table_name = ?`,
+    [table],
+  );
+  const n = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  return {
+    images: Number(row?.n ?? 0) - Number(row?.resets ?? 0),
+    resets: Number(row?.resets ?? 0),
+    firstRun: n(row?.first_run),
+    lastRun: n(row?.last_run),
+  };
+}

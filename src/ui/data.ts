@@ -7,6 +7,7 @@ import { fixFor, writeRejectsCsv } from '../ops/rejects.js';
 import { describeTable, type TableColumns } from '../ops/schema.js';
 import { countRows } from '../ops/status.js';
 import type { RunFileReport, RunSummary } from '../runner/events.js';
+import { claimsOfRun } from '../state/claims.js';
 import { listSchemaHistory, type SchemaHistoryEntry, schemaChangesOfRun } from '../state/history.js';
 import {
   deliveryTimes,
@@ -28,9 +29,9 @@ import {
   type StoredReject,
 } from '../state/rejects.js';
 import { listRuns, pageRuns, type RunRecord, type RunRow, runTotals } from '../state/runs.js';
-import { stateTablesPresent, T } from '../state/tables.js';
+import { pathKey, stateTablesPresent, T } from '../state/tables.js';
 import type { ModelState } from '../transforms/plan.js';
-import { MODELS, readModelStates } from '../transforms/state.js';
+import { MODELS, readModelStates, tombstoneTotals } from '../transforms/state.js';
 import type { RunPoint } from './chart.js';
 import { runDuration } from './format.js';
 import { type Freshness, freshness } from './freshness.js';
@@ -82,10 +83,13 @@ export interface RunsPage {
   next: number | null;
 }
 
+/** A file of a run, with the worker that loaded it when a queue's workers did (its claim). */
+export type RunFileView = RunFileReport & { worker?: string; attempts?: number };
+
 export interface RunDetail {
   run: RunView;
   trigger: string | null;
-  files: RunFileReport[];
+  files: RunFileView[];
   /** `summary`: the run's own report of each file; `ledger`: the files whose ledger row this run last wrote (older runs). */
   filesFrom: 'summary' | 'ledger';
   filesOmitted: number;
@@ -136,6 +140,8 @@ export interface TableDetail {
   >;
   freshness: Freshness | null;
   model: ModelEntry | null;
+  /** Before-images kept for incremental models (src/transforms/state.ts); null when none. */
+  beforeImages: { images: number; resets: number; firstRun: number | null; lastRun: number | null } | null;
 }
 
 export interface RejectsView {
@@ -173,7 +179,7 @@ export function readOnly(db: SqlClient): SqlClient {
 
 const view = (r: RunRow): RunView => ({ ...r, durationMs: runDuration(r.startedAt, r.finishedAt) });
 
-const STATE = [T.runs, T.files, T.rejects, T.history, MODELS] as const;
+const STATE = [T.runs, T.files, T.rejects, T.history, T.tombstones, T.claims, MODELS] as const;
 
 export class DashboardData {
   readonly config: ResolvedConfig;
@@ -341,10 +347,18 @@ export class DashboardData {
         ...(f.error ? { message: f.error } : {}),
       }));
     }
+    const claims = s.has(T.claims) ? await claimsOfRun(s.db, this.pipeline, id) : new Map();
+    const withWorkers: RunFileView[] =
+      claims.size === 0
+        ? files
+        : files.map((f) => {
+            const c = claims.get(pathKey(f.file));
+            return c ? { ...f, worker: c.holder, attempts: c.token } : f;
+          });
     return {
       run: view(row),
       trigger: summary?.trigger ?? null,
-      files,
+      files: withWorkers,
       filesFrom,
       filesOmitted: omitted,
       schemaChanges: s.has(T.history) ? await schemaChangesOfRun(s.db, this.pipeline, id) : [],
@@ -469,7 +483,13 @@ export class DashboardData {
           ? freshness(name, await deliveryTimes(s.db, this.pipeline, name, 200), Date.now())
           : null,
       model,
+      beforeImages: s?.has(T.tombstones) ? await this.#beforeImages(s.db, name) : null,
     };
+  }
+
+  async #beforeImages(db: SqlClient, table: string): Promise<TableDetail['beforeImages']> {
+    const t = await tombstoneTotals(db, table);
+    return t.images + t.resets === 0 ? null : t;
   }
 
   async #rejectFilter(

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/cli/context.js';
 import { createDestination } from '../../src/destinations/index.js';
-import type { Destination } from '../../src/destinations/types.js';
+import { type Destination, TOMBSTONES } from '../../src/destinations/types.js';
+import { claimFile } from '../../src/state/claims.js';
 import { startUi, type UiServer } from '../../src/ui/index.js';
 import { testable } from '../helpers/servers.js';
 import { DIALECTS, type Dialect, Workspace } from '../helpers/workspace.js';
@@ -105,6 +106,17 @@ for (const dialect of DIALECTS) {
       const pw = await withPassword(dialect, ws);
       dropUser = pw.drop;
       await loadDemoByDay(ws, hostileFiles, pw.url);
+      // What a queue's workers and an incremental model not yet caught up leave behind: two
+      // claims of one file (the job given to a second worker), one before-image of orders.
+      await ws.withDest(async (dest) => {
+        for (const worker of ['worker-a:4242', 'worker-b:4343'])
+          await claimFile(dest, 'markets', 'landing/2024-06-03/market1/orders.csv', 3, worker);
+        await dest.execute(`INSERT INTO ${TOMBSTONES} (table_name, run_id, image) VALUES (?, ?, ?)`, [
+          'orders',
+          3,
+          '{"market":"market1","order_id":1}',
+        ]);
+      });
       const config = readConfig(path.join(ws.dir, 'tributary.yaml'));
       before = await ws.withDest(stateSnapshot);
       server = await startUi({ config, port: 0 });
@@ -182,6 +194,25 @@ for (const dialect of DIALECTS) {
       ]);
       expect(JSON.parse((await fetchAll('/api/runs')).body).runs).toHaveLength(3);
       expect((await fetchAll('/runs/99')).status).toBe(404);
+    });
+
+    it('a run loaded by workers shows which worker loaded each file (its claim); a table its kept before-images', async () => {
+      const detail = JSON.parse((await fetchAll('/api/runs/3')).body);
+      const orders = detail.files.find(
+        (f: { file: string }) => f.file === 'landing/2024-06-03/market1/orders.csv',
+      );
+      expect(orders).toMatchObject({ worker: 'worker-b:4343', attempts: 2 });
+      expect(detail.files.filter((f: { worker?: string }) => f.worker)).toHaveLength(1);
+      const page = await fetchAll('/runs/3');
+      expect(page.body).toContain('<th>worker</th>');
+      expect(page.body).toContain('worker-b:4343 <span class="muted">(2 attempts)</span>');
+      expect((await fetchAll('/runs/2')).body).not.toContain('<th>worker</th>');
+      const t = JSON.parse((await fetchAll('/api/tables/orders')).body);
+      expect(t.beforeImages).toEqual({ images: 1, resets: 0, firstRun: 3, lastRun: 3 });
+      expect((await fetchAll('/tables/orders')).body).toContain(
+        'Before-images kept for incremental models: 1 row(s)',
+      );
+      expect(JSON.parse((await fetchAll('/api/tables/users')).body).beforeImages).toBeNull();
     });
 
     it('runs are paged (keyset on the id)', async () => {

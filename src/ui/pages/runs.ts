@@ -24,13 +24,14 @@ ${
 
 export function runBody(d: RunDetail): Html {
   const r = d.run;
+  const workers = d.files.some((f) => f.worker);
   const files = d.files.map(
     (
       f,
     ) => html`<tr><td class="mono">${f.file}</td><td><a href="/tables/${seg(f.table)}">${f.table}</a></td><td>${badge(f.status)}</td>
 <td class="n">${f.inserted === undefined ? '' : count(f.inserted)}</td><td class="n">${f.updated === undefined ? '' : count(f.updated)}</td><td class="n">${f.unchanged === undefined ? '' : count(f.unchanged)}</td>
 <td class="n">${f.rejected ? html`<a href="${href('/rejects', { file: f.file })}">${count(f.rejected)}</a>` : f.rejected === undefined ? '' : '0'}</td>
-<td class="n">${f.passes ?? ''}</td><td class="n">${f.ms === undefined ? '' : duration(f.ms)}</td><td class="error">${f.code ? `${f.code}: ` : ''}${f.status === 'failed' ? (f.message ?? '') : ''}</td></tr>`,
+<td class="n">${f.passes ?? ''}</td><td class="n">${f.ms === undefined ? '' : duration(f.ms)}</td>${workers ? html`<td class="mono">${f.worker ?? ''}${f.attempts && f.attempts > 1 ? html` <span class="muted">(${f.attempts} attempts)</span>` : ''}</td>` : ''}<td class="error">${f.code ? `${f.code}: ` : ''}${f.status === 'failed' ? (f.message ?? '') : ''}</td></tr>`,
   );
   const changes = d.schemaChanges.map(
     (c) =>
@@ -57,7 +58,7 @@ ${
   d.files.length === 0
     ? html`<p class="muted">No file loaded or failed in this run.</p>`
     : html`${d.filesFrom === 'ledger' ? html`<p class="muted">This run's summary predates per-file reports: the files whose ledger row it last wrote.</p>` : ''}
-<table><thead><tr><th>file</th><th>table</th><th>status</th><th class="n">new</th><th class="n">updated</th><th class="n">unchanged</th><th class="n">rejected</th><th class="n">passes</th><th class="n">time</th><th>error</th></tr></thead><tbody>${files}</tbody></table>
+<table><thead><tr><th>file</th><th>table</th><th>status</th><th class="n">new</th><th class="n">updated</th><th class="n">unchanged</th><th class="n">rejected</th><th class="n">passes</th><th class="n">time</th>${workers ? html`<th>worker</th>` : ''}<th>error</th></tr></thead><tbody>${files}</tbody></table>
 ${d.filesOmitted ? html`<p class="muted">… and ${count(d.filesOmitted)} more file(s) not listed one by one.</p>` : ''}`
 }
 <h2>Schema changes</h2>

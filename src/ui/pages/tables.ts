@@ -61,6 +61,11 @@ ${
 <p>Last build: ${m.lastBuild ? html`<a href="/runs/${seg(m.lastBuild.runId)}">run #${m.lastBuild.runId}</a>${m.lastBuild.rows === null ? '' : html`, ${count(m.lastBuild.rows)} rows`}` : 'never'}</p></div>`
     : ''
 }
+${
+  d.beforeImages
+    ? html`<p class="muted">Before-images kept for incremental models: ${count(d.beforeImages.images)} row(s)${d.beforeImages.resets ? html`, ${count(d.beforeImages.resets)} reset(s)` : ''}, from run #${d.beforeImages.firstRun ?? ''} to #${d.beforeImages.lastRun ?? ''} (pruned once every model reading the table has caught up).</p>`
+    : ''
+}
 <h2>Columns</h2>
 ${columns.length ? html`<table><thead><tr><th>column</th><th>type</th><th></th></tr></thead><tbody>${columns}</tbody></table>` : html`<p class="muted">The table is not in the database yet.</p>`}
 <h2 id="history">Schema history</h2>

@@ -88,6 +88,43 @@ describe('dashboard access', () => {
     }
   });
 
+  it('shows a run in progress (SQLite in WAL mode): the files it has committed so far, while it holds the lock', async () => {
+    for (const name of ['b', 'c', 'd', 'e', 'f'])
+      ws.write(`in/${name}.csv`, `id,x\n${name.charCodeAt(0)},1\n`);
+    const server = await startUi({ config, port: 0 });
+    // The run stops itself (SIGSTOP) right after its second file committed: mid-run, lock held.
+    const run = new Cli(['run', '-c', path.join(ws.dir, 'tributary.yaml'), '--workers', '0'], {
+      env: { TRIBUTARY_STOP_AT: 'after_commit:2' },
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      let seen:
+        | { lastRun: { id: number; status: string }; progress: { files: number } | null; version: string }
+        | undefined;
+      while (Date.now() < deadline) {
+        seen = JSON.parse((await request(server.url, '/api/overview')).body);
+        if (seen?.lastRun.status === 'running' && seen.progress?.files === 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen?.lastRun.status, run.stderr).toBe('running');
+      expect(seen?.progress).toEqual({ files: 2, rows: 2, rejected: 0 });
+      const page = await request(server.url, '/');
+      expect(page.status).toBe(200);
+      expect(page.body).toMatch(/<span class="badge running">running<\/span>/);
+      expect(page.body).toContain('so far');
+      expect((await request(server.url, `/runs/${seen?.lastRun.id}`)).status).toBe(200);
+      run.signal('SIGCONT');
+      expect((await run.exited).code).toBe(0);
+      const done = JSON.parse((await request(server.url, '/api/overview')).body);
+      expect(done.lastRun).toMatchObject({ id: seen?.lastRun.id, status: 'succeeded', filesLoaded: 5 });
+      expect(done.version).not.toBe(seen?.version); // what the live refresh compares
+    } finally {
+      run.signal('SIGCONT');
+      run.signal('SIGKILL');
+      await server.close();
+    }
+  });
+
   it('a port in use is a clear error', async () => {
     const first = await startUi({ config, port: 0 });
     try {

@@ -73,7 +73,7 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
         );
       }
       io.out(
-        `\nNext: run it again (nothing new is loaded), or explore with\n  ${TOOL} status -c ${shown}\n  ${TOOL} rejects -c ${shown}`,
+        `\nNext: run it again (nothing new is loaded), or explore with\n  ${TOOL} status -c ${shown}\n  ${TOOL} rejects -c ${shown}\n  ${TOOL} ui -c ${shown}        (a dashboard in the browser)`,
       );
     });
 }

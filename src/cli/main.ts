@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLoad } from './commands/load.js';
 import { registerRejects } from './commands/rejects.js';
 import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
@@ -77,6 +78,7 @@ ${EXIT_HELP}`,
   });
   registerInit(program, io, state);
   registerRun(program, io, state);
+  registerLoad(program, io, state);
   registerTransform(program, io, state);
   registerDataTests(program, io, state);
   registerInspect(program, io, state);

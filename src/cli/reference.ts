@@ -17,7 +17,10 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
       EXIT.partial,
       'the run finished but some files or models failed; they are retried on the next run (`--dry-run`: a file would fail; `--test`: or a data test failed)',
     ],
-    [EXIT.usage, 'bad usage or invalid config, or `--full-refresh` not confirmed; nothing was touched'],
+    [
+      EXIT.usage,
+      'bad usage or invalid config, an unknown `--table` or a `--source` matching no source (the closest one is named), or `--full-refresh` not confirmed; nothing was touched',
+    ],
     [EXIT.locked, 'another run of the same pipeline holds the lock'],
     [EXIT.failed, 'the run failed (destination unreachable, or an error stopped it)'],
     [EXIT.interrupted, 'interrupted (SIGINT/SIGTERM); the file in progress was rolled back'],
@@ -64,6 +67,16 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
       EXIT.usage,
       'the models have problems (cycles, references to nothing…), all listed; `--sql`: no model of that name (the closest is named)',
     ],
+  ],
+  load: [
+    [EXIT.ok, 'loaded (rejected rows are reported, not a failure), or nothing new to load'],
+    [EXIT.partial, 'some files failed; they are tried again by the next `load` of them'],
+    [
+      EXIT.usage,
+      'bad usage (no `--into`, `--disposition merge` without `--key`, a bad destination URL); nothing was touched',
+    ],
+    [EXIT.locked, 'another run of the same pipeline holds the lock'],
+    [EXIT.interrupted, 'interrupted (SIGINT/SIGTERM); the file in progress was rolled back'],
   ],
   history: [[EXIT.usage, '`--run N`: no such run']],
   schema: [[EXIT.usage, 'no such table']],

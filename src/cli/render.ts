@@ -72,6 +72,7 @@ export function summaryText(s: RunSummary, st: Style = plain): string {
   );
   if (f.discovered > 0 && f.loaded === 0 && f.failed === 0 && s.status === 'succeeded')
     out.push(st.dim('Nothing new to load.'));
+  if (s.filesLeft) out.push(leftText(s.filesLeft, 'are left'));
   if (s.tables.length > 0) {
     out.push(
       '',
@@ -235,5 +236,11 @@ export function previewText(p: RunPreview, st: Style = plain): string {
     '',
     `Files: ${st.count(load, st.ok)} would load, ${count('unchanged')} unchanged, ${st.count(count('fail'), st.bad)} would fail (of ${p.files.length}).`,
   );
+  if (p.filesLeft) out.push(leftText(p.filesLeft, 'would be left'));
   return out.join('\n');
+}
+
+/** `--table` / `--source`: what waits for a run of the whole pipeline. */
+function leftText(n: number, verb: string): string {
+  return `${n} new or changed file(s) of other sources ${verb} pending, not recorded: a run that includes their sources loads them (\`tributary run\`).`;
 }

@@ -113,6 +113,21 @@ export function resolveConfigText(text: string, file: string, options: ResolveOp
       `${m.key}: environment variable \${${m.name}} is not set (use \${${m.name}:-default} for a default)`,
     );
   }
+  return resolveConfigValue(value, file, options, problems);
+}
+
+/**
+ * Validate a config given as a value, the way a file's is (`tributary load` builds one from its
+ * options; no `${VAR}` interpolation). `file` names it in messages; globs and SQLite paths are
+ * relative to its folder. `problems`: already found, reported with the others.
+ */
+export function resolveConfigValue(
+  value: unknown,
+  file: string,
+  options: ResolveOptions = {},
+  problems: string[] = [],
+): ResolvedConfig {
+  const env = options.env ?? process.env;
   const result = configSchema.safeParse(value);
   if (!result.success) problems.push(...result.error.issues.map((issue) => describeIssue(issue, value)));
   // The checks below need what the schema guarantees, so they look at what passed it: the

@@ -10,8 +10,8 @@ import {
   SYS_RUN_ID,
 } from '../destinations/types.js';
 import { recordRun, withPipeline } from '../runner/envelope.js';
+import { configTables, knownTable } from '../runner/select.js';
 import { keyConflict } from '../schema/diff.js';
-import { normalizeTableName } from '../schema/naming.js';
 import { recordSchemaChange } from '../state/history.js';
 import { forgetFiles, readLedger } from '../state/ledger.js';
 import { deleteTableRejects } from '../state/rejects.js';
@@ -31,29 +31,14 @@ export interface TableReset {
   missingFiles: string[];
 }
 
-/** The tables a config feeds, in config order. */
-export function configTables(config: ResolvedConfig): string[] {
-  return [...new Set(config.sources.map((s) => s.table))];
-}
+export { configTables };
 
-/** `tables` checked against the config: an unknown name is a usage error listing the known ones. */
-function checkTables(config: ResolvedConfig, tables: readonly string[]): void {
-  const known = configTables(config);
-  const unknown = tables.filter((t) => !known.includes(t));
-  if (unknown.length > 0) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `no source feeds table ${unknown.join(', ')}; the config's tables are: ${known.join(', ')}`,
-    );
-  }
-}
-
-/** The table `--table` names (normalized, checked against the config), or all the config's tables. */
+/**
+ * The table `--table` names (normalized, checked against the config: an unknown name is a usage
+ * error with the closest known one), or all the config's tables.
+ */
 export function tablesNamed(config: ResolvedConfig, table: string | undefined): string[] {
-  if (table === undefined) return configTables(config);
-  const tables = [normalizeTableName(table)];
-  checkTables(config, tables);
-  return tables;
+  return table === undefined ? configTables(config) : [knownTable(config, table)];
 }
 
 /** Count what a reset of `tables` would delete and forget (reads only). */

@@ -95,6 +95,11 @@ export interface RunSummary {
    */
   fileReports?: RunFileReport[];
   fileReportsOmitted?: number;
+  /**
+   * A run limited to some sources (`run --table`, `run --source`): the new or changed files of
+   * the other sources it left for a later run (absent: none, or not limited).
+   */
+  filesLeft?: number;
   /** Results of the SQL models run after the load (filled by the transform step). */
   models?: ModelResult[];
   /** `run --test`: the data tests run after the models (a failed one makes the exit code 1). */

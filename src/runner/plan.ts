@@ -8,14 +8,14 @@ import type { PlannedFile } from './reconcile.js';
 /**
  * Discover every source's files and pair them with their ledger rows, in path order. A file
  * is claimed by the first source that matches it. `silent`: a source that matched nothing
- * (said on every run).
+ * (said on every run), by its index.
  */
 export async function planFiles(
   config: ResolvedConfig,
   ledger: ReadonlyMap<string, LedgerEntry>,
-): Promise<{ planned: PlannedFile[]; silent: string[] }> {
+): Promise<{ planned: PlannedFile[]; silent: Array<{ source: number; message: string }> }> {
   const claimed = new Map<string, PlannedFile>();
-  const silent: string[] = [];
+  const silent: Array<{ source: number; message: string }> = [];
   for (const source of config.sources) {
     const found = await discoverFiles(config.baseDir, source.files);
     let mine = 0;
@@ -28,11 +28,13 @@ export async function planFiles(
     }
     // Said on every run: a glob with a typo, or a folder not mounted, must not look like a quiet day.
     if (mine === 0) {
-      silent.push(
-        found.length === 0
-          ? `sources[${source.index}] (table ${source.table}): no file matches "${source.files}" (relative to ${config.baseDir})`
-          : `sources[${source.index}] (table ${source.table}): the ${found.length} file(s) "${source.files}" matches all belong to an earlier source`,
-      );
+      silent.push({
+        source: source.index,
+        message:
+          found.length === 0
+            ? `sources[${source.index}] (table ${source.table}): no file matches "${source.files}" (relative to ${config.baseDir})`
+            : `sources[${source.index}] (table ${source.table}): the ${found.length} file(s) "${source.files}" matches all belong to an earlier source`,
+      });
     }
   }
   const planned = [...claimed.values()].sort((a, b) =>

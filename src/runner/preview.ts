@@ -16,6 +16,7 @@ import {
   type Reconciliation,
   unchangedByStat,
 } from './reconcile.js';
+import { type Selection, scopeOf } from './select.js';
 
 /** What `run --dry-run` says of one file. */
 export interface FilePreview {
@@ -45,6 +46,8 @@ export interface RunPreview {
   files: FilePreview[];
   /** Tables the run would put back in line before loading (src/runner/reconcile.ts). */
   reconcile: Array<{ table: string; action: 'rebuild' | 'delete_file' | 'empty'; reason: string }>;
+  /** `--table` / `--source`: new or changed files of other sources the run would leave (absent: none). */
+  filesLeft?: number;
   warnings: string[];
 }
 
@@ -59,27 +62,29 @@ export interface RunPreview {
 export async function previewRun(
   config: ResolvedConfig,
   dest: Destination,
-  options: { table?: string } = {},
+  options: { select?: Selection | undefined } = {},
 ): Promise<RunPreview> {
   const ledger = dest.absent ? new Map<string, LedgerEntry>() : await ledgerIfAny(dest, config.pipeline);
   const catalog = dest.absent ? new Map<string, LiveTable>() : await dest.readCatalog();
   const { planned: all, silent } = await planFiles(config, ledger);
-  const planned = options.table === undefined ? all : all.filter((p) => p.source.table === options.table);
+  // As a run limited to some sources sees them (src/runner/select.ts).
+  const select = options.select;
+  const scope = scopeOf(config, all, select);
   const out: RunPreview = {
     pipeline: config.pipeline,
     destination: dest.description,
     absent: dest.absent === true,
     files: [],
     reconcile: [],
-    warnings: [...silent],
+    warnings: silent.filter((s) => !select || select.sources.has(s.source)).map((s) => s.message),
   };
 
   const hashes = new Map<string, string>();
-  for (const p of filesToHash(config.sources, planned)) {
+  for (const p of filesToHash(scope.sources, all, scope.held)) {
     const h = await hashFile(p.file.abs).catch(() => undefined);
     if (h !== undefined) hashes.set(p.file.path, h);
   }
-  const fix = planReconcile(config.sources, planned, ledger.values(), hashes);
+  const fix = planReconcile(scope.sources, all, ledger.values(), hashes, scope.held);
   for (const r of fix.rebuild)
     out.reconcile.push({ table: r.table, action: 'rebuild', reason: r.reasons.join('; ') });
   for (const d of fix.deleted)
@@ -88,7 +93,12 @@ export async function previewRun(
     out.reconcile.push({ table: t, action: 'empty', reason: 'every file of the table was deleted' });
   out.warnings.push(...fix.warnings);
 
-  for (const p of reconciled(planned, fix)) {
+  const after = reconciled(all, fix);
+  if (select) {
+    const left = scope.left(after);
+    if (left > 0) out.filesLeft = left;
+  }
+  for (const p of after.filter((f) => scope.loads(f))) {
     const preview: FilePreview = {
       path: p.file.path,
       table: p.source.table,

@@ -112,6 +112,7 @@ export function unchangedByStat(p: PlannedFile): boolean {
 export function filesToHash(
   sources: readonly ResolvedSource[],
   files: readonly PlannedFile[],
+  held: ReadonlySet<string> = NONE,
 ): PlannedFile[] {
   const merge = new Set(sources.filter((s) => s.write === 'merge').map((s) => s.table));
   const maxIn = lastLoaded(files);
@@ -119,9 +120,12 @@ export function filesToHash(
     (p) =>
       merge.has(p.source.table) &&
       !unchangedByStat(p) &&
+      !held.has(p.file.path) &&
       (rowsIn(p.ledger) || (p.file.path < (maxIn.get(p.source.table) ?? '') && !failedBefore(p))),
   );
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Per table, the greatest path of a current file whose rows are in the table. */
 function lastLoaded(files: readonly PlannedFile[]): Map<string, string> {
@@ -138,13 +142,20 @@ function lastLoaded(files: readonly PlannedFile[]): Map<string, string> {
  * What the run must do before loading so that each table equals a full refresh of its
  * current files. Pure. `files`: the discovered files in path order with their sources and
  * ledger rows; `ledger`: every ledger row of the pipeline; `hashes`: the content hash now of
- * the files {@link filesToHash} named (absent: could not be read).
+ * the files {@link filesToHash} named (absent: could not be read). Only the tables of `sources`
+ * are planned for.
+ *
+ * `held`: discovered files the run leaves as they are (a run limited to some sources,
+ * src/runner/select.ts): not deleted, and not looked at — one whose rows are in its table
+ * counts as unchanged (and loads again if the table is rebuilt), one without (new, failed) is
+ * left out of the plan, as if it had not arrived yet.
  */
 export function planReconcile(
   sources: readonly ResolvedSource[],
   files: readonly PlannedFile[],
   ledger: Iterable<LedgerEntry>,
   hashes: ReadonlyMap<string, string>,
+  held: ReadonlySet<string> = NONE,
 ): Reconciliation {
   const out: Reconciliation = {
     rebuild: [],
@@ -165,7 +176,9 @@ export function planReconcile(
 
   for (const [table, own] of tables) {
     const write = (own[0] as ResolvedSource).write;
-    const current = files.filter((p) => p.source.table === table);
+    const current = files.filter(
+      (p) => p.source.table === table && (!held.has(p.file.path) || rowsIn(p.ledger)),
+    );
     // A loaded file that is no longer found (deleted, or no longer matched by its source), or
     // that another table's source claims now.
     const gone = entries.filter((e) => e.table === table && discovered.get(e.path) !== table);
@@ -189,7 +202,7 @@ export function planReconcile(
       const reasons: string[] = [];
       const last = maxIn.get(table);
       for (const p of current) {
-        if (unchangedByStat(p)) continue;
+        if (unchangedByStat(p) || held.has(p.file.path)) continue;
         const hash = hashes.get(p.file.path);
         if (rowsIn(p.ledger)) {
           if (hash === undefined) continue; // unreadable now: its load fails, its rows stay
@@ -211,7 +224,8 @@ export function planReconcile(
       }
     } else if (write === 'replace') {
       const newest = current[current.length - 1];
-      for (const p of current) if (p !== newest && !unchangedByStat(p)) out.shadowed.add(p.file.path);
+      for (const p of current)
+        if (p !== newest && !unchangedByStat(p) && !held.has(p.file.path)) out.shadowed.add(p.file.path);
       // The table held a deleted file's rows when that file was newer than every current one.
       if (removed.some((e) => newest === undefined || e.path > newest.file.path)) {
         if (newest === undefined) out.empty.push(table);

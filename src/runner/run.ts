@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { ResolvedConfig } from '../config/resolve.js';
+import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
 import type { ColumnType } from '../core/types.js';
@@ -34,6 +34,7 @@ import {
   type Reconciliation,
   unchangedByStat,
 } from './reconcile.js';
+import { modelsReading, type Scope, type Selection, scopeOf } from './select.js';
 import { upgradeTables } from './upgrade.js';
 
 export interface RunOptions {
@@ -72,6 +73,13 @@ export interface RunOptions {
   trigger?: string;
   /** Load new and changed files. Default true; `tributary transform` only runs the models. */
   load?: boolean;
+  /**
+   * Load only these sources' files (`run --table`, `run --source`; src/runner/select.ts): other
+   * tables are not touched, and only the models reading a table in scope run. Default: all.
+   */
+  select?: Selection;
+  /** Run the SQL models after the loads. Default true; `tributary load` (no models folder) runs none. */
+  models?: boolean;
   /** Which SQL models run after the loads (docs/transformations.md). Default: each whose upstream changed. */
   transform?: TransformOptions;
   /**
@@ -97,7 +105,7 @@ export async function runPipeline(
 ): Promise<RunSummary> {
   const emit = options.emit ?? (() => {});
   await ensureStateTables(dest, dest.dialect);
-  const models = await prepareModels(config, dest, options.transform); // bad models: nothing is touched
+  const models = await chosenModels(config, dest, options); // bad models: nothing is touched
   const lock = { waitSeconds: options.waitSeconds ?? 0, signal: options.signal };
   const { summary, error } = await withPipeline(dest, config.pipeline, lock, () =>
     recordRun(dest, config.pipeline, options.trigger, async (runId, summary) => {
@@ -109,13 +117,14 @@ export async function runPipeline(
         const onResult = (r: ModelResult) => {
           summary.models = [...(summary.models ?? []), r];
         };
-        await runModels(dest, models, {
-          pipeline: config.pipeline,
-          runId,
-          emit,
-          onResult,
-          signal: options.signal,
-        });
+        if (options.models !== false)
+          await runModels(dest, models, {
+            pipeline: config.pipeline,
+            runId,
+            emit,
+            onResult,
+            signal: options.signal,
+          });
         if (summary.models?.some((m) => m.status === 'failed')) summary.status = 'partial';
         if (options.test) {
           const unavailable = new Map(
@@ -148,6 +157,35 @@ export async function runPipeline(
 }
 
 /**
+ * The models a run considers: all, those reading a selected table (src/runner/select.ts), or
+ * none; with them the data tests of the tables and models in play.
+ */
+async function chosenModels(
+  config: ResolvedConfig,
+  dest: Destination,
+  options: RunOptions,
+): Promise<PreparedModels> {
+  if (options.models === false) {
+    return {
+      graph: { models: new Map(), order: [] },
+      tests: [],
+      run: [],
+      fullRefresh: new Set(),
+      beforeImages: new Map(),
+    };
+  }
+  const models = await prepareModels(config, dest, options.transform);
+  if (!options.select) return models;
+  const { tables } = options.select;
+  const run = modelsReading(models.graph, models.run, tables);
+  // `--test` with a selection tests what this run loaded and built, not the rest.
+  const tests = models.tests.filter((t) =>
+    t.nodeKind === 'table' ? tables.has(t.node) : run.includes(t.node),
+  );
+  return { ...models, run, tests };
+}
+
+/**
  * Load every new or changed file. Files of one table load one after the other in path order
  * (a later file wins, and a file sees the schema its predecessors left); files of different
  * tables load at the same time where the destination allows several transactions
@@ -166,18 +204,24 @@ async function loadAll(
 ): Promise<void> {
   const hints = new Map(config.sources.map((s) => [s.index, parseHints(s)]));
   const ledger = await readLedger(dest, config.pipeline);
-  const { planned, silent } = await planFiles(config, ledger);
+  const { planned: all, silent } = await planFiles(config, ledger);
+  const select = options.select;
+  const scope = scopeOf(config, all, select);
   const warn = (message: string) => {
     summary.warnings.push(message);
     emit({ type: 'warning', message });
   };
-  for (const message of silent) warn(message);
+  for (const s of silent) if (!select || select.sources.has(s.source)) warn(s.message);
   // Edited, late and deleted files: put the tables back in line first (src/runner/reconcile.ts).
-  const fix = await reconcile(config, dest, runId, planned, ledger, summary, emit);
+  const fix = await reconcile(config, dest, runId, all, ledger, summary, emit, scope);
   for (const message of fix.warnings) warn(message);
+  // A run limited to some sources loads theirs, and what a rebuild of their tables took out.
+  const planned = all.filter((p) => scope.loads(p));
   const toLoad = planned.filter((p) => !unchangedByStat(p));
   summary.files.discovered = planned.length;
   summary.files.unchanged = planned.length - toLoad.length;
+  const left = scope.left(all);
+  if (select && left > 0) summary.filesLeft = left;
   emit({
     type: 'files_discovered',
     total: planned.length,
@@ -202,8 +246,8 @@ async function loadAll(
   let catalog: Map<string, LiveTable>;
   try {
     catalog = await dest.readCatalog();
-    if (await upgradeTables(dest, catalog, config.sources)) catalog = await dest.readCatalog();
-    checkHints(config, hints, catalog);
+    if (await upgradeTables(dest, catalog, scope.sources)) catalog = await dest.readCatalog();
+    checkHints(config, scope.sources, hints, catalog);
   } catch (err) {
     await closePool(); // warm threads would keep the process alive
     throw err;
@@ -272,19 +316,20 @@ async function reconcile(
   ledger: Map<string, LedgerEntry>,
   summary: RunSummary,
   emit: EventSink,
+  scope: Scope,
 ): Promise<Reconciliation> {
   const hashes = new Map<string, string>();
-  for (const p of filesToHash(config.sources, planned)) {
+  for (const p of filesToHash(scope.sources, planned, scope.held)) {
     // A file that cannot be read now rebuilds nothing: its load fails on its own.
     const h = await hashFile(p.file.abs).catch(() => undefined);
     if (h !== undefined) hashes.set(p.file.path, h);
   }
-  const fix = planReconcile(config.sources, planned, ledger.values(), hashes);
+  const fix = planReconcile(scope.sources, planned, ledger.values(), hashes, scope.held);
   const fixes =
     fix.rebuild.length + fix.deleted.length + fix.empty.length + fix.reload.length + fix.unchanged.length;
   if (fixes > 0) {
     let before = await dest.readCatalog();
-    if (await upgradeTables(dest, before, config.sources)) before = await dest.readCatalog();
+    if (await upgradeTables(dest, before, scope.sources)) before = await dest.readCatalog();
     await applyReconciliation(dest, fix, runId, before);
     const now = await readLedger(dest, config.pipeline);
     for (const p of planned) {
@@ -338,11 +383,12 @@ function stopOnce(check: () => Promise<void>): () => Promise<void> {
  */
 function checkHints(
   config: ResolvedConfig,
+  sources: readonly ResolvedSource[],
   hints: Map<number, Map<string, ColumnType>>,
   catalog: Map<string, LiveTable>,
 ) {
   const problems: string[] = [];
-  for (const source of config.sources) {
+  for (const source of sources) {
     const live = catalog.get(source.table);
     if (!live) continue;
     for (const [col, hint] of hints.get(source.index) ?? []) {

@@ -207,9 +207,11 @@ describe('colours and relative times through the CLI', () => {
   });
 
   it('error messages and log levels are coloured on stderr', async () => {
-    const misused = await cli(ws, true, 'run', '--table', 'orders');
+    const misused = await cli(ws, true, 'run', '--table', 'ordrs');
     expect(misused.code).toBe(2);
-    expect(misused.stderr).toContain(`${RED('tributary:')} --table goes with --full-refresh`);
+    expect(misused.stderr).toContain(
+      `${RED('tributary:')} no source feeds table ordrs (did you mean orders?)`,
+    );
     ws.write('orders3.csv', 'id,amount\n4,oops\n');
     const run = await cli(ws, true, 'run', '--log-level', 'info');
     expect(run.stderr).toMatch(/\x1b\[2m\d\d:\d\d:\d\d\.\d{3}\x1b\[22m INFO {2}/);

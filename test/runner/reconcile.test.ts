@@ -167,3 +167,51 @@ describe('planReconcile', () => {
     expect([...plan3.shadowed]).toEqual(['in/a.csv']);
   });
 });
+
+/**
+ * `held` (a run limited by --table / --source, src/runner/select.ts): files of an unselected
+ * source of a table in scope are neither deleted nor looked at; one whose rows are in the table
+ * is counted as it is, and loads again if the table is rebuilt.
+ */
+describe('planReconcile with held files', () => {
+  const a = source('t', 'merge', { onDeletedFile: 'delete' });
+  const b = source('t', 'merge', { index: 1, files: 'x/*.csv', onDeletedFile: 'delete' });
+
+  it('a held file is not taken for deleted, and its new or edited content is not looked at', () => {
+    const mine = entry('in/b.csv', 't');
+    const theirs = entry('x/a.csv', 't');
+    const files = [
+      planned('in/b.csv', a, mine),
+      planned('x/0.csv', b), // new and late: held, not a reason
+      planned('x/a.csv', b, theirs, { size: 99, mtimeMs: 9000 }), // edited: held, not a reason
+    ];
+    const held = new Set(['x/a.csv', 'x/0.csv']);
+    const plan = planReconcile([a, b], files, [mine, theirs], new Map(), held);
+    expect(plan.rebuild).toEqual([]);
+    expect(plan.deleted).toEqual([]);
+    // Without `held` the same files rebuild the table (edited, and late).
+    const hashes = new Map([
+      ['x/a.csv', 'h-new'],
+      ['x/0.csv', 'h-0'],
+    ]);
+    const all = planReconcile([a, b], files, [mine, theirs], hashes);
+    expect(all.rebuild[0]?.reasons).toEqual(['x/0.csv arrived after x/a.csv', 'x/a.csv changed']);
+  });
+
+  it('a late selected file rebuilds the table, and the held files whose rows were in it load again', () => {
+    const theirs = entry('x/z.csv', 't');
+    const files = [planned('in/a.csv', a), planned('x/z.csv', b, theirs)];
+    const plan = planReconcile([a, b], files, [theirs], new Map([['in/a.csv', 'h-a']]), new Set(['x/z.csv']));
+    expect(plan.rebuild).toEqual([
+      { table: 't', reasons: ['in/a.csv arrived after x/z.csv'], keep: [], stale: [theirs.id] },
+    ]);
+  });
+
+  it('a replace table: a held new file does not shadow the selected newest one', () => {
+    const r = source('r', 'replace');
+    const rb = source('r', 'replace', { index: 1, files: 'x/*.csv' });
+    const files = [planned('in/a.csv', r), planned('in/b.csv', r), planned('in/c.csv', rb)];
+    const plan = planReconcile([r, rb], files, [], new Map(), new Set(['in/c.csv']));
+    expect([...plan.shadowed]).toEqual(['in/a.csv']);
+  });
+});

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
+import type { ResolvedConfig } from '../../config/resolve.js';
 import { TributaryError } from '../../core/errors.js';
 import type { Destination } from '../../destinations/types.js';
-import { configKeys, planReset, resetTables, tablesNamed } from '../../ops/reset.js';
+import { configKeys, planReset, resetTables } from '../../ops/reset.js';
 import { QueueCoordinator } from '../../queue/coordinator.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import { previewRun } from '../../runner/preview.js';
-import { runPipeline } from '../../runner/run.js';
+import { type RunOptions, runPipeline } from '../../runner/run.js';
+import { configTables, selectSources, wholeTables } from '../../runner/select.js';
 import { confirmReset } from '../confirm.js';
 import { readConfig, withDestination } from '../context.js';
 import { codeFor, EXIT } from '../exit.js';
@@ -25,6 +27,7 @@ export interface RunFlags {
   quiet?: boolean;
   fullRefresh?: boolean;
   table?: string;
+  source?: string;
   yes?: boolean;
   dryRun?: boolean;
   queue?: string;
@@ -57,7 +60,14 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
       '--full-refresh',
       "reload from all files: delete the tables' rows and forget their files first (asks)",
     )
-    .option('--table <name>', 'with --full-refresh or --dry-run: only this table')
+    .option(
+      '--table <name>',
+      'load only the sources feeding this table (its new and changed files; other tables untouched, their files left pending); with --full-refresh: refresh only this table',
+    )
+    .option(
+      '--source <pattern>',
+      "load only the sources whose `files` glob or table matches PATTERN (`*` any characters, `?` one; e.g. 'landing/orders/*' or 'orders*'); with --table: those of that table",
+    )
     .option(
       '--dry-run',
       'say what the run would do — files, tables rebuilt, schema changes with their DDL, what the contract keeps out — and change nothing (reads the files to load once)',
@@ -65,18 +75,23 @@ export function registerRun(program: Command, io: Io, state: { code: number }): 
     .option('-y, --yes', 'with --full-refresh: do not ask for confirmation (needed without a terminal)')
     .option(
       '--test',
-      'after the models, run the data tests (as `tributary test` does) and report them; a failed test makes the exit code 1',
+      'after the models, run the data tests (as `tributary test` does) and report them; a failed test makes the exit code 1 (with --table/--source: the tests of the tables loaded and the models run)',
     )
     .addHelpText(
       'after',
       `
 Each file is loaded in one transaction with its rejects and its ledger entry; an
 unchanged file (same size and mtime, or same content hash) is skipped without reading.
+With --table or --source, the tables of the chosen sources end up as a full refresh of
+the files they hold, and only the models reading them run (docs/loading.md, "Loading part
+of a pipeline").
 
 Examples:
   tributary run                              uses ./tributary.yaml
   tributary run -c pipelines/shop.yaml --wait 600
   tributary run --json | jq 'select(.type == "file_loaded")'
+  tributary run --table orders               load only the files of table orders
+  tributary run --source 'landing/eu/*'      load only the sources whose glob matches
   tributary run --full-refresh --table orders --yes   rebuild one table from its files
   tributary run --dry-run                    what the next run would load and change
   tributary run --test                       load, run the models, then the data tests
@@ -107,8 +122,8 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
     );
   }
   const config = readConfig(flags.config);
-  const table = flags.table === undefined ? undefined : tablesNamed(config, flags.table)[0];
-  const preview = await withDestination(config, (dest) => previewRun(config, dest, { table }), {
+  const select = selectSources(config, flags);
+  const preview = await withDestination(config, (dest) => previewRun(config, dest, { select }), {
     readOnly: true,
   });
   io.out(flags.json ? JSON.stringify(preview, null, 2) : previewText(preview, outStyle(io)));
@@ -117,7 +132,19 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
 
 /** Run the pipeline with signal handling and progress rendering; returns the summary. */
 export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
-  const config = readConfig(flags.config);
+  return runConfig(readConfig(flags.config), flags, io);
+}
+
+/**
+ * `runCommand` on a config already read: `tributary load` builds one in memory and runs it
+ * here, through the same runner.
+ */
+export async function runConfig(
+  config: ResolvedConfig,
+  flags: Omit<RunFlags, 'config'>,
+  io: Io,
+  options: Pick<RunOptions, 'models'> = {},
+): Promise<RunSummary> {
   const wait = flags.wait ?? 0;
   const controller = new AbortController();
   let signals = 0;
@@ -163,13 +190,10 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       if (e.type === 'file_started') lastProgress = Date.now();
     }
   };
-  if (flags.table !== undefined && !flags.fullRefresh) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      '--table goes with --full-refresh or --dry-run (to reset a table alone: `tributary reset`)',
-    );
-  }
-  const refresh = flags.fullRefresh ? tablesNamed(config, flags.table) : undefined;
+  const chosen = selectSources(config, flags);
+  const refresh = flags.fullRefresh ? (chosen ? [...chosen.tables] : configTables(config)) : undefined;
+  // A full refresh empties whole tables: every source of them loads again.
+  const select = chosen && refresh ? wholeTables(config, chosen) : chosen;
   const queue = flags.queue ?? config.queue;
   if (queue !== undefined) rememberUrlSecret(queue);
   try {
@@ -205,6 +229,8 @@ export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
       signal: controller.signal,
       emit,
       ...(flags.test ? { test: true } : {}),
+      ...options,
+      ...(select ? { select, trigger: select.label } : {}),
       // Under the run lock, before any file: one transaction empties the tables and forgets
       // their files, so a crash after it just leaves files to load (docs/operations.md).
       ...(refresh

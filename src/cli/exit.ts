@@ -15,6 +15,8 @@ export const EXIT = {
   locked: 3,
   /** The run failed: destination unreachable, or an error stopped it. */
   failed: 4,
+  /** `status --check`: a source with `expect_every` is late (docs/operations.md, "Freshness"). */
+  late: 5,
   /** Interrupted by SIGINT/SIGTERM; the current file was rolled back. */
   interrupted: 130,
 } as const;
@@ -43,6 +45,7 @@ Exit codes:
   2    bad usage or invalid config (nothing was touched)
   3    another run of this pipeline holds the lock
   4    the run failed (destination unreachable, or an error stopped it)
+  5    status --check: a source is late (no new file within its expect_every)
   130  interrupted (SIGINT/SIGTERM); the file in progress was rolled back`;
 
 export function codeFor(s: RunSummary): number {

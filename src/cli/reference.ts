@@ -68,6 +68,14 @@ const EXIT_CODES: Record<string, ReadonlyArray<readonly [number, string]>> = {
       'the models have problems (cycles, references to nothing…), all listed; `--sql`: no model of that name (the closest is named)',
     ],
   ],
+  status: [
+    [EXIT.ok, 'the status was shown; with `--check`: no source is late'],
+    [EXIT.usage, 'bad usage or invalid config, or `TRIBUTARY_NOW` is not a date-time'],
+    [
+      EXIT.late,
+      '`--check`: a source with `expect_every` is late — its newest recorded file is older than that, or it has none (the late sources are listed)',
+    ],
+  ],
   load: [
     [EXIT.ok, 'loaded (rejected rows are reported, not a failure), or nothing new to load'],
     [EXIT.partial, 'some files failed; they are tried again by the next `load` of them'],

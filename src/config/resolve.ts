@@ -6,6 +6,7 @@ import { TributaryError } from '../core/errors.js';
 import { closest } from '../core/suggest.js';
 import type { Contract, WriteDisposition } from '../core/types.js';
 import { type DestinationConfig, maskUrl, parseDestination } from './destination.js';
+import { parseDuration } from './duration.js';
 import { interpolateEnv } from './env.js';
 import { knownKeys } from './keys.js';
 import { escapeText, formatKey, showValue } from './quote.js';
@@ -49,6 +50,8 @@ export interface ResolvedSource {
   readonly onDeletedFile: 'keep' | 'delete';
   /** `tests`: data tests of the table as written (validated by the caller's `parseTest`). Default none. */
   readonly tests?: readonly string[];
+  /** `expect_every`: a new file is expected at least this often (as written, and in ms). Absent: no expectation. */
+  readonly expectEvery?: { readonly text: string; readonly ms: number };
 }
 
 /** A count of rejected records, or a share (0–1) of the file's records. */
@@ -315,6 +318,14 @@ function checkSource(
       );
     }
   }
+  if (ok('expect_every') && s.expect_every !== undefined) {
+    const ms = parseDuration(s.expect_every);
+    if (ms === undefined || ms === 0) {
+      problems.push(
+        `${at}.expect_every: got ${showValue(s.expect_every)}; ${ms === 0 ? 'a duration longer than zero' : 'a duration too long to count'}`,
+      );
+    }
+  }
   const v = s.max_rejects;
   if (ok('max_rejects') && typeof v === 'string' && Number(v.slice(0, -1)) > 100) {
     problems.push(`${at}.max_rejects: got ${showValue(v)}; a percentage is at most 100%`);
@@ -348,6 +359,11 @@ function resolveSource(
     onDeletedFile: s.on_deleted_file ?? 'keep',
     ...(s.tests === undefined ? {} : { tests: Object.freeze([...s.tests]) }),
     ...(s.max_rejects === undefined ? {} : { maxRejects: resolveMaxRejects(s.max_rejects) }),
+    ...(s.expect_every === undefined
+      ? {}
+      : {
+          expectEvery: Object.freeze({ text: s.expect_every, ms: parseDuration(s.expect_every) as number }),
+        }),
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION } from './duration.js';
 
 /**
  * What a user writes in `tributary.yaml`. The resolved, canonical form the code reads is
@@ -99,6 +100,13 @@ export const sourceSchema = z
       .optional()
       .describe(
         "Data tests of this source's table, run by `tributary test` and `run --test`: `unique(col[, col…])`, `not_null(col[, col…])`, `accepted_values(col, 'a', 'b')`, `relationships(col, ref('users'), user_id)` (column lists in parentheses for a compound key). Column names as in the files (normalized like the loader's). See docs/transformations.md, \"Data tests\".",
+      ),
+    expect_every: z
+      .string()
+      .regex(DURATION, 'a duration such as "30m", "6h", "2d" or "1h30m" (units s, m, h, d, w)')
+      .optional()
+      .describe(
+        'Freshness: a new file is expected at least this often (`30m`, `6h`, `24h`, `2d`, `1h30m`). `tributary status` shows the source as late when the newest of its files a run has recorded was modified longer ago than this (or none was), and `tributary status --check` then exits 5 (docs/operations.md, "Freshness"). Default: no expectation.',
       ),
   })
   .strict();

@@ -1,7 +1,9 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Destination, LiveTable } from '../destinations/types.js';
+import { readLedger } from '../state/ledger.js';
 import { listRuns, type RunRecord } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
+import { type SourceFreshness, sourceFreshness } from './freshness.js';
 
 /** One data table in `tributary status`. */
 export interface TableStatus {
@@ -17,6 +19,10 @@ export interface StatusReport {
   destination: string;
   tables: TableStatus[];
   lastRun: RunRecord | null;
+  /** The sources with `expect_every`, late or not (./freshness.ts); empty when none has it. */
+  freshness: SourceFreshness[];
+  /** The time freshness was judged at (ISO). */
+  now: string;
 }
 
 /** The rows of one table. */
@@ -35,8 +41,15 @@ export async function countTableRows(dest: Destination): Promise<Array<{ table: 
   return out;
 }
 
-/** The pipeline's tables with their row counts, and its last run. */
-export async function pipelineStatus(config: ResolvedConfig, dest: Destination): Promise<StatusReport> {
+/**
+ * The pipeline's tables with their row counts, its last run, and the freshness of its sources
+ * as of `now` (ms since the epoch; default: the clock).
+ */
+export async function pipelineStatus(
+  config: ResolvedConfig,
+  dest: Destination,
+  now: number = Date.now(),
+): Promise<StatusReport> {
   await ensureStateTables(dest, dest.dialect);
   const tables = (await countTableRows(dest)).map(({ table: t, rows }) => ({
     table: t.name,
@@ -45,10 +58,14 @@ export async function pipelineStatus(config: ResolvedConfig, dest: Destination):
     primaryKey: t.primaryKey,
   }));
   const [last] = await listRuns(dest, config.pipeline, { limit: 1 });
+  const watched = config.sources.some((s) => s.expectEvery !== undefined);
+  const ledger = watched ? (await readLedger(dest, config.pipeline)).values() : [];
   return {
     pipeline: config.pipeline,
     destination: dest.description,
     tables,
     lastRun: last ?? null,
+    freshness: sourceFreshness(config, ledger, now),
+    now: new Date(now).toISOString(),
   };
 }

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import { formatDuration } from '../../config/duration.js';
+import type { SourceFreshness } from '../../ops/freshness.js';
 import { isNoopRun, type RunRecord, runHistory } from '../../ops/history.js';
 import { schemaHistory, tableColumns } from '../../ops/schema.js';
-import { pipelineStatus } from '../../ops/status.js';
+import { pipelineStatus, type StatusReport } from '../../ops/status.js';
 import type { RunSummary } from '../../runner/events.js';
+import { clockNow } from '../clock.js';
 import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io, outStyle, wholeNumber } from '../io.js';
@@ -24,33 +27,40 @@ export function registerInspect(program: Command, io: Io, state: { code: number 
 
   program
     .command('status')
-    .description('Tables with row counts, and the last run.')
+    .description('Tables with row counts, the last run, and which sources are late (`expect_every`).')
     .addOption(configOption())
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  tributary status -c examples/markets/tributary.yaml --json')
-    .action(async (flags: Flags) => {
+    .option(
+      '--check',
+      `exit ${EXIT.late} when a source with \`expect_every\` is late, listing it on stderr; 0 otherwise (for cron and monitoring)`,
+    )
+    .addHelpText(
+      'after',
+      `
+A source with \`expect_every: 24h\` is late when the newest of its files a run has recorded
+was modified longer ago than that, or when none was (docs/operations.md, "Freshness").
+TRIBUTARY_NOW=2024-06-02T08:00:00Z judges it at that time instead of the clock's (the tests
+use it; it also tells what a check would say then).
+
+Examples:
+  tributary status -c examples/markets/tributary.yaml --json
+  tributary status --check || echo "a source is late"`,
+    )
+    .action(async (flags: Flags & { check?: boolean }) => {
       const config = readConfig(flags.config);
-      const data = await withDestination(config, (dest) => pipelineStatus(config, dest));
-      const st = outStyle(io);
-      print(flags, data, () => {
-        const last = data.lastRun;
-        const lines = [`Pipeline ${data.pipeline} → ${data.destination}`, ''];
-        lines.push(
-          data.tables.length
-            ? table(
-                ['table', 'rows', 'columns', 'primary key'],
-                data.tables.map((t) => [t.table, t.rows, t.columns, t.primaryKey.join(', ')]),
-              )
-            : 'No tables yet: run `tributary run`.',
+      const now = clockNow();
+      const data = await withDestination(config, (dest) => pipelineStatus(config, dest, now));
+      print(flags, data, () => statusText(data, outStyle(io)));
+      if (!flags.check) return;
+      const late = data.freshness.filter((f) => f.late);
+      if (late.length > 0) {
+        io.err(
+          `tributary: ${late.length} source(s) late:\n${late.map((f) => `  ${freshnessLine(f)}`).join('\n')}`,
         );
-        lines.push(
-          '',
-          last
-            ? `Last run: #${last.id} ${st.status(last.status)}, started ${last.startedAt} (${ago(last.startedAt)}), ${last.filesLoaded} file(s) loaded, ${st.count(last.rowsRejected, st.warn)} row(s) rejected`
-            : 'No runs yet.',
-        );
-        return lines.join('\n');
-      });
+        state.code = EXIT.late;
+      } else if (data.freshness.length === 0) {
+        io.err('tributary: no source has `expect_every`: none can be late');
+      }
     });
 
   program
@@ -197,6 +207,55 @@ function historyText(runs: RunRecord[], hidden: number, st: Style): string {
     },
   );
   return hidden === 0 ? text : `${text}\n\n${note}`;
+}
+
+function statusText(data: StatusReport, st: Style): string {
+  const last = data.lastRun;
+  const now = Date.parse(data.now);
+  const lines = [`Pipeline ${data.pipeline} → ${data.destination}`, ''];
+  lines.push(
+    data.tables.length
+      ? table(
+          ['table', 'rows', 'columns', 'primary key'],
+          data.tables.map((t) => [t.table, t.rows, t.columns, t.primaryKey.join(', ')]),
+        )
+      : 'No tables yet: run `tributary run`.',
+  );
+  lines.push(
+    '',
+    last
+      ? `Last run: #${last.id} ${st.status(last.status)}, started ${last.startedAt} (${ago(last.startedAt, now)}), ${last.filesLoaded} file(s) loaded, ${st.count(last.rowsRejected, st.warn)} row(s) rejected`
+      : 'No runs yet.',
+  );
+  if (data.freshness.length > 0) {
+    const late = data.freshness.filter((f) => f.late).length;
+    lines.push(
+      '',
+      `Freshness at ${data.now}: ${late === 0 ? st.ok('no source is late') : st.bad(`${late} source(s) LATE`)}`,
+      table(
+        ['source', 'expected every', 'newest file', 'modified', 'age', 'state'],
+        data.freshness.map((f) => [
+          `${f.table} ← ${f.files}`,
+          f.expectEvery,
+          f.newestFile ?? '(none recorded)',
+          f.modifiedAt ?? '',
+          f.ageMs === null ? '' : f.ageMs < 0 ? 'after now' : formatDuration(f.ageMs),
+          f.late ? 'LATE' : 'ok',
+        ]),
+        { state: (cell) => (cell.trim() === 'LATE' ? st.bad(cell) : st.ok(cell)) },
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `orders ← in/*.csv: newest file 1d 2h old (in/a.csv), expected every 24h`. */
+function freshnessLine(f: SourceFreshness): string {
+  const what =
+    f.ageMs === null
+      ? 'no file recorded yet'
+      : `newest file ${f.newestFile} modified ${formatDuration(f.ageMs)} ago`;
+  return `sources[${f.source}] (${f.table} ← ${f.files}): ${what}, expected every ${f.expectEvery}`;
 }
 
 /** The model results stored in a run's summary (none for runs from before models existed). */

@@ -59,7 +59,9 @@ Examples:
   tributary init landing                             propose a tributary.yaml for the files in landing/
   tributary doctor                                   check config, files, destination, disk
   tributary run -c examples/markets/tributary.yaml    load new and changed files
-  tributary status                                   tables, row counts, last run
+  tributary run --table orders                       only the files that feed orders
+  tributary load data.csv --into t --key id          a one-off load, no config (.tributary/load.db)
+  tributary status                                   tables, row counts, last run, late sources
   tributary rejects --table orders                   rows that did not load, and why
   tributary ui                                       a read-only web dashboard on http://127.0.0.1:4747
   tributary demo                                     the demo pipeline, copied into ./tributary-demo

@@ -1,22 +1,15 @@
 import type { z } from 'zod';
 import { packageInfo } from '../core/package.js';
 import { SCHEMA_FILE } from './json-schema.js';
-import { configSchema, sourceSchema } from './schema.js';
+import { columnOptionsSchema, configSchema, sourceSchema } from './schema.js';
 
 /**
  * The configuration reference, generated from the config schema's descriptions so the
  * docs cannot drift from what is accepted (docs/configuration.md; a test compares them).
  */
 export function configReference(): string {
-  const section = (title: string, prefix: string, schema: z.ZodObject) => {
-    const rows = Object.entries(schema.shape).map(([key, field]) => {
-      const f = field as z.ZodType;
-      return `| \`${prefix}${key}\` | ${typeOf(f)} | ${isOptional(f) ? 'no' : 'yes'} | ${(f.description ?? '').replaceAll('|', '\\|')} |`;
-    });
-    return [`## ${title}`, '', '| key | type | required | meaning |', '|---|---|---|---|', ...rows].join(
-      '\n',
-    );
-  };
+  const section = (title: string, prefix: string, schema: z.ZodObject) =>
+    [`## ${title}`, '', ...sectionRows(prefix, schema)].join('\n');
   return [
     '# Configuration reference',
     '',
@@ -47,6 +40,49 @@ export function configReference(): string {
     "limits each destination has (a MySQL key column's length, MariaDB's JSON depth) are",
     'checked value by value before writing, and a value past them rejects its row',
     '(`DEST_LIMIT`, docs/loading.md).',
+    '',
+    '## Column options',
+    '',
+    'A column of `columns:` is a type hint (`amount: "decimal(12,2)"`) or a mapping of options, for',
+    'exports written the way a locale writes numbers and dates:',
+    '',
+    '```yaml',
+    'columns:',
+    '  amount: { decimal_separator: ",", thousands_separator: "." }   # 1.234,50 → 1234.50',
+    '  fee: { type: "decimal(12,2)", decimal_separator: "," }        # 12,50, hinted',
+    '  booked: { date_format: "%d/%m/%Y" }                            # 31/12/2024 → 2024-12-31',
+    '  paid_at: { date_format: "%d.%m.%Y %H:%M" }                     # a datetime',
+    '```',
+    '',
+    ...sectionRows('sources[].columns.<name>.', columnOptionsSchema as unknown as z.ZodObject),
+    '',
+    'A column with a format is read in that format before anything else, so inference and',
+    'coercion see the same value: `1.234,50` is the decimal 1234.50 (its digits moved, never',
+    'through a float), `31/12/2024` the date 2024-12-31. Without `type`, the type is inferred from',
+    'the values read (integer or decimal; date, or datetime when the format has `%H`). A value',
+    'not written in the format — `12.50` where the decimal separator is `,`, `2024-12-31` for',
+    '`%d/%m/%Y`, `31/02/2024` — rejects its row (`TYPE_MISMATCH`, naming the column and the',
+    'format); it never turns the column into text. Grouping is strict: with a thousands',
+    'separator, the first group has 1 to 3 digits and every other exactly 3, and `1.5` is not read',
+    'where `.` groups thousands (it is ambiguous). Date directives: `%Y` (4 digits), `%y` (2',
+    'digits: 69–99 → 1969–1999, 00–68 → 2000–2068, as POSIX strptime), `%m` `%d` `%H` `%M` `%S`',
+    '(1 or 2 digits), `%f` (1 to 6 fraction digits), `%z` (`Z`, `+01:00`, `+0100`, `+01`; the',
+    'value is stored in UTC), `%%`; any other character must be there as written. Month names',
+    'and AM/PM are not read. A format that cannot work is a config error: an unknown directive, no',
+    'day, a separator that is both, a number format on a date type (docs/loading.md, "Locale',
+    'formats").',
+    '',
+    '## Encodings',
+    '',
+    "`encoding:` names a source's text encoding by its WHATWG Encoding Standard label (what",
+    '`TextDecoder` takes, case-insensitive): `utf-8` (the default), `latin1` / `iso-8859-1` /',
+    '`windows-1252` (one encoding there: windows-1252, whose 0x80–0x9F are €, curly quotes and',
+    'dashes), `iso-8859-15`, `windows-1250`, `utf-16le`, `utf-16be`, `shift_jis`, `gbk`, … An',
+    'unknown label is a config error. A byte order mark at the start of a file wins over it (the',
+    'WHATWG "decode" algorithm): UTF-16 files with one are read without any setting, and a UTF-8',
+    'mark is dropped. A file that is not valid text in its encoding fails (`SOURCE_FORMAT`, the',
+    'other files load) with the line and byte offset (from 0) of its first bad byte; for UTF-8, the message',
+    'names the encoding the bytes look like (docs/loading.md, "Encodings").',
     '',
     '## Destinations',
     '',
@@ -136,6 +172,15 @@ function editorSection(): string[] {
   ];
 }
 
+/** A table of an object schema's keys: type, whether required, meaning (its `describe()`). */
+function sectionRows(prefix: string, schema: z.ZodObject): string[] {
+  const rows = Object.entries(schema.shape).map(([key, field]) => {
+    const f = field as z.ZodType;
+    return `| \`${prefix}${key}\` | ${typeOf(f)} | ${isOptional(f) ? 'no' : 'yes'} | ${(f.description ?? '').replaceAll('|', '\\|')} |`;
+  });
+  return ['| key | type | required | meaning |', '|---|---|---|---|', ...rows];
+}
+
 function isOptional(f: z.ZodType): boolean {
   return (f as { def: { type: string } }).def.type === 'optional';
 }
@@ -154,7 +199,7 @@ function typeOf(f: z.ZodType): string {
     case 'array':
       return `list of ${typeOf(def.element as z.ZodType)}`;
     case 'record':
-      return 'map of string';
+      return `map of ${typeOf(def.valueType as z.ZodType)}`;
     case 'union':
       return (def.options as z.ZodType[]).map(typeOf).join(' or ');
     case 'object':

@@ -4,13 +4,20 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
 import { closest } from '../core/suggest.js';
-import type { Contract, WriteDisposition } from '../core/types.js';
+import type { ColumnFormat, Contract, WriteDisposition } from '../core/types.js';
 import { type DestinationConfig, maskUrl, parseDestination } from './destination.js';
 import { parseDuration } from './duration.js';
 import { interpolateEnv } from './env.js';
 import { knownKeys } from './keys.js';
 import { escapeText, formatKey, showValue } from './quote.js';
-import { configSchema, sourceSchema, type UserConfig, type UserSource } from './schema.js';
+import {
+  columnOptionsSchema,
+  configSchema,
+  sourceSchema,
+  type UserColumnOptions,
+  type UserConfig,
+  type UserSource,
+} from './schema.js';
 
 /** The canonical, frozen config the code reads (what the user wrote is `UserConfig`). */
 export interface ResolvedConfig {
@@ -35,13 +42,20 @@ export interface ResolvedSource {
   readonly files: string;
   readonly format: 'csv' | 'json' | 'ndjson' | undefined;
   readonly delimiter: string | undefined;
+  /**
+   * `encoding`, as its canonical WHATWG name (`latin1` → `windows-1252`); absent: UTF-8
+   * (see src/sources/decode.ts).
+   */
+  readonly encoding?: string;
   /** `records`: where a JSON file's one object keeps its records (see src/sources/json-document.ts). */
   readonly records?: string;
   readonly primaryKey: readonly string[];
   readonly cursor: string | undefined;
   readonly write: WriteDisposition;
-  /** Type hints as written (validated by the caller's `parseType`). */
+  /** Type hints as written (validated by the caller's `parseType`): the short form and each option's `type`. */
   readonly columns: Readonly<Record<string, string>>;
+  /** Column formats (`decimal_separator`, `thousands_separator`, `date_format`), by column name. */
+  readonly formats: Readonly<Record<string, ColumnFormat>>;
   readonly rename: Readonly<Record<string, string>>;
   readonly contract: Readonly<Contract>;
   /** `max_rejects`: more rejects than this fail the file instead of loading it. Absent: no limit. */
@@ -79,6 +93,11 @@ export interface ResolveOptions {
   normalizeName?: (raw: string) => string;
   /** Validates a data test (`unique(id)`); returns why it is not one, or undefined. */
   parseTest?: (text: string) => string | undefined;
+  /**
+   * Checks a column's format beside its parsed type hint (what `parseType` returned, if
+   * any); throws with a message when they are wrong.
+   */
+  checkFormat?: (format: ColumnFormat, type: unknown) => void;
 }
 
 export const DEFAULT_CONFIG_FILE = 'tributary.yaml';
@@ -132,10 +151,11 @@ export function resolveConfigValue(
 ): ResolvedConfig {
   const env = options.env ?? process.env;
   const result = configSchema.safeParse(value);
-  if (!result.success) problems.push(...result.error.issues.map((issue) => describeIssue(issue, value)));
+  const issues = result.success ? [] : result.error.issues.flatMap(unionIssues);
+  problems.push(...issues.map((issue) => describeIssue(issue, value)));
   // The checks below need what the schema guarantees, so they look at what passed it: the
   // whole of a valid config, the valid keys of an invalid one. Every problem is said at once.
-  const valid = result.success ? wholeConfig(result.data) : validParts(value, result.error.issues);
+  const valid = result.success ? wholeConfig(result.data) : validParts(value, issues);
   const top = valid.config;
   const baseDir = path.dirname(file);
   let destination: DestinationConfig | undefined;
@@ -213,7 +233,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * What of an invalid config the schema let through, from its issues: a key none of whose
  * issues points at or under it passed (zod checks every key of an object, so one bad key
  * hides nothing of the others). Unknown keys are left out; of `columns` and `rename` the
- * entries that are text are kept even when another entry is not.
+ * entries that are valid are kept even when another entry is not.
  */
 function validParts(value: unknown, issues: readonly z.core.$ZodIssue[]): ValidParts {
   const none: ValidParts = { config: {}, bad: new Set(), sources: [] };
@@ -235,8 +255,14 @@ function validParts(value: unknown, issues: readonly z.core.$ZodIssue[]): ValidP
         const source: Record<string, unknown> = {};
         for (const key of Object.keys(sourceSchema.shape)) {
           const v = raw[key];
-          if ((key === 'columns' || key === 'rename') && isObject(v)) {
+          if (key === 'rename' && isObject(v)) {
             source[key] = Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string'));
+          } else if (key === 'columns' && isObject(v)) {
+            source[key] = Object.fromEntries(
+              Object.entries(v).filter(
+                ([, x]) => typeof x === 'string' || columnOptionsSchema.safeParse(x).success,
+              ),
+            );
           } else if (!failed.has(key) && v !== undefined) {
             source[key] = v;
           }
@@ -288,15 +314,30 @@ function checkSource(
   if (writeKnown && ok('cursor') && cursor !== undefined && write !== 'merge') {
     problems.push(`${at}.cursor: a cursor only applies to write: merge (got write: ${write})`);
   }
+  if (ok('encoding') && s.encoding !== undefined) {
+    const problem = encodingProblem(s.encoding);
+    if (problem) problems.push(`${at}.encoding: got ${showValue(s.encoding)}; ${problem}`);
+  }
   const norm = options.normalizeName ?? ((x: string) => x);
-  for (const [col, hint] of Object.entries(s.columns ?? {})) {
+  for (const [col, entry] of Object.entries(s.columns ?? {})) {
+    const hint = typeof entry === 'string' ? entry : entry.type;
+    const key = formatKey(['sources', index, 'columns', col]);
     let type: unknown;
-    try {
-      type = options.parseType?.(hint);
-    } catch (err) {
-      problems.push(
-        `${formatKey(['sources', index, 'columns', col])}: got ${showValue(hint)}: ${escapeText((err as Error).message)}`,
-      );
+    if (hint !== undefined) {
+      try {
+        type = options.parseType?.(hint);
+      } catch (err) {
+        problems.push(`${key}: got ${showValue(hint)}: ${escapeText((err as Error).message)}`);
+        continue;
+      }
+    }
+    const format = typeof entry === 'string' ? undefined : formatOf(entry);
+    if (format) {
+      try {
+        options.checkFormat?.(format, type);
+      } catch (err) {
+        problems.push(`${key}: ${escapeText((err as Error).message)}`);
+      }
     }
     // A cursor's values must have an order (the runner checks the inferred type the same way).
     if (
@@ -342,18 +383,27 @@ function resolveSource(
   const norm = options.normalizeName ?? ((x: string) => x);
   const { table, primaryKey, cursor, write, contract } = tableRules(s, index, options, defaults);
   const columns: Record<string, string> = {};
-  for (const [col, hint] of Object.entries(s.columns ?? {})) columns[norm(col)] = hint;
+  const formats: Record<string, ColumnFormat> = {};
+  for (const [col, entry] of Object.entries(s.columns ?? {})) {
+    const hint = typeof entry === 'string' ? entry : entry.type;
+    if (hint !== undefined) columns[norm(col)] = hint;
+    const format = typeof entry === 'string' ? undefined : formatOf(entry);
+    if (format) formats[norm(col)] = format;
+  }
+  const encoding = s.encoding === undefined ? undefined : new TextDecoder(s.encoding.trim()).encoding;
   return Object.freeze({
     index,
     table,
     files: s.files,
     format: s.format,
     delimiter: s.delimiter,
+    ...(encoding === undefined ? {} : { encoding }),
     ...(s.records === undefined ? {} : { records: s.records }),
     primaryKey,
     cursor,
     write,
     columns,
+    formats: Object.freeze(formats),
     rename: s.rename ?? {},
     contract,
     onDeletedFile: s.on_deleted_file ?? 'keep',
@@ -365,6 +415,55 @@ function resolveSource(
           expectEvery: Object.freeze({ text: s.expect_every, ms: parseDuration(s.expect_every) as number }),
         }),
   });
+}
+
+/** A column's format options, if it has any. */
+function formatOf(o: UserColumnOptions): ColumnFormat | undefined {
+  if (
+    o.decimal_separator === undefined &&
+    o.thousands_separator === undefined &&
+    o.date_format === undefined
+  ) {
+    return undefined;
+  }
+  return Object.freeze({
+    ...(o.decimal_separator === undefined ? {} : { decimalSeparator: o.decimal_separator }),
+    ...(o.thousands_separator === undefined ? {} : { thousandsSeparator: o.thousands_separator }),
+    ...(o.date_format === undefined ? {} : { dateFormat: o.date_format }),
+  });
+}
+
+/** Labels people write for encodings TextDecoder names otherwise (or not at all). */
+const ENCODING_SPELLINGS: Record<string, string> = {
+  latin1: 'latin1',
+  iso88591: 'latin1',
+  cp1252: 'windows-1252',
+  windows1252: 'windows-1252',
+  utf16le: 'utf-16le',
+  utf16be: 'utf-16be',
+  utf8: 'utf-8',
+  iso885915: 'iso-8859-15',
+  latin9: 'iso-8859-15',
+  shiftjis: 'shift_jis',
+  sjis: 'shift_jis',
+};
+
+/**
+ * What is wrong with an `encoding` label, or undefined: TextDecoder must know it (the WHATWG
+ * Encoding Standard's labels, case-insensitive), and it must not be the "replacement"
+ * encoding some labels (`iso-2022-kr`) stand for, which decodes nothing.
+ */
+function encodingProblem(label: string): string | undefined {
+  let name: string | undefined;
+  try {
+    name = new TextDecoder(label.trim()).encoding;
+  } catch {
+    name = undefined;
+  }
+  if (name !== undefined && name !== 'replacement') return undefined;
+  const near = ENCODING_SPELLINGS[label.toLowerCase().replace(/[^a-z0-9]/g, '')];
+  const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
+  return `not a text encoding TextDecoder knows${hint}; use a WHATWG label such as utf-8, latin1, windows-1252, iso-8859-15, utf-16le, utf-16be or shift_jis`;
 }
 
 function resolveMaxRejects(v: number | string): MaxRejects {
@@ -393,6 +492,22 @@ function checkTables(sources: readonly TableRules[], problems: string[]): void {
       );
     }
   }
+}
+
+/**
+ * A union's issue as the issues of the option the value was meant for — the one option whose
+ * issues are not about the value's own type (`columns: { a: { decimal_separator: ";" } }` is
+ * options, not a type hint: its issue is `a.decimal_separator`'s) —, else as it is.
+ */
+function unionIssues(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const meant = issue.errors.filter(
+    (list) => !list.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+  );
+  if (meant.length !== 1) return [issue];
+  return (meant[0] as z.core.$ZodIssue[]).flatMap((i) =>
+    unionIssues({ ...i, path: [...issue.path, ...i.path] }),
+  );
 }
 
 function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {

@@ -28,6 +28,36 @@ export const contractSchema = z
     'What files may change: one mode for all, or `{ tables, columns, data_type }`, each `evolve` (default), `freeze`, `discard_row` or `discard_value`; `data_type` also `text`. See docs/schema-evolution.md.',
   );
 
+/** A column's options: its type and how its text is written (docs/loading.md, "Locale formats"). */
+export const columnOptionsSchema = z
+  .object({
+    type: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Type hint, as in the short form (`decimal(12,2)`, `date`); without it, the type is inferred.',
+      ),
+    decimal_separator: z
+      .enum(['.', ','])
+      .optional()
+      .describe('`,` for numbers written `12,50`. Default `.`.'),
+    thousands_separator: z
+      .enum(['.', ',', ' ', "'"])
+      .optional()
+      .describe(
+        "Separator between groups of three integer digits: `.` (`1.234,50`), `,` (`1,234.50`), a space (also matches U+00A0 and U+202F) or `'` (also matches ’). Default: none.",
+      ),
+    date_format: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'How dates are written, `strftime`-like: `%d/%m/%Y`, `%d.%m.%y %H:%M`. Directives %Y %y %m %d %H %M %S %f %z %%; with %H the values are datetimes.',
+      ),
+  })
+  .strict();
+
 export const sourceSchema = z
   .object({
     table: z.string().min(1).describe('Destination table. Several sources may feed one table.'),
@@ -48,6 +78,13 @@ export const sourceSchema = z
       .length(1)
       .optional()
       .describe('CSV delimiter. Default: detected among `,` `;` tab `|` from the header line.'),
+    encoding: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Text encoding of the files, a WHATWG label: `latin1`, `windows-1252`, `iso-8859-15`, `utf-16le`, `utf-16be`, `shift_jis`, … Default `utf-8`. A byte order mark (UTF-8, UTF-16LE, UTF-16BE) wins over it, so UTF-16 files with one need no setting.',
+      ),
     records: z
       .string()
       .min(1)
@@ -68,10 +105,15 @@ export const sourceSchema = z
       .optional()
       .describe('Write disposition. Default: `merge` when `primary_key` is set, else `append`.'),
     columns: z
-      .record(z.string(), z.string())
+      .record(
+        z.string(),
+        z.union([z.string(), columnOptionsSchema], {
+          error: 'expected a type hint (text such as "decimal(12,2)") or column options (a mapping)',
+        }),
+      )
       .optional()
       .describe(
-        'Type hints `{ column: type }` that override inference, e.g. `{ amount: "decimal(12,2)", zip: text }`.',
+        'Per column, a type hint that overrides inference (`{ amount: "decimal(12,2)", zip: text }`), or options: `{ type, decimal_separator, thousands_separator, date_format }` (see "Column options" below), e.g. `{ amount: { decimal_separator: "," }, booked: { date_format: "%d/%m/%Y" } }`.',
       ),
     rename: z
       .record(z.string(), z.string())
@@ -147,3 +189,4 @@ export const configSchema = z
 
 export type UserConfig = z.infer<typeof configSchema>;
 export type UserSource = z.infer<typeof sourceSchema>;
+export type UserColumnOptions = z.infer<typeof columnOptionsSchema>;

@@ -114,6 +114,21 @@ export interface Contract {
   dataType: ContractMode | 'text';
 }
 
+/**
+ * How a column's text is written, when not the way inference reads it (a source's column
+ * options, docs/configuration.md): numbers with a decimal comma or thousands separators,
+ * dates in a `strftime`-like format. The column's text is read in this format, and only in
+ * it (src/schema/formats.ts).
+ */
+export interface ColumnFormat {
+  /** `,` for `12,50`; default `.`. */
+  readonly decimalSeparator?: '.' | ',';
+  /** `.` `,` `'` or ` ` between groups of three integer digits (`1.234,50`); default none. */
+  readonly thousandsSeparator?: string;
+  /** `%d/%m/%Y`, `%d.%m.%Y %H:%M` (the directives of src/schema/date-format.ts). */
+  readonly dateFormat?: string;
+}
+
 /** A live table as read from the database catalog. System columns are listed apart. */
 export interface LiveTable extends TableSchema {
   systemColumns: string[];

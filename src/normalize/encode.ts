@@ -1,5 +1,6 @@
 import type { ColumnType, Contract, DbValue, LiveTable, RejectCode, RowNode } from '../core/types.js';
 import { coerceValue, MISFIT, misfitReason } from '../schema/coerce.js';
+import { FormatMisfit } from '../schema/formats.js';
 import { formatType } from '../schema/hints.js';
 import type { FlatLayout, Shaped } from './shape.js';
 
@@ -218,7 +219,44 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
   const limit = limitChecks(table);
   const overKey = keyCheck(table, index);
   /** Puts `v` of `col` (table column `i`) into `values`: 0 done, 1 discarded, or why not. */
+  /** What the contract makes of a value that does not fit its column (`type`: the column's, if it has one). */
+  const misfitOf = (col: string, reason: string, type: ColumnType | undefined): 1 | RowFailure => {
+    switch (contract.dataType) {
+      case 'discard_value':
+        return 1;
+      case 'discard_row':
+        return {
+          ok: false,
+          discard: true,
+          code: 'TYPE_MISMATCH',
+          column: col,
+          message: `${col}: ${reason}`,
+        };
+      case 'freeze':
+        return {
+          ok: false,
+          discard: false,
+          code: 'CONTRACT_FROZEN',
+          column: col,
+          message: `${col}: ${reason}${type ? ` (the contract freezes its type, ${formatType(type)})` : ''}`,
+        };
+      default:
+        return {
+          ok: false,
+          discard: false,
+          code: 'TYPE_MISMATCH',
+          column: col,
+          message: `${col}: ${reason}`,
+        };
+    }
+  };
+  /** Puts `v` of `col` (table column `i`) into `values`: 0 done, 1 discarded, or why not. */
   const put = (values: DbValue[], i: number | undefined, col: string, v: unknown): 0 | 1 | RowFailure => {
+    // Not written in its column's format: a misfit whether or not the column exists yet (a
+    // column whose every value is one is never created, as a column of NULLs is not).
+    if (typeof v === 'object' && v instanceof FormatMisfit) {
+      return misfitOf(col, v.reason, i === undefined ? undefined : types[i]);
+    }
     if (i === undefined) {
       // Not in the table: NULL-only so far (never created), or kept out by the contract.
       if (isEmpty(v)) {
@@ -255,35 +293,7 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
       values[i] = coerced;
       return 0;
     }
-    const reason = misfitReason();
-    switch (contract.dataType) {
-      case 'discard_value':
-        return 1;
-      case 'discard_row':
-        return {
-          ok: false,
-          discard: true,
-          code: 'TYPE_MISMATCH',
-          column: col,
-          message: `${col}: ${reason}`,
-        };
-      case 'freeze':
-        return {
-          ok: false,
-          discard: false,
-          code: 'CONTRACT_FROZEN',
-          column: col,
-          message: `${col}: ${reason} (the contract freezes its type, ${formatType(type)})`,
-        };
-      default:
-        return {
-          ok: false,
-          discard: false,
-          code: 'TYPE_MISMATCH',
-          column: col,
-          message: `${col}: ${reason}`,
-        };
-    }
+    return misfitOf(col, misfitReason(), type);
   };
   const encode = (row: ReadonlyMap<string, unknown>): RowResult => {
     const values: DbValue[] = new Array(width).fill(null);
@@ -304,13 +314,16 @@ export function rowEncoder(table: LiveTable, contract: Contract, onUnknown?: () 
       layout = l;
       target = l.columns.map((c) => index.get(c));
     }
-    const { columns, positions, constants } = l;
+    const { columns, positions, constants, readers } = l;
     const values: DbValue[] = new Array(width).fill(null);
     let discarded = 0;
-    // The same columns in the same order as `encode(shape(data).root)`.
+    // The same columns in the same order, and the same values, as `encode(shape(data).root)`.
     for (let j = 0; j < columns.length; j++) {
       const p = positions[j] as number;
-      const r = put(values, target[j], columns[j] as string, p >= 0 ? source[p] : constants[j]);
+      let v = p >= 0 ? source[p] : constants[j];
+      const read = readers?.[j];
+      if (read !== undefined) v = read(v);
+      const r = put(values, target[j], columns[j] as string, v);
       if (r === 0) continue;
       if (r === 1) discarded++;
       else return r;

@@ -98,11 +98,14 @@ export class Scanner {
           this.#slots = this.#layout.columns.map((c) => root.slot(c));
         }
         // The same observations, in the same order, as through shape(item.data).root.
-        const { positions, constants } = this.#layout;
+        const { positions, constants, readers } = this.#layout;
         const slots = this.#slots;
         for (let j = 0; j < slots.length; j++) {
           const p = positions[j]!;
-          root.observeSlot(slots[j]!, p >= 0 ? values[p] : constants[j]);
+          let v = p >= 0 ? values[p] : constants[j];
+          const read = readers?.[j];
+          if (read !== undefined) v = read(v);
+          root.observeSlot(slots[j]!, v);
         }
         continue;
       }

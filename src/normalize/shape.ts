@@ -1,6 +1,7 @@
 import type { ResolvedSource } from '../config/resolve.js';
 import type { SourceRecord } from '../core/types.js';
 import { type ChildRow, flattenRecord, INDEX_COLUMN } from '../schema/flatten.js';
+import { columnReaders, type ValueReader } from '../schema/formats.js';
 import { mapperRegistry, normalizeName } from '../schema/naming.js';
 
 /** A record as rows: its root-table row and, per child table, its child rows. */
@@ -22,6 +23,11 @@ export interface FlatLayout {
   readonly positions: readonly number[];
   /** Per column, its value when its position is -1. */
   readonly constants: readonly unknown[];
+  /**
+   * Per column, the reader of its format (a source's column options), which a value goes
+   * through before anything else, as in `shape`; undefined when no column has a format.
+   */
+  readonly readers?: readonly (ValueReader | undefined)[];
 }
 
 /** A record whose values come by position (see `SourceRecord.values`). */
@@ -41,7 +47,9 @@ export type Shaper = ((data: Record<string, unknown>) => Shaped) & {
 
 /**
  * Record → rows for one file of one source. Captured path segments become columns (they
- * win over a file column of the same name, which becomes `name_2`). Child tables go one
+ * win over a file column of the same name, which becomes `name_2`). A root column with a
+ * format (`columns: { amount: { decimal_separator: "," } }`) holds its value as the format
+ * reads it (`1234.50`, or a FormatMisfit), so both passes see the same. Child tables go one
  * level deep and only under a keyed (merge) table, whose key links them: arrays nested
  * inside child rows, and every array of objects of an unkeyed table, are kept as JSON.
  */
@@ -57,10 +65,12 @@ export function makeShaper(
       ? { reserved: captured.map(([k]) => k), renames: source.rename }
       : { reserved: [...source.primaryKey, INDEX_COLUMN] },
   );
+  const readers = columnReaders(source.formats);
   const shape = (data: Record<string, unknown>): Shaped => {
     const flat = flattenRecord(data, table, namers);
     const root = flat.row;
     for (const [k, v] of captured) root.set(k, v);
+    for (const [column, read] of readers) if (root.has(column)) root.set(column, read(root.get(column)));
     if (flat.children.length === 0) return { root, children: undefined };
     return { root, children: foldChildren(table, root, flat.children, childTables) };
   };
@@ -81,11 +91,13 @@ export function makeShaper(
     }
     for (const [k, v] of captured) from.set(k, { constant: v });
     const sources = [...from.values()];
+    const columns = [...from.keys()];
     last = {
       header: record.header,
-      columns: [...from.keys()],
+      columns,
       positions: sources.map((f) => (typeof f === 'number' ? f : -1)),
       constants: sources.map((f) => (typeof f === 'number' ? undefined : f.constant)),
+      ...(readers.size > 0 ? { readers: columns.map((c) => readers.get(c)) } : {}),
     };
     return last;
   };

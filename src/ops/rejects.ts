@@ -49,7 +49,7 @@ export async function exportRejectsFile(
 export function fixFor(code: RejectCode | string): string {
   switch (code) {
     case 'TYPE_MISMATCH':
-      return 'correct the value at the source, or widen the column with a type hint or accept it with a contract (docs/schema-evolution.md); then `tributary rejects retry`';
+      return 'correct the value at the source, or widen the column with a type hint or accept it with a contract (docs/schema-evolution.md), or say how the column is written (`decimal_separator`, `date_format`: docs/loading.md, "Locale formats"); then `tributary rejects retry`';
     case 'CONTRACT_FROZEN':
       return 'the contract keeps this change out: relax the contract or add the column/type to the table, then `tributary rejects retry`';
     case 'MISSING_PRIMARY_KEY':

@@ -87,6 +87,8 @@ export interface ReadTarget {
   delimiter: string | undefined;
   /** JSON: where the records are in the file's one object (ReadOptions.records). */
   records?: string;
+  /** The source's `encoding` (ReadOptions.encoding). */
+  encoding?: string;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function partsOf(pool: WorkerPool, target: ReadTarget): Promise<Fil
   const format = target.format ?? (known === 'json' ? undefined : known);
   const split =
     format === 'csv' || format === 'ndjson'
-      ? await splitFile(target.abs, format, pool.size * 2, pool.minPartBytes)
+      ? await splitFile(target.abs, format, pool.size * 2, pool.minPartBytes, target.encoding)
       : undefined;
   return { format, split };
 }
@@ -134,6 +136,7 @@ function readSpecs(
     ...(format ? { format } : {}),
     ...(target.delimiter ? { delimiter: target.delimiter } : {}),
     ...(target.records === undefined ? {} : { records: target.records }),
+    ...(target.encoding === undefined ? {} : { encoding: target.encoding }),
   };
   if (!split) return [{ abs: target.abs, options: base }];
   return split.chunks.map((c) => ({

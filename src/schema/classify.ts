@@ -5,6 +5,7 @@
  * decimal past decimal(65,30) is text. Runs per value: see src/schema/scan.ts. Pure: no I/O.
  */
 import type { ColumnType } from '../core/types.js';
+import { FormatMisfit } from './formats.js';
 import {
   BOOL,
   DATE,
@@ -34,7 +35,7 @@ import {
 
 /**
  * The narrowest type of one value, or `null` for no information (null, undefined, empty
- * or whitespace-only string). Strings are trimmed for classification only.
+ * or whitespace-only string, a {@link FormatMisfit}). Strings are trimmed for classification only.
  */
 export function classify(value: unknown): ColumnType | null {
   switch (typeof value) {
@@ -50,7 +51,9 @@ export function classify(value: unknown): ColumnType | null {
     case 'undefined':
       return null;
     case 'object':
-      if (value === null) return null;
+      // A value its column's format could not read says nothing of the type: its row is
+      // rejected when coerced (src/schema/formats.ts).
+      if (value === null || value instanceof FormatMisfit) return null;
       if (isLosslessNumber(value)) {
         const text = expandExponent(value.value);
         return text === null ? TEXT : classifyNumeric(text);

@@ -6,6 +6,7 @@
  * type's canonical form. Pure: no I/O.
  */
 import type { ColumnType, DbValue } from '../core/types.js';
+import { FormatMisfit } from './formats.js';
 import { formatType } from './hints.js';
 import { type DecimalType, INTEGER } from './lattice.js';
 import { expandExponent, isLosslessNumber, numberText } from './numbers.js';
@@ -69,6 +70,8 @@ function notA(value: unknown, type: ColumnType): Misfit {
  * - text: strings untrimmed; numbers, bools and lossless numbers as their JSON text.
  *   Objects and arrays do not fit.
  * - json: compact JSON text (`jsonText`); strings become JSON strings.
+ *
+ * A {@link FormatMisfit} (a value its column's format could not read) fits no type.
  */
 export function coerce(value: unknown, type: ColumnType): Coerced {
   const v = coerceValue(value, type);
@@ -102,6 +105,7 @@ export function coerceValue(value: unknown, type: ColumnType): DbValue | Misfit 
         return JSON.stringify(value);
     }
   }
+  if (typeof value === 'object' && value instanceof FormatMisfit) return misfit(value.reason);
   switch (type.kind) {
     case 'bool':
       return typeof value === 'boolean' ? value : notA(value, type);

@@ -5,11 +5,13 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { Format, SourceItem } from '../core/types.js';
+import { undecodableMessage } from './bad-bytes.js';
 import { parseCsv } from './csv.js';
+import { decodeText, UndecodableText } from './decode.js';
 import { parseJsonArray } from './json-array.js';
 import { parseJsonDocument } from './json-document.js';
 import { parseNdjson } from './ndjson.js';
-import { decodeUtf8, MAX_RECORD_CHARS } from './text.js';
+import { MAX_RECORD_CHARS } from './text.js';
 
 /** Options of {@link readFile}. */
 export interface ReadOptions {
@@ -17,6 +19,11 @@ export interface ReadOptions {
   format?: Format;
   /** CSV delimiter; default: detected from the header line among `,` `;` tab `|`. */
   delimiter?: string;
+  /**
+   * The text's encoding, a canonical WHATWG name (`windows-1252`, `utf-16le`; see
+   * `encodingName` in decode.ts). Default UTF-8; a byte order mark wins either way.
+   */
+  encoding?: string;
   /** Most items per yielded batch; default 2,000. */
   batchSize?: number;
   /**
@@ -49,8 +56,10 @@ const SUPPORTED = '.csv, .tsv, .txt, .json, .jsonl, .ndjson (optionally gzipped)
  * previous one has been taken) and no record may exceed 16 Mi characters.
  *
  * @throws TributaryError `SOURCE_UNREADABLE` (open/read/gunzip failed: missing file,
- *   permissions, truncated gzip) and `SOURCE_FORMAT` (unknown extension, not UTF-8, a
- *   JSON array that is truncated or damaged beyond one element), with `context.file`.
+ *   permissions, truncated gzip) and `SOURCE_FORMAT` (unknown extension, not valid text in
+ *   its encoding — the message then names the first bad byte's line and offset, and for
+ *   UTF-8 the encoding the bytes look like —, a JSON array that is truncated or damaged
+ *   beyond one element), with `context.file`.
  *   They may come after some batches were yielded: a failed file's rows must be dropped.
  */
 export async function* readFile(path: string, options: ReadOptions = {}): AsyncGenerator<SourceItem[]> {
@@ -62,7 +71,7 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
   let chars = 0;
   let since = 0;
   try {
-    let text = counting(decodeUtf8(fileBytes(path, options)), (n) => {
+    let text = counting(decodeText(fileBytes(path, options), options.encoding), (n) => {
       chars += n;
     });
     let document = options.records !== undefined && format !== 'csv' && format !== 'ndjson';
@@ -107,6 +116,7 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
     }
     if (batch.length > 0) yield batch;
   } catch (err) {
+    if (err instanceof UndecodableText) throw await undecodable(path, err);
     if (err instanceof TributaryError && err.context.file === undefined) {
       throw new TributaryError(err.code, `${path}: ${err.message}`, {
         cause: err.cause,
@@ -116,6 +126,25 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
     }
     throw err;
   }
+}
+
+/**
+ * The error of a file its decoder refused: the file is read again from its start (a part
+ * of a file read on a worker thread included) to find the first bad byte.
+ */
+async function undecodable(path: string, err: UndecodableText): Promise<TributaryError> {
+  let gzip = false;
+  let message: string;
+  try {
+    const bytes = fileBytes(path, {}, () => {
+      gzip = true;
+    });
+    message = await undecodableMessage(bytes, err.encoding);
+    if (gzip) message += ' (offsets count the bytes after gunzip)';
+  } catch {
+    message = err.message; // the file went away since: say what was known
+  }
+  return new TributaryError('SOURCE_FORMAT', `${path}: ${message}`, { cause: err, context: { file: path } });
 }
 
 /** Text a batch of records may span before it is handed on (see readFile): 256 Ki characters. */
@@ -217,7 +246,7 @@ async function peekText(
 }
 
 /** The file's bytes, gunzipped when they start with the gzip magic bytes. */
-async function* fileBytes(path: string, options: ReadOptions): AsyncGenerator<Buffer> {
+async function* fileBytes(path: string, options: ReadOptions, onGzip?: () => void): AsyncGenerator<Buffer> {
   let handle: FileHandle | undefined;
   let raw: Readable | undefined;
   try {
@@ -225,6 +254,7 @@ async function* fileBytes(path: string, options: ReadOptions): AsyncGenerator<Bu
     const magic = Buffer.alloc(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
     const gzip = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    if (gzip) onGzip?.();
     // The stream closes the handle when it ends or is destroyed (autoClose).
     const range = options.range;
     if (range && range.start > 0 && range.header) yield range.header;

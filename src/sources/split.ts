@@ -4,6 +4,7 @@
  * import splits a file). Gzip files cannot be split.
  */
 import { open } from 'node:fs/promises';
+import { byteOrderMark, splittable } from './decode.js';
 
 export interface FileChunk {
   /** First byte of the chunk (inclusive). */
@@ -30,7 +31,10 @@ const DELIMITERS = new Set([0x2c, 0x3b, 0x09, 0x7c]); // , ; tab |
  * Record boundaries near `parts` equal slices of the file, or undefined when the file is
  * too small to be worth it (`minChunkBytes` per chunk), is gzip-compressed, or — CSV — has
  * a quote that RFC 4180 does not allow where it stands (a quote inside an unquoted field):
- * such a file is read in one piece, so splitting can never change how it parses.
+ * such a file is read in one piece, so splitting can never change how it parses. Text in an
+ * `encoding` whose bytes 0x0A, `"` and the delimiters may be parts of other characters
+ * (UTF-16, Shift_JIS, …: see `splittable`), or with a byte order mark naming another encoding
+ * than the parts after the first would be decoded in, is read in one piece too.
  *
  * CSV: a line break is a boundary when the quotes before it are balanced; NDJSON: every
  * line break is. One sequential pass over the bytes (no parsing), ~1 GB/s.
@@ -40,15 +44,20 @@ export async function splitFile(
   format: 'csv' | 'ndjson',
   parts: number,
   minChunkBytes = 8 << 20,
+  encoding?: string,
 ): Promise<FileSplit | undefined> {
+  if (!splittable(encoding)) return undefined;
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     const count = Math.min(parts, Math.floor(size / minChunkBytes));
     if (count < 2) return undefined;
-    const magic = Buffer.alloc(2);
-    await handle.read(magic, 0, 2, 0);
+    const magic = Buffer.alloc(3);
+    await handle.read(magic, 0, 3, 0);
     if (magic[0] === 0x1f && magic[1] === 0x8b) return undefined;
+    // A part after the first starts with the header, without the mark: it would not see it.
+    const mark = byteOrderMark(magic)?.encoding;
+    if (mark !== undefined && mark !== (encoding ?? 'utf-8')) return undefined;
 
     const targets = Array.from({ length: count - 1 }, (_, i) => Math.floor(((i + 1) * size) / count));
     const chunks: FileChunk[] = [];

@@ -28,12 +28,20 @@ const ROWS = [
 ];
 const CSV = `${HEADER}\n${ROWS.join('\n')}\n`;
 
-function source(contract: Partial<Contract> = {}): ResolvedSource {
+/** Column formats: a read value, a misfit, a captured column's constant read too. */
+const FORMATS = {
+  amount: { decimalSeparator: '.', thousandsSeparator: ',' },
+  at: { dateFormat: '%Y-%m-%d %H:%M:%S' },
+  load_day: { dateFormat: '%Y-%m-%d' },
+};
+
+function source(contract: Partial<Contract> = {}, formats: object = {}): ResolvedSource {
   return {
     table: 'items',
     rename: { Name: 'full_name', when: 'at' },
     primaryKey: ['id'],
     cursor: 'at',
+    formats,
     contract: { tables: 'evolve', columns: 'evolve', dataType: 'evolve', ...contract },
   } as unknown as ResolvedSource;
 }
@@ -124,4 +132,50 @@ describe('flat (CSV) records', () => {
       expect(flat.flatMap((b) => [...b.rows, ...b.rejects]).length).toBeGreaterThan(0);
     },
   );
+
+  it.each([7, 1000])('read column formats like shaped records (chunks of %i characters)', async (size) => {
+    const established = new Map<string, ReadonlyMap<string, ColumnType>>();
+    const input = {
+      source: source({}, FORMATS),
+      captures,
+      children: false,
+      established,
+      fixed: new Set<string>(),
+    };
+    const flat = await scanItems(csvItems(size), input);
+    expect(flat).toEqual(await scanItems(plainItems(size), input));
+    const types = flat.observations.get('items')?.types;
+    // `N/A`, `x` and `2024-06-01` (no time) are misfits: they make nothing text.
+    expect(types?.get('amount')).toEqual(parseTypeHint('decimal(22,3)')); // an integer joins as 19 digits
+    expect(types?.get('at')?.kind).toBe('datetime');
+    expect(types?.get('load_day')?.kind).toBe('date');
+
+    const column = (name: string, type: string) => ({ name, type: parseTypeHint(type) });
+    const table: LiveTable = {
+      name: 'items',
+      primaryKey: ['id'],
+      systemColumns: [],
+      columns: [column('id', 'integer'), column('amount', 'decimal(9,3)'), column('at', 'datetime')],
+    };
+    const collect = async (items: AsyncIterable<SourceItem[]>) => {
+      const out: EncodedBatch[] = [];
+      const src = source({ columns: 'discard_value' }, FORMATS);
+      for await (const batch of encodeBatches(items, {
+        source: src,
+        captures,
+        children: false,
+        table,
+        childTables: [],
+      }))
+        out.push(batch);
+      return out;
+    };
+    const encoded = await collect(csvItems(size));
+    expect(encoded).toEqual(await collect(plainItems(size)));
+    const rejects = encoded.flatMap((b) => b.rejects).map((r) => [r.code, r.message]);
+    expect(rejects).toContainEqual([
+      'TYPE_MISMATCH',
+      'amount: "N/A" is not a number written with decimal separator "." and thousands separator ","',
+    ]);
+  });
 });

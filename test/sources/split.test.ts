@@ -17,13 +17,20 @@ async function all(file: string, options = {}): Promise<SourceItem[]> {
 }
 
 /** Reading the parts one after another must give exactly what reading the file gives. */
-async function viaParts(file: string, format: 'csv' | 'ndjson', parts: number, min: number) {
-  const split = await splitFile(file, format, parts, min);
+async function viaParts(
+  file: string,
+  format: 'csv' | 'ndjson',
+  parts: number,
+  min: number,
+  encoding?: string,
+) {
+  const split = await splitFile(file, format, parts, min, encoding);
   if (!split) return undefined;
   const out: SourceItem[] = [];
   for (const c of split.chunks) {
     const items = await all(file, {
       format,
+      ...(encoding ? { encoding } : {}),
       range: {
         start: c.start,
         end: c.end,
@@ -80,5 +87,31 @@ describe('splitting a file at record boundaries', () => {
     const stray = path.join(dir, 'q.csv');
     fs.writeFileSync(stray, `a,b\n${'1,2\n'.repeat(50_000)}x,ab"c\n${'1,2\n'.repeat(50_000)}`);
     expect(await splitFile(stray, 'csv', 4, 1024)).toBeUndefined();
+  });
+
+  it('splits a windows-1252 file like a UTF-8 one; reads UTF-16 and other multi-byte encodings whole', async () => {
+    const rows = ['id;name;"note; quoted"'];
+    for (let i = 1; i <= 30_000; i++) rows.push(`${i};Jos\xe9 \x93${i}\x94;"line\r\n\x80 ${i}"`);
+    const file = path.join(dir, 'w.csv');
+    fs.writeFileSync(file, Buffer.from(`${rows.join('\r\n')}\r\n`, 'latin1'));
+    const whole = await all(file, { encoding: 'windows-1252' });
+    expect(whole[0]).toMatchObject({ data: { id: '1', name: 'José “1”', 'note; quoted': 'line\r\n€ 1' } });
+    const parts = await viaParts(file, 'csv', 4, 64 * 1024, 'windows-1252');
+    expect(parts?.parts).toBe(4);
+    expect(parts?.items).toEqual(whole);
+
+    const utf16 = path.join(dir, 'u16.csv');
+    fs.writeFileSync(
+      utf16,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${rows.join('\n')}\n`, 'utf16le')]),
+    );
+    expect(await splitFile(utf16, 'csv', 4, 1024)).toBeUndefined();
+    expect(await splitFile(utf16, 'csv', 4, 1024, 'utf-16le')).toBeUndefined();
+    expect(await splitFile(file, 'csv', 4, 1024, 'shift_jis')).toBeUndefined();
+    // A UTF-8 mark in a file of a windows-1252 source: the first part would read UTF-8, the others not.
+    const marked = path.join(dir, 'm.csv');
+    fs.writeFileSync(marked, `\uFEFF${rows.join('\n')}\n`);
+    expect(await splitFile(marked, 'csv', 4, 1024, 'windows-1252')).toBeUndefined();
+    expect(await splitFile(marked, 'csv', 4, 1024)).toBeDefined();
   });
 });

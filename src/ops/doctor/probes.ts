@@ -143,13 +143,14 @@ export async function probePrivileges(
 /** Read the head of a file with the run's reader: undefined when it reads, else why not. */
 export async function readHead(
   file: DiscoveredFile,
-  source: { format?: 'csv' | 'json' | 'ndjson'; delimiter?: string; records?: string },
+  source: { format?: 'csv' | 'json' | 'ndjson'; delimiter?: string; records?: string; encoding?: string },
 ): Promise<string | undefined> {
   try {
     for await (const _batch of readFile(file.abs, {
       format: source.format,
       delimiter: source.delimiter,
       ...(source.records === undefined ? {} : { records: source.records }),
+      ...(source.encoding === undefined ? {} : { encoding: source.encoding }),
       batchSize: 50,
     })) {
       break; // one batch proves the file opens, decompresses and parses

@@ -189,6 +189,7 @@ async function sampleGroup(
         cursor: undefined,
         write: 'append',
         columns: {},
+        formats: {},
         rename: {},
         onDeletedFile: 'keep',
         contract: { tables: 'evolve', columns: 'evolve', dataType: 'evolve' },

@@ -20,6 +20,7 @@ export function reader(job: FileJob, onRawChunk: (chunk: Buffer) => void): Async
     format: job.source.format,
     delimiter: job.source.delimiter,
     ...(job.source.records === undefined ? {} : { records: job.source.records }),
+    ...(job.source.encoding === undefined ? {} : { encoding: job.source.encoding }),
     batchSize: BATCH,
     onRawChunk,
   });
@@ -69,5 +70,6 @@ export function target(job: FileJob): ReadTarget {
     format: job.source.format,
     delimiter: job.source.delimiter,
     ...(job.source.records === undefined ? {} : { records: job.source.records }),
+    ...(job.source.encoding === undefined ? {} : { encoding: job.source.encoding }),
   };
 }

@@ -461,7 +461,9 @@ function encodingProblem(label: string): string | undefined {
     name = undefined;
   }
   if (name !== undefined && name !== 'replacement') return undefined;
-  const near = ENCODING_SPELLINGS[label.toLowerCase().replace(/[^a-z0-9]/g, '')];
+  // Written without separators, then the closest spelling (`utf16el` → utf-16le).
+  const spelling = closest(label.toLowerCase().replace(/[^a-z0-9]/g, ''), Object.keys(ENCODING_SPELLINGS));
+  const near = spelling === undefined ? undefined : ENCODING_SPELLINGS[spelling];
   const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
   return `not a text encoding TextDecoder knows${hint}; use a WHATWG label such as utf-8, latin1, windows-1252, iso-8859-15, utf-16le, utf-16be or shift_jis`;
 }

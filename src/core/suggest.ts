@@ -1,16 +1,19 @@
 /**
  * The candidate closest to a mistyped `word`, for "did you mean …?": the fewest edits
- * (insertions, deletions, substitutions, swaps of two neighbours), at most 3 and less than
- * 60% of the longer word, so that `primry_key` finds `primary_key` and `xyz` finds nothing.
- * Ties go to the candidate listed first. The same rule as commander's own suggestions
- * (its `suggestSimilar`), so the CLI and the config answer alike.
+ * (insertions, deletions, substitutions, swaps of two neighbours; case ignored, the candidate
+ * returned as spelled), at most 3 and less than 60% of the longer word, so that `primry_key`
+ * finds `primary_key`, `Ordres` finds `orders` and `xyz` finds nothing. Ties go to the
+ * candidate listed first. Commander's own rule (its `suggestSimilar`), but for case, so the CLI,
+ * the config and the names of tables, sources, models and encodings answer alike: the one
+ * implementation (usage errors, config keys, `--table`/`--source`, `--select`, `models --sql`,
+ * `encoding:`).
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = MAX_DISTANCE + 1;
   for (const candidate of candidates) {
     if (candidate.length <= 1) continue;
-    const distance = editDistance(word, candidate);
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
     const length = Math.max(word.length, candidate.length);
     if ((length - distance) / length > MIN_SIMILARITY && distance < bestDistance) {
       best = candidate;

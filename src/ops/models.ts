@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
+import { closest } from '../core/suggest.js';
 import type { Destination } from '../destinations/types.js';
 import { ensureStateTables } from '../state/tables.js';
 import { testText } from '../transforms/data-test.js';
@@ -7,7 +8,6 @@ import { loadModels, tableNames } from '../transforms/discover.js';
 import { baseTables, modelRefs, tableRefs } from '../transforms/graph.js';
 import type { Materialization } from '../transforms/model.js';
 import type { ModelState } from '../transforms/plan.js';
-import { closestName } from '../transforms/select.js';
 import { renderModel } from '../transforms/sql.js';
 import { ensureModelTable, readModelStates } from '../transforms/state.js';
 
@@ -69,7 +69,7 @@ export async function modelSql(config: ResolvedConfig, dest: Destination, name: 
   const graph = loadModels(config, tableNames(config, (await dest.readCatalog()).keys()));
   const model = graph.models.get(name);
   if (!model) {
-    const near = closestName(name, graph.order);
+    const near = closest(name, graph.order);
     const hint = near ? `did you mean ${near}?` : `the models are: ${graph.order.join(', ') || '(none)'}`;
     throw new TributaryError('CONFIG_INVALID', `models --sql: no model named ${name}; ${hint}`);
   }

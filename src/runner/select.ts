@@ -1,6 +1,6 @@
 import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
-import { closest } from '../core/closest.js';
 import { TributaryError } from '../core/errors.js';
+import { closest } from '../core/suggest.js';
 import { normalizeTableName } from '../schema/naming.js';
 import { baseTables, type ModelGraph, withUpstream } from '../transforms/graph.js';
 import { type PlannedFile, unchangedByStat } from './reconcile.js';

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { messageOf, TributaryError } from '../core/errors.js';
 import { crashPoint } from '../core/faults.js';
+import { closest } from '../core/suggest.js';
 import type { Destination } from '../destinations/types.js';
 import { loadProject, modelFiles, tableNames } from './discover.js';
 import { baseTables, beforeImageColumns, type ModelGraph, modelRefs, withUpstream } from './graph.js';
@@ -9,7 +10,7 @@ import { type BuildContext, buildTable, buildView, ensureBaseIndexes } from './m
 import type { Model } from './model.js';
 import { definitionHashes, planRefresh, type Refresh } from './plan.js';
 import type { ModelEvent, ModelRunResult } from './result.js';
-import { closestName, parseSelectors, selectionGraph, selectNodes } from './select.js';
+import { parseSelectors, selectionGraph, selectNodes } from './select.js';
 import { ensureModelTable, forgetModels, pruneTombstones, readModelStates, tableChanges } from './state.js';
 import type { PlannedTest } from './test-plan.js';
 
@@ -57,7 +58,7 @@ export async function prepareModels(
   const select = options.select ?? [];
   const unknown = select.filter((n) => !graph.models.has(n));
   if (unknown.length > 0) {
-    const near = unknown.length === 1 ? closestName(unknown[0] as string, graph.order) : undefined;
+    const near = unknown.length === 1 ? closest(unknown[0] as string, graph.order) : undefined;
     const hint = near ? `did you mean ${near}?` : `the models are: ${graph.order.join(', ') || '(none)'}`;
     throw new TributaryError('CONFIG_INVALID', `no model named ${unknown.join(', ')}; ${hint}`);
   }

@@ -1,4 +1,5 @@
 import { TributaryError } from '../core/errors.js';
+import { closest } from '../core/suggest.js';
 import type { ModelGraph } from './graph.js';
 import type { PlannedTest } from './test-plan.js';
 
@@ -72,7 +73,7 @@ export function selectNodes(
     const names = [...nodes.keys()].sort();
     const list = names.length > 0 ? names.join(', ') : '(none)';
     const lines = unknown.map((s) => {
-      const near = closestName(s.name, names);
+      const near = closest(s.name, names);
       const hint = near ? `did you mean ${near}?` : `the models and tables are: ${list}`;
       return `--select: no model or table named ${s.name}; ${hint}`;
     });
@@ -101,45 +102,6 @@ export function selectNodes(
     if (s.downstream) walk(s.name, (n) => children.get(n) ?? []);
   }
   return out;
-}
-
-/**
- * The candidate closest to `name` by edit distance (case-insensitive), when it is close enough
- * to be a likely typo: at most a third of the name's length, and at least 1 or 2 edits.
- */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= limit ? best : undefined;
-}
-
-/** Levenshtein distance, with a transposition counting as one edit (`ordres` → `orders`). */
-function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) =>
-    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const row = d[i] as number[];
-      const up = d[i - 1] as number[];
-      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
-      }
-    }
-  }
-  return (d[a.length] as number[])[b.length] as number;
 }
 
 /**

@@ -9,7 +9,7 @@ describe('closest', () => {
     ['primary_kye', 'primary_key'], // two letters swapped: one edit
     ['curser', 'cursor'], // one substituted
     ['colums', 'columns'],
-    ['Table', 'table'], // case is a difference like any other
+    ['Table', 'table'], // case ignored, the candidate returned as spelled
     ['--ful-refresh', '--full-refresh'],
     ['files', 'files'], // the word itself, when it is a candidate (`-files` made `--files`)
   ])('%s → %s', (word, expected) => {
@@ -30,5 +30,21 @@ describe('closest', () => {
     expect(closest('b', ['a', 'bb'])).toBe('bb');
     expect(closest('a', ['b'])).toBeUndefined();
     expect(closest('anything', [])).toBeUndefined();
+  });
+
+  it.each([
+    // [typed, candidates, suggestion]: the names of tables, sources, models (`--table`,
+    // `--source`, `--select`, `models --sql`), which had helpers of their own before
+    ['ordres', ['orders', 'users', 'user_totals'], 'orders'],
+    ['usr', ['orders', 'users', 'user_totals'], 'users'],
+    ['user_totls', ['orders', 'users', 'user_totals'], 'user_totals'],
+    ['ORDRS', ['orders', 'users'], 'orders'],
+    ['in/ordrs_*.csv', ['in/orders_*.csv', 'orders'], 'in/orders_*.csv'],
+    ['user', ['users', 'user_totals'], 'users'], // the nearest wins
+    ['invoices', ['orders', 'users', 'user_totals'], undefined],
+    ['customers', ['orders', 'users'], undefined],
+    ['x', ['orders', 'users'], undefined],
+  ])('%s among %j → %s', (typed, candidates, want) => {
+    expect(closest(typed, candidates)).toBe(want);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/core/errors.js';
 import { buildGraph, type TableNames } from '../../src/transforms/graph.js';
 import { type Model, parseModel } from '../../src/transforms/model.js';
-import { closestName, parseSelectors, selectionGraph, selectNodes } from '../../src/transforms/select.js';
+import { parseSelectors, selectionGraph, selectNodes } from '../../src/transforms/select.js';
 
 const tables: TableNames = {
   sources: new Set(['orders', 'users', 'deliveries']),
@@ -88,14 +88,5 @@ describe('--select', () => {
     expect(err('payments')).toBe(
       '--select: no model or table named payments; the models and tables are: deliveries, deliveries__items, deliveries_enriched, items, orders, orders_enriched, user_totals, users',
     );
-  });
-
-  it('closest names: typos within a third of the length, transpositions count once', () => {
-    const names = ['orders', 'users', 'user_totals'];
-    expect(closestName('ordres', names)).toBe('orders');
-    expect(closestName('usr', names)).toBe('users');
-    expect(closestName('user_totls', names)).toBe('user_totals');
-    expect(closestName('invoices', names)).toBeUndefined();
-    expect(closestName('x', [])).toBeUndefined();
   });
 });

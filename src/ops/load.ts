@@ -1,7 +1,12 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
+import { escapePath } from 'tinyglobby';
 import { type ResolvedConfig, resolveConfigValue } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
 import type { WriteDisposition } from '../core/types.js';
+import type { Destination } from '../destinations/types.js';
+import { ledgerIfAny } from '../runner/preview.js';
+import type { Selection } from '../runner/select.js';
 import { parseTypeHint } from '../schema/hints.js';
 import { normalizeTableName } from '../schema/naming.js';
 import { discoverFiles } from '../sources/discover.js';
@@ -24,6 +29,11 @@ export interface OneOffLoad {
   pipeline?: string;
   /** The folder paths are relative to (and the default SQLite file is in). */
   cwd: string;
+  /**
+   * Files earlier loads put in `into` that are still there ({@link heldFiles}): part of the
+   * table's current files, one source each after the given ones, held by {@link loadSelection}.
+   */
+  held?: readonly string[];
 }
 
 /**
@@ -50,13 +60,20 @@ export function oneOffConfig(o: OneOffLoad): ResolvedConfig {
     );
   }
   const pipeline = o.pipeline ?? LOAD_PIPELINE;
-  const sources = o.files.map((f) => ({
+  const source = (files: string) => ({
     table: o.into,
-    // Paths in the ledger are relative to the folder, like a config's: an absolute one too.
-    files: path.isAbsolute(f) ? path.relative(o.cwd, f).split(path.sep).join('/') || '.' : f,
+    files,
     ...(key.length > 0 ? { primary_key: key.length === 1 ? key[0] : key } : {}),
     ...(o.disposition ? { write: o.disposition } : {}),
-  }));
+  });
+  const sources = [
+    // Paths in the ledger are relative to the folder, like a config's: an absolute one too.
+    ...o.files.map((f) =>
+      source(path.isAbsolute(f) ? path.relative(o.cwd, f).split(path.sep).join('/') || '.' : f),
+    ),
+    // A file's name as a glob matching only itself (a name may hold `*`, `[`, `{`).
+    ...(o.held ?? []).map((p) => source(escapePath(p))),
+  ];
   return resolveConfigValue(
     {
       pipeline,
@@ -67,6 +84,39 @@ export function oneOffConfig(o: OneOffLoad): ResolvedConfig {
     path.join(o.cwd, '(tributary load)'),
     { parseType: parseTypeHint, normalizeName: normalizeTableName },
   );
+}
+
+/**
+ * The files the pipeline's ledger records for `table` (loaded by earlier loads into it) that
+ * are still on disk, relative to `cwd`: a one-off load names only some of a table's files, but
+ * the table must stay a full refresh of all its current files (docs/loading.md) — a file older
+ * than one loaded before is late, and must not win over it. None on a fresh destination.
+ */
+export async function heldFiles(dest: Destination, config: ResolvedConfig, table: string): Promise<string[]> {
+  if (dest.absent) return [];
+  const ledger = await ledgerIfAny(dest, config.pipeline);
+  const out: string[] = [];
+  for (const e of ledger.values()) {
+    if (e.table !== table) continue;
+    const st = await fs.stat(path.resolve(config.baseDir, e.path)).catch(() => undefined);
+    if (st?.isFile()) out.push(e.path);
+  }
+  return out;
+}
+
+/**
+ * The run a one-off load makes: the files given load; the table's other files
+ * ({@link heldFiles}, the sources after the given `given`) are held as a `run --table` holds
+ * the files of unselected sources (src/runner/select.ts) — not read again unless the table is
+ * rebuilt, but counted: in path order, and for a `replace` table the newest file wins.
+ */
+export function loadSelection(config: ResolvedConfig, given: number): Selection {
+  const sources = config.sources.filter((s) => s.index < given);
+  return {
+    sources: new Set(sources.map((s) => s.index)),
+    tables: new Set(sources.map((s) => s.table)),
+    label: `load into ${sources[0]?.table}`,
+  };
 }
 
 /**

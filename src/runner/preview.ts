@@ -69,14 +69,17 @@ export async function previewRun(
   const { planned: all, silent } = await planFiles(config, ledger);
   // As a run limited to some sources sees them (src/runner/select.ts).
   const select = options.select;
-  const scope = scopeOf(config, all, select);
+  const scope = scopeOf(config, all, select, ledger);
   const out: RunPreview = {
     pipeline: config.pipeline,
     destination: dest.description,
     absent: dest.absent === true,
     files: [],
     reconcile: [],
-    warnings: silent.filter((s) => !select || select.sources.has(s.source)).map((s) => s.message),
+    warnings: [
+      ...silent.filter((s) => !select || select.sources.has(s.source)).map((s) => s.message),
+      ...scope.warnings,
+    ],
   };
 
   const hashes = new Map<string, string>();
@@ -127,8 +130,8 @@ export async function previewRun(
   return out;
 }
 
-/** The ledger, or none when the state tables do not exist yet (a fresh destination). */
-async function ledgerIfAny(dest: Destination, pipeline: string): Promise<Map<string, LedgerEntry>> {
+/** The ledger, or none when the state tables do not exist yet (a fresh destination; `tributary load` asks too). */
+export async function ledgerIfAny(dest: Destination, pipeline: string): Promise<Map<string, LedgerEntry>> {
   try {
     return await readLedger(dest, pipeline);
   } catch (err) {

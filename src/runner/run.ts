@@ -206,12 +206,13 @@ async function loadAll(
   const ledger = await readLedger(dest, config.pipeline);
   const { planned: all, silent } = await planFiles(config, ledger);
   const select = options.select;
-  const scope = scopeOf(config, all, select);
+  const scope = scopeOf(config, all, select, ledger);
   const warn = (message: string) => {
     summary.warnings.push(message);
     emit({ type: 'warning', message });
   };
   for (const s of silent) if (!select || select.sources.has(s.source)) warn(s.message);
+  for (const message of scope.warnings) warn(message);
   // Edited, late and deleted files: put the tables back in line first (src/runner/reconcile.ts).
   const fix = await reconcile(config, dest, runId, all, ledger, summary, emit, scope);
   for (const message of fix.warnings) warn(message);

@@ -2,6 +2,7 @@ import type { ResolvedConfig, ResolvedSource } from '../config/resolve.js';
 import { TributaryError } from '../core/errors.js';
 import { closest } from '../core/suggest.js';
 import { normalizeTableName } from '../schema/naming.js';
+import type { LedgerEntry } from '../state/ledger.js';
 import { baseTables, type ModelGraph, withUpstream } from '../transforms/graph.js';
 import { type PlannedFile, unchangedByStat } from './reconcile.js';
 
@@ -16,6 +17,10 @@ import { type PlannedFile, unchangedByStat } from './reconcile.js';
  *   (or was left mid-rebuild): then every file whose rows were taken out loads again, so the
  *   table equals a full refresh of the files it holds.
  * - A table out of scope is not looked at: its new files stay pending, its ledger rows untouched.
+ *   A file a changed glob moved from a table out of scope to one in scope is held too (it
+ *   loaded into the other table, whose ledger row it is): loading it here would take that row
+ *   from a table never reconciled, leaving the file's rows there for good. A run that covers
+ *   the other table moves it.
  * - Models run only where they read a table in scope (directly or through other models), with
  *   the models those read; each refreshes only if it needs to, as in any run.
  */
@@ -109,25 +114,48 @@ export interface Scope {
   loads(p: PlannedFile): boolean;
   /** New or changed files the selection leaves for a later run. */
   left(planned: readonly PlannedFile[]): number;
+  /** What the run says of the files it holds because another table, out of scope, loaded them. */
+  readonly warnings: readonly string[];
 }
 
 export function scopeOf(
   config: ResolvedConfig,
   planned: readonly PlannedFile[],
   selection: Selection | undefined,
+  ledger: ReadonlyMap<string, LedgerEntry>,
 ): Scope {
   if (!selection) {
-    return { sources: config.sources, held: new Set(), loads: () => true, left: () => 0 };
+    return { sources: config.sources, held: new Set(), loads: () => true, left: () => 0, warnings: [] };
   }
   const inScope = (p: PlannedFile) => selection.tables.has(p.source.table);
   const selected = (p: PlannedFile) => selection.sources.has(p.source.index);
   const stale = (p: PlannedFile) => p.ledger?.status === 'stale';
-  const loads = (p: PlannedFile) => inScope(p) && (selected(p) || stale(p));
+  // The table of the config out of scope whose ledger row the file is (it moved from there).
+  const tables = new Set(configTables(config));
+  const elsewhere = (p: PlannedFile) => {
+    const t = ledger.get(p.file.path)?.table;
+    return t !== undefined && t !== p.source.table && tables.has(t) && !selection.tables.has(t)
+      ? t
+      : undefined;
+  };
+  const moved = planned.filter((p) => inScope(p) && elsewhere(p) !== undefined);
+  const isMoved = new Set(moved.map((p) => p.file.path));
+  const loads = (p: PlannedFile) => inScope(p) && (selected(p) || stale(p)) && !isMoved.has(p.file.path);
   return {
     sources: config.sources.filter((s) => selection.tables.has(s.table)),
-    held: new Set(planned.filter((p) => inScope(p) && !selected(p) && !stale(p)).map((p) => p.file.path)),
+    held: new Set(
+      planned
+        .filter((p) => inScope(p) && ((!selected(p) && !stale(p)) || isMoved.has(p.file.path)))
+        .map((p) => p.file.path),
+    ),
     loads,
     left: (files) => files.filter((p) => !loads(p) && !unchangedByStat(p)).length,
+    warnings: moved
+      .filter(selected)
+      .map(
+        (p) =>
+          `${p.file.path} now feeds table ${p.source.table} but was loaded into table ${elsewhere(p)}, which this run leaves alone: it stays pending until a run that includes ${elsewhere(p)} moves it (\`tributary run\`)`,
+      ),
   };
 }
 

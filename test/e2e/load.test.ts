@@ -97,6 +97,56 @@ describe.each(DIALECTS.filter((d) => d !== 'postgres'))('tributary load (%s)', (
     }
     expect(await rows('events')).toEqual(['click:1', 'view:2']);
   });
+
+  /**
+   * A table equals a full refresh of all its current files, not only of those this load names:
+   * the files earlier loads put in it count (held, in path order). The full refresh: every
+   * file loaded at once into a new table, under a pipeline of its own.
+   */
+  it('a table loaded one file at a time equals a full refresh of all its files', async () => {
+    let n = 0;
+    const fullRefresh = async (files: string[], ...flags: string[]) => {
+      const ref = `ref_${++n}`;
+      const at = dialect === 'sqlite' ? ['--destination', 'sqlite:.tributary/load.db'] : target;
+      const r = await bin(['load', ...files, '--into', ref, '--pipeline', ref, ...flags, ...at], ws.dir);
+      expect(r.code, r.stderr).toBe(0);
+      return rows(ref);
+    };
+    const load = async (file: string, ...flags: string[]) => {
+      const r = await bin(['load', file, '--into', 'o', ...flags, ...target], ws.dir);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const both = ['o_0601.csv', 'o_0602.csv'];
+
+    // The newer file first, then the older: the newer still wins for the ids they share.
+    ws.write('o_0602.csv', 'id,v\n1,new\n2,new2\n');
+    await load('o_0602.csv', '--key', 'id');
+    ws.write('o_0601.csv', 'id,v\n1,old\n3,old3\n');
+    expect(await load('o_0601.csv', '--key', 'id')).toContain(
+      'o: rebuild — o_0601.csv arrived after o_0602.csv',
+    );
+    expect(await rows('o')).toEqual(['1:new', '2:new2', '3:old3']);
+    expect(await rows('o')).toEqual(await fullRefresh(both, '--key', 'id'));
+
+    // The older file edited and loaded again: a rebuild, the newer file still wins.
+    ws.write('o_0601.csv', 'id,v\n1,older\n3,edited\n4,x\n');
+    expect(await load('o_0601.csv', '--key', 'id')).toContain('o: rebuild — o_0601.csv changed');
+    expect(await rows('o')).toEqual(['1:new', '2:new2', '3:edited', '4:x']);
+    expect(await rows('o')).toEqual(await fullRefresh(both, '--key', 'id'));
+
+    // replace: the table is its newest file; an older one loaded after it changes nothing.
+    ws.write('p_0602.csv', 'id,v\n1,new\n');
+    ws.write('p_0601.csv', 'id,v\n1,old\n2,old2\n');
+    for (const f of ['p_0602.csv', 'p_0601.csv']) {
+      const r = await bin(['load', f, '--into', 'p', '--disposition', 'replace', ...target], ws.dir);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(await rows('p')).toEqual(['1:new']);
+    expect(await rows('p')).toEqual(
+      await fullRefresh(['p_0601.csv', 'p_0602.csv'], '--disposition', 'replace'),
+    );
+  });
 });
 
 describe('tributary load: usage', () => {

@@ -220,3 +220,66 @@ describe('run --table / --source: usage errors', () => {
     ]);
   });
 });
+
+/**
+ * A config change that moves a file from table y (on_deleted_file: delete) to table x: a run
+ * limited to x must not load it, for that would take y's ledger row of it, and y's rows from
+ * it would stay for good. It is held until a run covering y takes it out of y.
+ */
+describe('run --table: a file moved from a table out of scope (sqlite)', () => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await Workspace.create('sqlite');
+  });
+  afterEach(async () => {
+    await ws.drop();
+  });
+  const rows = (table: string) =>
+    ws.withDest(async (d) => (await dump(d, table)).map((r) => Object.values(r).join(':')));
+
+  it('is held, so a later run leaves y a full refresh of its files', async () => {
+    ws.config(`sources:
+  - table: x
+    files: "in/x_*.csv"
+    primary_key: id
+  - table: y
+    files: "in/*.csv"
+    primary_key: id
+    on_deleted_file: delete
+`);
+    ws.write('in/x_1.csv', 'id,name\n1,x1\n');
+    ws.write('in/f.csv', 'id,name\n7,f\n');
+    ws.write('in/y_1.csv', 'id,name\n8,y1\n');
+    expect((await ws.cli('run', '--workers', '0')).code).toBe(0);
+    expect(await rows('y')).toEqual(['7:f', '8:y1']);
+
+    // in/f.csv now feeds x.
+    ws.config(`sources:
+  - table: y
+    files: "in/y_*.csv"
+    primary_key: id
+    on_deleted_file: delete
+  - table: x
+    files: "in/*.csv"
+    primary_key: id
+`);
+    const only = await ws.cli('run', '--json', '--workers', '0', '--table', 'x');
+    expect(only.code, only.stderr).toBe(0);
+    const summary = only.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === 'run_finished').summary as RunSummary;
+    expect(summary).toMatchObject({ files: { loaded: 0 }, filesLeft: 1 });
+    expect(summary.warnings).toContainEqual(
+      expect.stringContaining('in/f.csv now feeds table x but was loaded into table y'),
+    );
+    expect(await rows('x')).toEqual(['1:x1']);
+    expect(await rows('y')).toEqual(['7:f', '8:y1']); // untouched
+
+    // A plain run takes f out of y and loads it into x: both are full refreshes of their files.
+    expect((await ws.cli('run', '--workers', '0')).code).toBe(0);
+    expect(await rows('y')).toEqual(['8:y1']);
+    expect(await rows('x')).toEqual(['1:x1', '7:f']);
+  });
+});

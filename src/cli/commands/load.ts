@@ -2,7 +2,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { describeDestination } from '../../config/destination.js';
 import type { WriteDisposition } from '../../core/types.js';
-import { checkLoadFiles, LOAD_PIPELINE, oneOffConfig } from '../../ops/load.js';
+import { checkLoadFiles, heldFiles, LOAD_PIPELINE, loadSelection, oneOffConfig } from '../../ops/load.js';
 import { previewRun } from '../../runner/preview.js';
 import { withDestination } from '../context.js';
 import { codeFor, EXIT } from '../exit.js';
@@ -63,8 +63,9 @@ export function registerLoad(program: Command, io: Io, state: { code: number }):
 The same as a tributary.yaml in the current folder with one source per FILE feeding TABLE,
 run with \`tributary run\`: the types inferred, each file loaded in one transaction with its
 rejects, the files recorded in the destination's ledger under the pipeline (\`load\`), so a
-second load of the same files loads nothing and a changed file replaces its rows. No models
-run. To keep loading a folder, write a config instead: \`tributary init FOLDER\`.
+second load of the same files loads nothing and a changed file replaces its rows. The files
+earlier loads put in TABLE count too (held, in path order): an older file loaded after a newer
+one does not win over it. No models run. To keep loading a folder, write a config instead: \`tributary init FOLDER\`.
 
 Examples:
   tributary load orders.csv --into orders --key id     into .tributary/load.db
@@ -73,7 +74,7 @@ Examples:
     )
     .action(async (files: string[], flags: LoadFlags) => {
       if (flags.destination !== undefined) rememberUrlSecret(flags.destination);
-      const config = oneOffConfig({
+      const load = {
         files,
         into: flags.into,
         ...(flags.key !== undefined ? { key: [flags.key] } : {}),
@@ -81,18 +82,26 @@ Examples:
         ...(flags.destination !== undefined ? { destination: flags.destination } : {}),
         ...(flags.pipeline !== undefined ? { pipeline: flags.pipeline } : {}),
         cwd: process.cwd(),
-      });
-      if ('password' in config.destination) rememberSecret(config.destination.password);
-      await checkLoadFiles(config);
+      };
+      const given = oneOffConfig(load);
+      if ('password' in given.destination) rememberSecret(given.destination.password);
+      await checkLoadFiles(given);
+      // The files earlier loads put in the table are its files too: held, in path order.
+      const table = (given.sources[0] as { table: string }).table;
+      const held = await withDestination(given, (dest) => heldFiles(dest, given, table), { readOnly: true });
+      const config = held.length === 0 ? given : oneOffConfig({ ...load, held });
+      const select = loadSelection(config, given.sources.length);
       const d = config.destination;
       const where = `${d.kind === 'sqlite' ? `sqlite:${path.relative(process.cwd(), d.path)}` : describeDestination(d)} (pipeline ${config.pipeline})`;
       if (flags.dryRun) {
-        const preview = await withDestination(config, (dest) => previewRun(config, dest), { readOnly: true });
+        const preview = await withDestination(config, (dest) => previewRun(config, dest, { select }), {
+          readOnly: true,
+        });
         io.out(flags.json ? JSON.stringify(preview, null, 2) : previewText(preview));
         state.code = preview.files.some((f) => f.action === 'fail') ? EXIT.partial : EXIT.ok;
         return;
       }
-      const summary = await runConfig(config, flags, io, { models: false });
+      const summary = await runConfig(config, flags, io, { models: false, select });
       if (!flags.json) io.out(`Destination: ${where}.`);
       state.code = codeFor(summary);
     });

@@ -143,7 +143,7 @@ export async function runConfig(
   config: ResolvedConfig,
   flags: Omit<RunFlags, 'config'>,
   io: Io,
-  options: Pick<RunOptions, 'models'> = {},
+  options: Pick<RunOptions, 'models' | 'select'> = {},
 ): Promise<RunSummary> {
   const wait = flags.wait ?? 0;
   const controller = new AbortController();

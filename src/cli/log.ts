@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
+import { escapeControls } from '../config/quote.js';
 import type { RunEvent } from '../runner/events.js';
 import { changedTable } from '../schema/diff.js';
 import { eventLine } from './render.js';
@@ -117,7 +118,9 @@ function pretty(line: string, style: Style): string {
   const paint = LEVEL_PAINT[label];
   const level = label.toUpperCase().padEnd(5);
   const err = rec.err as { message?: string } | undefined;
-  return `${style.dim(time)} ${paint ? paint(style, level) : level} ${rec.msg ?? ''}${err?.message ? `: ${err.message}` : ''}`;
+  // Messages name files and quote values (untrusted): escaped before the colours go on.
+  const msg = escapeControls(String(rec.msg ?? ''));
+  return `${style.dim(time)} ${paint ? paint(style, level) : level} ${msg}${err?.message ? `: ${escapeControls(err.message)}` : ''}`;
 }
 
 const EVENT_LEVEL: Record<RunEvent['type'], 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

@@ -1,17 +1,20 @@
+import { escapeControls as safe } from '../config/quote.js';
 import type { ModelResult, RunEvent, RunSummary } from '../runner/events.js';
 import type { FilePreview, RunPreview } from '../runner/preview.js';
 import { plain, type Style } from './style.js';
 
 /**
- * Plain text table: columns padded, numbers right-aligned. `paint` colours the cells of a
- * column (by header) after the padding is measured, so colours never shift the columns.
+ * Plain text table: columns padded, numbers right-aligned. Cells are untrusted text (file
+ * names, values): their controls are escaped first (`escapeControls`), then `paint` colours
+ * the cells of a column (by header) after the padding is measured, so colours never shift
+ * the columns and are the only escapes that reach the terminal.
  */
 export function table(
   headers: string[],
   rows: Array<Array<string | number | null | undefined>>,
   paint: Readonly<Record<string, (cell: string) => string>> = {},
 ): string {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : safe(String(c)))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const line = (r: string[], painted: boolean) =>
@@ -25,7 +28,7 @@ export function table(
       .join('  ')
       .trimEnd();
   return [
-    line(headers, false),
+    line(headers.map(safe), false),
     line(
       widths.map((w) => '-'.repeat(w)),
       false,
@@ -101,36 +104,38 @@ export function summaryText(s: RunSummary, st: Style = plain): string {
           : c.kind === 'add_column'
             ? `added ${c.table}.${c.column} ${c.to}`
             : `widened ${c.table}.${c.column} ${c.from} → ${c.to}`;
-      out.push(`  ${what}  (${c.file})`);
+      out.push(`  ${safe(what)}  (${safe(c.file)})`);
     }
   }
   const discarded = s.tables.filter((t) => t.discardedRows > 0 || t.discardedValues > 0);
   if (discarded.length > 0) {
     out.push('', 'Discarded by schema contract (counted, not stored):');
     for (const t of discarded)
-      out.push(`  ${t.table}: ${t.discardedRows} row(s), ${t.discardedValues} value(s)`);
+      out.push(`  ${safe(t.table)}: ${t.discardedRows} row(s), ${t.discardedValues} value(s)`);
   }
   if (s.reconciled && s.reconciled.length > 0) {
     out.push('', 'Put back in line with the current files (docs/loading.md, "Edited and late files"):');
-    for (const r of s.reconciled) out.push(`  ${r.table}: ${r.action.replace('_', ' ')} — ${r.reason}`);
+    for (const r of s.reconciled)
+      out.push(`  ${safe(r.table)}: ${r.action.replace('_', ' ')} — ${safe(r.reason)}`);
   }
   if (s.warnings.length > 0) {
     out.push('', st.warn('Warnings:'));
-    for (const w of s.warnings) out.push(`  ${w}`);
+    for (const w of s.warnings) out.push(`  ${safe(w)}`);
   }
   if (s.rejectsByReason.length > 0) {
     out.push('', st.warn('Rejected rows by reason (see `tributary rejects`):'));
-    for (const r of s.rejectsByReason) out.push(`  ${r.table}: ${r.code} × ${st.warn(String(r.count))}`);
+    for (const r of s.rejectsByReason)
+      out.push(`  ${safe(r.table)}: ${r.code} × ${st.warn(String(r.count))}`);
   }
   if (s.failures.length > 0) {
     out.push('', st.bad('Failed files (they will be retried next run):'));
-    for (const x of s.failures) out.push(`  ${x.file}: ${st.bad(x.code)}: ${x.message}`);
+    for (const x of s.failures) out.push(`  ${safe(x.file)}: ${st.bad(x.code)}: ${safe(x.message)}`);
   }
   if (s.models && s.models.length > 0) {
     out.push('', 'Models:', modelsTable(s.models, st));
-    for (const m of s.models) if (m.error) out.push(`  ${m.name}: ${st.bad(m.error)}`);
+    for (const m of s.models) if (m.error) out.push(`  ${m.name}: ${st.bad(safe(m.error))}`);
   }
-  if (s.error) out.push('', `${st.bad('Run error:')} ${s.error}`);
+  if (s.error) out.push('', `${st.bad('Run error:')} ${safe(s.error)}`);
   return out.join('\n');
 }
 
@@ -145,21 +150,21 @@ export function eventLine(e: RunEvent, st: Style = plain): string | undefined {
     case 'files_discovered':
       return `${e.total} file(s) found: ${e.toLoad} to read, ${e.unchanged} unchanged`;
     case 'file_loaded':
-      return `loaded ${e.file} → ${e.table}: ${e.rows} rows (${e.stats.inserted} new, ${e.stats.updated} updated), ${e.rejects} rejected, ${duration(e.ms)}${e.passes === 1 ? ', one pass' : ''}`;
+      return `loaded ${safe(e.file)} → ${safe(e.table)}: ${e.rows} rows (${e.stats.inserted} new, ${e.stats.updated} updated), ${e.rejects} rejected, ${duration(e.ms)}${e.passes === 1 ? ', one pass' : ''}`;
     case 'file_unchanged':
-      return `unchanged ${e.file} (same content)`;
+      return `unchanged ${safe(e.file)} (same content)`;
     case 'file_failed':
-      return `${st.bad('FAILED')} ${e.file}: ${e.code}: ${e.message}`;
+      return `${st.bad('FAILED')} ${safe(e.file)}: ${e.code}: ${safe(e.message)}`;
     case 'file_retry':
-      return `retrying ${e.file} (attempt ${e.attempt} failed, ${e.retriesLeft} retr${e.retriesLeft === 1 ? 'y' : 'ies'} left): ${e.code}: ${e.message}`;
+      return `retrying ${safe(e.file)} (attempt ${e.attempt} failed, ${e.retriesLeft} retr${e.retriesLeft === 1 ? 'y' : 'ies'} left): ${e.code}: ${safe(e.message)}`;
     case 'table_reconciled':
-      return `${e.action === 'rebuild' ? 'rebuilding' : e.action === 'empty' ? 'emptying' : 'removing rows of a deleted file from'} ${e.table}: ${e.reason}`;
+      return `${e.action === 'rebuild' ? 'rebuilding' : e.action === 'empty' ? 'emptying' : 'removing rows of a deleted file from'} ${safe(e.table)}: ${safe(e.reason)}`;
     case 'warning':
-      return `${st.warn('warning:')} ${e.message}`;
+      return `${st.warn('warning:')} ${safe(e.message)}`;
     case 'model_finished': {
       const m = e.result;
       const what = `model ${m.name} (${m.materialized}): ${st.status(m.status)}, ${refreshText(m)}, ${duration(m.durationMs)}`;
-      return m.error ? `${what}: ${m.error}` : what;
+      return m.error ? `${what}: ${safe(m.error)}` : what;
     }
     default:
       return undefined;
@@ -209,10 +214,11 @@ export function previewText(p: RunPreview, st: Style = plain): string {
   const out: string[] = [];
   out.push(`Dry run of ${p.pipeline} → ${p.destination}: nothing was changed.`);
   if (p.absent) out.push('The destination does not exist yet: the run would create it.');
-  for (const w of p.warnings) out.push(`${st.warn('warning:')} ${w}`);
+  for (const w of p.warnings) out.push(`${st.warn('warning:')} ${safe(w)}`);
   if (p.reconcile.length > 0) {
     out.push('', 'Put back in line before loading (a table equals a full refresh of its current files):');
-    for (const r of p.reconcile) out.push(`  ${r.table}: ${r.action.replace('_', ' ')} — ${r.reason}`);
+    for (const r of p.reconcile)
+      out.push(`  ${safe(r.table)}: ${r.action.replace('_', ' ')} — ${safe(r.reason)}`);
   }
   const todo = p.files.filter((f) => f.action !== 'unchanged');
   if (todo.length > 0) {
@@ -220,14 +226,14 @@ export function previewText(p: RunPreview, st: Style = plain): string {
     for (const f of todo) {
       const records = f.records === undefined ? '' : `, ${f.records} record(s)`;
       const shadowed = f.shadowed ? ' (a newer file holds the table: its rows are not written)' : '';
-      out.push(`${f.path} → ${f.table}: ${f.action} (${f.reason}${records})${shadowed}`);
-      if (f.error) out.push(`  ${st.bad('would fail:')} ${f.error.code}: ${f.error.message}`);
+      out.push(`${safe(f.path)} → ${safe(f.table)}: ${f.action} (${safe(f.reason)}${records})${shadowed}`);
+      if (f.error) out.push(`  ${st.bad('would fail:')} ${f.error.code}: ${safe(f.error.message)}`);
       for (const c of f.changes) {
-        out.push(`  ${c.text}`);
+        out.push(`  ${safe(c.text)}`);
         for (const sql of c.sql) out.push(...sql.split('\n').map((l) => `    ${l}`));
       }
-      for (const r of f.rejects) out.push(`  kept out: ${r}`);
-      for (const w of f.warnings) out.push(`  ${st.warn('warning:')} ${w}`);
+      for (const r of f.rejects) out.push(`  kept out: ${safe(r)}`);
+      for (const w of f.warnings) out.push(`  ${st.warn('warning:')} ${safe(w)}`);
     }
   }
   const count = (a: FilePreview['action']) => p.files.filter((f) => f.action === a).length;

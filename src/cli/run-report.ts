@@ -1,3 +1,4 @@
+import { escapeControls } from '../config/quote.js';
 import type { RunRecord } from '../ops/history.js';
 import type { RunSummary } from '../runner/events.js';
 import { summaryText } from './render.js';
@@ -21,7 +22,7 @@ export function runReport(run: RunRecord, st: Style = plain): string {
       when,
       `Files: ${run.filesLoaded} loaded, ${run.filesSkipped} unchanged, ${st.count(run.filesFailed, st.bad)} failed; rows: ${run.rowsInserted} inserted, ${run.rowsUpdated} updated, ${st.count(run.rowsRejected, st.warn)} rejected.`,
     ];
-    if (run.error) lines.push(`${st.bad('Error:')} ${run.error}`);
+    if (run.error) lines.push(`${st.bad('Error:')} ${escapeControls(run.error)}`);
     return lines.join('\n');
   }
   // Summaries written by older versions may lack newer fields.

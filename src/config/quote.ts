@@ -18,6 +18,24 @@ export function escapeText(text: string): string {
   return escapeUnsafe(JSON.stringify(text).slice(1, -1).replaceAll('\\"', '"'));
 }
 
+/** Every C0 control, DEL, C1 controls, the line and paragraph separators and bidi characters. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Untrusted text shown as data (a file name, a table cell, a raw record): controls, line breaks
+ * and bidi characters escaped (`\n`, `\r`, `\t`, else `\u001b`), so none reaches the terminal
+ * as itself (ESC would start an escape sequence); everything else, backslashes included, as it
+ * is. Unlike {@link escapeText} it leaves escaped text unchanged, so applying it twice (a cell
+ * escaped by its command, then by `table()`) shows the same.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    CONTROLS,
+    (c) => SHORT[c] ?? `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /**
  * A received value as a message shows it: `nothing` when absent, else as JSON (strings
  * quoted), escaped, and cut after SHOWN_LENGTH characters with `…` (strings: and their length).

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.js';
+import { escapeControls } from '../../config/quote.js';
 import type { SourceFreshness } from '../../ops/freshness.js';
 import { isNoopRun, type RunRecord, runHistory } from '../../ops/history.js';
 import { schemaHistory, tableColumns } from '../../ops/schema.js';
@@ -249,13 +250,18 @@ function statusText(data: StatusReport, st: Style): string {
   return lines.join('\n');
 }
 
-/** `orders ← in/*.csv: newest file 1d 2h old (in/a.csv), expected every 24h`. */
+/**
+ * `sources[0] (orders ← in/*.csv): newest file in/a.csv modified 1d 2h ago, expected every
+ * 24h`, escaped: the file name is untrusted.
+ */
 function freshnessLine(f: SourceFreshness): string {
   const what =
     f.ageMs === null
       ? 'no file recorded yet'
       : `newest file ${f.newestFile} modified ${formatDuration(f.ageMs)} ago`;
-  return `sources[${f.source}] (${f.table} ← ${f.files}): ${what}, expected every ${f.expectEvery}`;
+  return escapeControls(
+    `sources[${f.source}] (${f.table} ← ${f.files}): ${what}, expected every ${f.expectEvery}`,
+  );
 }
 
 /** The model results stored in a run's summary (none for runs from before models existed). */

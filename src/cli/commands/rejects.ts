@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { escapeControls as safe } from '../../config/quote.js';
 import { TributaryError } from '../../core/errors.js';
 import { exportRejectsFile, fixFor, type RejectGroup, rejectGroups, rejectRows } from '../../ops/rejects.js';
 import { type RetryReport, retryRejects } from '../../ops/retry/index.js';
@@ -125,11 +126,11 @@ function groupsText(groups: RejectGroup[], resolved: boolean, st: Style): string
   for (const g of groups) {
     out.push(
       '',
-      `${st.bold(g.table)}  ${st.warn(g.code)}${g.column ? `  ${g.column}` : ''}  × ${st.warn(String(g.count))}  (${g.files} file${g.files === 1 ? '' : 's'})`,
+      `${st.bold(safe(g.table))}  ${st.warn(g.code)}${g.column ? `  ${safe(g.column)}` : ''}  × ${st.warn(String(g.count))}  (${g.files} file${g.files === 1 ? '' : 's'})`,
     );
     for (const e of g.examples) {
       out.push(
-        `  ${e.file}:${e.line}  ${e.message}${e.resolvedRunId !== null ? `  ${st.ok(`(resolved by run ${e.resolvedRunId})`)}` : ''}`,
+        `  ${safe(e.file)}:${e.line}  ${safe(e.message)}${e.resolvedRunId !== null ? `  ${st.ok(`(resolved by run ${e.resolvedRunId})`)}` : ''}`,
       );
       out.push(`      ${st.dim(cut(e.raw, 120))}`);
     }
@@ -154,7 +155,7 @@ function retryText(r: RetryReport, st: Style): string {
     `  still rejected   ${st.count(r.stillRejected, st.warn)}   (with the reason they fail for now: \`tributary rejects\`)`,
     `  not retried      ${notRetried}`,
   ];
-  for (const n of r.notRetried) out.push(`    ${n.table} × ${n.count}: ${n.reason}`);
+  for (const n of r.notRetried) out.push(`    ${safe(n.table)} × ${n.count}: ${safe(n.reason)}`);
   if (r.files.length > 0) {
     out.push(
       '',
@@ -180,7 +181,8 @@ function retryText(r: RetryReport, st: Style): string {
   return out.join('\n');
 }
 
+/** A raw record on one line: whitespace runs as one space, controls escaped (it is untrusted), cut at `n`. */
 function cut(text: string, n: number): string {
-  const flat = text.replace(/\s+/g, ' ');
+  const flat = safe(text.replace(/\s+/g, ' '));
   return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
 }

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { TributaryError } from '../core/errors.js';
@@ -10,7 +10,21 @@ import { TributaryError } from '../core/errors.js';
  * `X-Tributary-Token`), or from the cookie that opening any page with `?token=` sets.
  */
 
-export const COOKIE = 'tributary_token';
+/**
+ * The cookie that keeps the token for a browser session, on the server at `port`. Cookies
+ * ignore ports (RFC 6265 §8.5): every service on the host receives it. Hence a name per port
+ * (two dashboards on one host do not overwrite each other's), and a value derived from the
+ * token for that port ({@link cookieValue}), never the token itself: a service that receives
+ * it learns nothing it could use as the token.
+ */
+export function cookieName(port: number): string {
+  return `tributary_token_${port}`;
+}
+
+/** HMAC-SHA256 of the port keyed with the token, hex: what the cookie holds instead of the token. */
+export function cookieValue(token: string, port: number): string {
+  return createHmac('sha256', token).update(`tributary-ui-cookie:${port}`).digest('hex');
+}
 
 /** Whether `host` (a name or an address to bind) is this machine's loopback. */
 export function isLoopback(host: string): boolean {
@@ -44,28 +58,38 @@ export function sameToken(given: string | undefined, token: string): boolean {
   return given !== undefined && timingSafeEqual(digest(given), digest(token));
 }
 
-/** The token a request carries: header first, then the cookie. */
-export function requestToken(req: IncomingMessage): string | undefined {
+/**
+ * Whether a request carries the token of the server at `port`: in a header (the header wins
+ * when both are sent), else as that port's cookie ({@link cookieName}, {@link cookieValue}).
+ */
+export function hasToken(req: IncomingMessage, token: string, port: number): boolean {
   const auth = req.headers.authorization;
-  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
+  if (auth && /^Bearer\s+/i.test(auth)) return sameToken(auth.replace(/^Bearer\s+/i, '').trim(), token);
   const header = req.headers['x-tributary-token'];
-  if (typeof header === 'string') return header;
+  if (typeof header === 'string') return sameToken(header, token);
+  const name = cookieName(port);
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) {
-      try {
-        return decodeURIComponent(v.join('='));
-      } catch {
-        return undefined;
-      }
-    }
+    if (k === name) return sameToken(v.join('='), cookieValue(token, port));
   }
-  return undefined;
+  return false;
 }
 
-/** The Set-Cookie value that keeps the token for this browser session. */
-export function tokenCookie(token: string): string {
-  return `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+/** The Set-Cookie value that keeps the dashboard open for this browser session. */
+export function tokenCookie(token: string, port: number): string {
+  return `${cookieName(port)}=${cookieValue(token, port)}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
+/**
+ * Where `?token=` redirects to: this page without the token, as a path on this server.
+ * `GET /.//evil.example?token=T` has the pathname `//evil.example`, which a browser reads as
+ * another host (an open redirect): leading slashes collapse to one.
+ */
+export function redirectTarget(url: URL): string {
+  const rest = new URLSearchParams(url.search);
+  rest.delete('token');
+  const query = rest.toString();
+  return `/${url.pathname.replace(/^[/\\]+/, '')}${query ? `?${query}` : ''}`;
 }
 
 /**

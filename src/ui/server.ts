@@ -5,7 +5,15 @@ import { messageOf, TributaryError } from '../core/errors.js';
 import { createDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { LIVE_JS, STYLE_CSS } from './assets.js';
-import { checkBind, isLoopback, loopbackHostHeader, requestToken, sameToken, tokenCookie } from './auth.js';
+import {
+  checkBind,
+  hasToken,
+  isLoopback,
+  loopbackHostHeader,
+  redirectTarget,
+  sameToken,
+  tokenCookie,
+} from './auth.js';
 import { CHART_RUNS, DashboardData, type RejectsView } from './data.js';
 import { type Html, html } from './html.js';
 import { page, type Section } from './layout.js';
@@ -109,6 +117,7 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     });
   });
   const address = server.address() as AddressInfo;
+  app.port = address.port;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const openHost = isLoopback(host) ? (host === 'localhost' ? 'localhost' : shown) : shown;
   return {
@@ -159,6 +168,9 @@ class App {
     readonly mask: Masker,
     readonly token: string | undefined,
   ) {}
+
+  /** The port listened on (known once listening): it names the token cookie. */
+  port = 0;
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -213,16 +225,15 @@ class App {
         this.#denied(res);
         return false;
       }
-      url.searchParams.delete('token');
       res.writeHead(303, {
         ...SECURITY_HEADERS,
-        'set-cookie': tokenCookie(this.token),
-        location: url.pathname + url.search,
+        'set-cookie': tokenCookie(this.token, this.port),
+        location: redirectTarget(url),
       });
       res.end();
       return false;
     }
-    if (sameToken(requestToken(req), this.token)) return true;
+    if (hasToken(req, this.token, this.port)) return true;
     this.#denied(res);
     return false;
   }

@@ -4,6 +4,7 @@
  * process: prints its address, opens nothing, stops on SIGTERM. On SQLite (the rules do not
  * depend on the database; the pages on every database: server.test.ts).
  */
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/cli/context.js';
@@ -62,12 +63,38 @@ describe('dashboard access', () => {
       expect(set.status).toBe(303);
       expect(set.headers.location).toBe('/runs?before=5');
       const cookie = String(set.headers['set-cookie']?.[0]);
-      expect(cookie).toMatch(/^tributary_token=.*; Path=\/; HttpOnly; SameSite=Strict$/);
+      // Named for the port (cookies ignore ports: two dashboards on one host keep theirs), and
+      // not the token itself: another service on this host that receives it learns no token.
+      expect(cookie).toMatch(
+        new RegExp(`^tributary_token_${server.port}=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict$`),
+      );
+      expect(cookie).not.toContain(TOKEN);
+      expect(cookie).not.toContain(encodeURIComponent(TOKEN));
       const withCookie = await request(base, '/runs?before=5', {
         headers: { cookie: cookie.split(';')[0] as string },
       });
       expect(withCookie.status).toBe(200);
       expect(withCookie.body).not.toContain(TOKEN);
+      // The token itself as the cookie's value, or the cookie of another port: refused.
+      for (const other of [
+        `tributary_token_${server.port}=${encodeURIComponent(TOKEN)}`,
+        `tributary_token=${encodeURIComponent(TOKEN)}`,
+        `tributary_token_${server.port + 1}=${(cookie.split(';')[0] as string).split('=')[1]}`,
+      ])
+        expect((await request(base, '/runs', { headers: { cookie: other } })).status, other).toBe(401);
+      // The redirect stays on this server: leading slashes collapse (no `//host` Location).
+      for (const [sent, location] of [
+        ['/.//evil.example', '/evil.example'],
+        ['//evil.example/x', '/x'], // the request target read as an authority: its path only
+        ['/%2F%2Fevil.example', '/%2F%2Fevil.example'],
+        ['/\\evil.example', '/'], // likewise (a backslash is a slash in an http URL)
+        ['/./\\evil.example', '/evil.example'],
+      ] as const) {
+        const raw = await rawGet(server.port, `${sent}?token=${encodeURIComponent(TOKEN)}&a=1`);
+        expect(raw.status, sent).toBe(303);
+        expect(raw.location, sent).toBe(`${location}?a=1`);
+        expect(raw.location, sent).not.toMatch(/^[/\\][/\\]/);
+      }
       // A token also guards a loopback server when one is given.
     } finally {
       await server.close();
@@ -159,3 +186,15 @@ describe('dashboard access', () => {
     expect(exit.stderr).toContain('dashboard stopped');
   });
 });
+
+/** A GET of `rawPath` exactly as written (no URL normalising on the way): status and Location. */
+function rawGet(port: number, rawPath: string): Promise<{ status: number; location: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: rawPath, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -194,7 +194,10 @@ export interface Destination extends SqlClient {
   /**
    * Connect; create the database when missing and allowed. `readOnly` (`run --dry-run`):
    * change nothing, not even by creating the database or the SQLite file; when there is
-   * none, {@link absent} is true and there is nothing to read (an empty destination).
+   * none, {@link absent} is true and there is nothing to read (an empty destination). Its
+   * sessions refuse writes in the database (SQLite `query_only`, MySQL `SET SESSION
+   * TRANSACTION READ ONLY`, PostgreSQL `default_transaction_read_only`); the run lock, on
+   * connections of its own, is not affected.
    */
   open(options?: { readOnly?: boolean }): Promise<void>;
   /** Opened read-only and found no database (or SQLite file): nothing to read. */

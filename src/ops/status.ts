@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.js';
-import type { Destination, LiveTable } from '../destinations/types.js';
+import type { Destination, LiveTable, SqlClient } from '../destinations/types.js';
 import { readLedger } from '../state/ledger.js';
 import { listRuns, type RunRecord } from '../state/runs.js';
 import { ensureStateTables } from '../state/tables.js';
@@ -25,9 +25,9 @@ export interface StatusReport {
   now: string;
 }
 
-/** The rows of one table. */
-export async function countRows(db: Destination, table: string): Promise<number> {
-  const [row] = await db.query<{ n: number | string }>(
+/** The rows of one table, read through `via` (default: the destination itself). */
+export async function countRows(db: Destination, table: string, via: SqlClient = db): Promise<number> {
+  const [row] = await via.query<{ n: number | string }>(
     `SELECT count(*) AS n FROM ${db.dialect.quote(table)}`,
   );
   return Number(row?.n ?? 0);

@@ -40,8 +40,10 @@ import { type LineageGraph, lineageGraph } from './lineage.js';
 /**
  * What the dashboard reads, each a plain object (a page renders it, /api/… sends it as JSON).
  * Read-only by construction: the destination is opened read-only (SQLite: a query_only
- * connection), every statement goes through {@link readOnly}, which refuses anything but a
- * SELECT, and nothing here takes the run lock or creates a table: a database no run has used
+ * connection; MySQL/MariaDB: `SET SESSION TRANSACTION READ ONLY`; PostgreSQL:
+ * `default_transaction_read_only`), every statement goes through {@link readOnly}, which
+ * refuses anything but a SELECT (SQLite's catalog excepted: it reads through its own
+ * query_only handle), and nothing here takes the run lock or creates a table: a database no run has used
  * yet, or whose state tables are missing, reads as empty. Every SQL statement is a reader of
  * src/state or src/ops, written once for SQLite, MySQL/MariaDB and PostgreSQL.
  */
@@ -385,7 +387,7 @@ export class DashboardData {
   }
 
   async #catalog(dest: Destination | undefined): Promise<Map<string, LiveTable>> {
-    return dest ? dest.readCatalog() : new Map();
+    return dest ? dest.readCatalog(readOnly(dest)) : new Map();
   }
 
   async tables(): Promise<{ tables: TableListEntry[]; modelProblem: string | null }> {
@@ -405,7 +407,7 @@ export class DashboardData {
       out.push({
         table: name,
         kind: modelNames.has(name) ? 'model' : this.#isChild(catalog, name) ? 'child' : 'table',
-        rows: live && s ? await countRows(s.dest, name) : null,
+        rows: live && s ? await countRows(s.dest, name, s.db) : null,
         columns: live?.columns.length ?? 0,
         primaryKey: live?.primaryKey ?? [],
         files: l?.files ?? 0,
@@ -448,7 +450,7 @@ export class DashboardData {
     return {
       table: name,
       kind: live || model ? kind : 'missing',
-      rows: live && s ? await countRows(s.dest, name) : null,
+      rows: live && s ? await countRows(s.dest, name, s.db) : null,
       columns: described?.columns ?? [],
       primaryKey: described?.primaryKey ?? [],
       cursor: sources.find((x) => x.cursor)?.cursor ?? null,
@@ -537,7 +539,7 @@ export class DashboardData {
       : [];
     // The table choices without a second pass over the rejects: the config's tables, the
     // catalog's (child tables), and those of the groups.
-    const catalog = await s.dest.readCatalog();
+    const catalog = await s.dest.readCatalog(s.db);
     const tables = [
       ...new Set([
         ...this.config.sources.map((x) => x.table),

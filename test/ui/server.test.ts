@@ -369,5 +369,32 @@ for (const dialect of DIALECTS) {
       }
       expect(await ws.withDest(stateSnapshot)).toEqual(before);
     });
+
+    it('its connection refuses writes itself (SQLite query_only, MySQL READ ONLY session, PostgreSQL default_transaction_read_only)', async () => {
+      const config = readConfig(path.join(ws.dir, 'tributary.yaml'));
+      let opened: Destination | undefined;
+      const probe = await startUi({
+        config,
+        port: 0,
+        destination: async () => {
+          opened = await createDestination(config.destination);
+          return opened;
+        },
+      });
+      try {
+        expect((await request(probe.url, '/tables')).status).toBe(200);
+        if (!opened) throw new Error('the dashboard opened no destination');
+        // Past the dashboard's SELECT-only client: the database itself says no.
+        await expect(opened.execute("UPDATE _tributary_runs SET status = 'x'")).rejects.toThrow(
+          /read.?only|READ ONLY/i,
+        );
+        await expect(opened.execute('CREATE TABLE ui_probe (a integer)')).rejects.toThrow(
+          /read.?only|READ ONLY/i,
+        );
+      } finally {
+        await probe.close();
+      }
+      expect(await ws.withDest(stateSnapshot)).toEqual(before);
+    });
   });
 }

@@ -40,6 +40,8 @@ export type MysqlConfig = Extract<DestinationConfig, { kind: 'mysql' }>;
 const SQL_MODE =
   'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SQL_MODE}'`;
+/** A read-only open (`ui`, `--dry-run`): the server refuses every write to a table in these sessions. */
+const READ_ONLY = 'SET SESSION TRANSACTION READ ONLY';
 
 /** A LOAD DATA the writer did not start asks for a file: refuse (never read local files). */
 function refuseInfile(path: string): Readable {
@@ -72,6 +74,8 @@ export class MysqlDestination implements Destination {
   #bulk = false;
   #stagingEngines: readonly string[] = ['InnoDB'];
   readonly #ready = new WeakSet<object>();
+  /** Opened read-only: every pooled session refuses writes (SET SESSION TRANSACTION READ ONLY). */
+  #readOnly = false;
   #locks: RunLocks | undefined;
 
   constructor(config: MysqlConfig) {
@@ -153,6 +157,7 @@ export class MysqlDestination implements Destination {
       this.#stagingEngines = (aria as unknown[]).length > 0 ? ['Aria', 'InnoDB'] : ['InnoDB'];
       this.#collation = BINARY_COLLATIONS.find((n) => names.has(n)) ?? BINARY_COLLATIONS[2];
       this.#dialect = mysqlDialect(this.#collation);
+      this.#readOnly = options.readOnly === true;
       if (Number(info?.has_db) === 0 && options.readOnly) {
         this.absent = true;
         return;
@@ -239,11 +244,14 @@ export class MysqlDestination implements Destination {
     }
     const core = (conn as unknown as { connection: object }).connection;
     if (!this.#ready.has(core)) {
-      try {
-        await conn.query(SESSION_INIT);
-      } catch (err) {
-        conn.destroy();
-        throw this.#fail(err, SESSION_INIT);
+      const init = this.#readOnly ? [SESSION_INIT, READ_ONLY] : [SESSION_INIT];
+      for (const sql of init) {
+        try {
+          await conn.query(sql);
+        } catch (err) {
+          conn.destroy();
+          throw this.#fail(err, sql);
+        }
       }
       this.#ready.add(core);
     }

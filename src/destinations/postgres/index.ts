@@ -137,7 +137,7 @@ export class PostgresDestination implements Destination {
    * encoding would garble every non-ASCII character; pg's startup message asks for UTF8 too,
    * the option says so here rather than leave it to the driver).
    */
-  #clientConfig(database: string, withSchema = true): ClientConfig {
+  #clientConfig(database: string, withSchema = true, readOnly = false): ClientConfig {
     const c = this.#config;
     const options = [
       '-c TimeZone=UTC',
@@ -147,6 +147,8 @@ export class PostgresDestination implements Destination {
       '-c client_encoding=UTF8',
     ];
     if (withSchema) options.push(`-c search_path=${startupValue(q(c.schema))}`);
+    // A read-only open (`ui`, `--dry-run`): every transaction of the session refuses writes.
+    if (readOnly) options.push('-c default_transaction_read_only=on');
     return {
       host: c.host,
       port: c.port,
@@ -216,7 +218,7 @@ export class PostgresDestination implements Destination {
       await probe.end().catch(() => undefined);
     }
     const pool = new pg.Pool({
-      ...this.#clientConfig(database),
+      ...this.#clientConfig(database, true, options.readOnly === true),
       max: this.#settings.loads + 1, // one beyond the loads for catalog and state queries
       idleTimeoutMillis: 30_000,
     });

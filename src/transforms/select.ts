@@ -84,12 +84,16 @@ export function selectNodes(
     for (const p of node.parents) children.set(p, [...(children.get(p) ?? []), name]);
   }
   const out = new Set<string>();
+  // Each walk keeps its own visited set: a node another selector already put in `out` must
+  // still be walked through, or `A,orders+` on orders -> A -> B stops at A and drops B.
   const walk = (start: string, next: (n: string) => readonly string[]) => {
+    const seen = new Set<string>([start]);
     const stack = [start];
     while (stack.length > 0) {
       const n = stack.pop() as string;
       for (const m of next(n)) {
-        if (!out.has(m)) {
+        if (!seen.has(m)) {
+          seen.add(m);
           out.add(m);
           stack.push(m);
         }

@@ -55,6 +55,16 @@ describe('--select', () => {
       [' user_totals , ', '+items'],
       ['deliveries__items', 'items', 'user_totals'],
     ],
+    // overlapping selectors: a node one selector already took is still walked through by the next
+    [['orders_enriched,orders+'], ['deliveries_enriched', 'orders', 'orders_enriched', 'user_totals']],
+    [
+      ['orders_enriched', '+user_totals'],
+      ['orders', 'orders_enriched', 'user_totals', 'users'],
+    ],
+    [
+      ['orders+', 'user_totals+'],
+      ['deliveries_enriched', 'orders', 'orders_enriched', 'user_totals'],
+    ],
   ])('%j', (values, expected) => {
     expect(select(...values)).toEqual(expected);
   });

@@ -55,7 +55,7 @@ export async function runHistory(
 /**
  * A run that loaded nothing and changed nothing: a plain `tributary run` (no full refresh,
  * retry or transform) that succeeded without a file loaded or failed, a row written or
- * rejected or deleted, a table reconciled, a schema change or a model built — the run a
+ * rejected or deleted, a table reconciled, a schema change, a model built or a warning — the run a
  * schedule makes every few minutes when no file came. `history` hides them unless `--all`.
  */
 export function isNoopRun(r: RunRecord): boolean {
@@ -70,6 +70,9 @@ export function isNoopRun(r: RunRecord): boolean {
     (s.reconciled ?? []).length === 0 &&
     (s.schemaChanges ?? []).length === 0 &&
     (s.models ?? []).every((m) => m.status === 'skipped') &&
+    // A warning (a glob that matches nothing, a folder not mounted) is news: such a run must
+    // not look like a quiet day (src/runner/plan.ts), so it is never hidden.
+    (s.warnings ?? []).length === 0 &&
     !s.error
   );
 }

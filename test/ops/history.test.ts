@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/cli/context.js';
 import { isNoopRun, type RunRecord, runHistory } from '../../src/ops/history.js';
+import type { RunSummary } from '../../src/runner/events.js';
 import { finishRun, listRuns, startRun } from '../../src/state/runs.js';
 import { DIALECTS, Workspace } from '../helpers/workspace.js';
 
@@ -48,6 +49,8 @@ describe('isNoopRun', () => {
     ['models all skipped', { ...noop, summary: { ...summary, models: [{ status: 'skipped' }] } }, true],
     ['a full refresh', { ...noop, summary: { ...summary, trigger: 'full refresh of t' } }, false],
     ['`tributary transform`', { ...noop, summary: { ...summary, trigger: 'transform' } }, false],
+    // A glob matching nothing must not look like a quiet day (src/runner/plan.ts).
+    ['a warning only', { ...noop, summary: { ...summary, warnings: ['no file matches "*.csv"'] } }, false],
   ] as const)('%s: %s', (_what, run, expected) => {
     expect(isNoopRun(run as RunRecord)).toBe(expected);
   });
@@ -92,5 +95,32 @@ describe.each(DIALECTS)('runHistory on %s', (dialect) => {
     expect(all.runs.map((r) => r.id)).toEqual([453, 452, 451, 450, 449]);
     expect(all.hidden).toBe(0);
     expect((await history({ id: 2 })).runs.map((r) => r.id)).toEqual([2]);
+  });
+});
+
+describe.each(DIALECTS)('runHistory on %s: a run with only a warning', (dialect) => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await Workspace.create(dialect);
+    ws.config(
+      'sources:\n  - table: t\n    files: "*.csv"\n    primary_key: id\n  - table: u\n    files: "u/*.csv"\n',
+    );
+    ws.write('a.csv', 'id\n1\n');
+    await ws.run(); // run 1 loads t; u's glob matches nothing
+    await ws.run(); // run 2: nothing new, and u's glob still matches nothing
+  });
+  afterAll(async () => {
+    await ws.drop();
+  });
+
+  it('is listed, not hidden: a glob that matches nothing is not a quiet day', async () => {
+    const h = await ws.withDest((dest) =>
+      runHistory(readConfig(path.join(ws.dir, 'tributary.yaml')), dest, { limit: 20 }),
+    );
+    expect(h.runs.map((r) => r.id)).toEqual([2, 1]);
+    expect(h.hidden).toBe(0);
+    expect((h.runs[0]?.summary as RunSummary | undefined)?.warnings).toEqual([
+      expect.stringContaining('no file matches "u/*.csv"'),
+    ]);
   });
 });

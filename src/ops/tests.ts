@@ -7,7 +7,8 @@ import { runDataTests } from '../transforms/test-run.js';
 
 /**
  * `tributary test`: the data tests of the selected models and tables (all without `--select`),
- * with SELECTs only, outside any run and its lock. Bad models, tests or selectors are CONFIG_INVALID (exit 2)
+ * with SELECTs only, outside any run and its lock, on a destination opened read-only (nothing
+ * created: not the database, the SQLite file or a state table). Bad models, tests or selectors are CONFIG_INVALID (exit 2)
  * before any test runs.
  */
 export async function runTests(
@@ -15,7 +16,9 @@ export async function runTests(
   dest: Destination,
   options: { select?: readonly string[]; sampleSize?: number } = {},
 ): Promise<DataTestResult[]> {
-  const { graph, tests } = loadProject(config, tableNames(config, (await dest.readCatalog()).keys()));
+  // Opened read-only (src/cli/commands/data-tests.ts): a destination no run has made yet is absent.
+  const live = dest.absent ? [] : (await dest.readCatalog()).keys();
+  const { graph, tests } = loadProject(config, tableNames(config, live));
   const tables = config.sources.map((s) => s.table);
   const chosen = selectTests(graph, tests, tables, options.select ?? []);
   return runDataTests(dest, chosen, {

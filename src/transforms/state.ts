@@ -54,6 +54,18 @@ export async function readModelStates(db: SqlClient, pipeline: string): Promise<
   );
 }
 
+/**
+ * Whether the model state table exists, asked without creating it (a reader that must not
+ * write, `tributary test`, looks before it reads: a database no run has used has none).
+ * Not inside a transaction: on PostgreSQL a failed query would abort it.
+ */
+export async function modelTablePresent(db: SqlClient): Promise<boolean> {
+  return db.query(`SELECT 1 AS x FROM ${MODELS} WHERE 1 = 0`).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Replace a model's state row (delete + insert: portable, and inside the caller's transaction). */
 export async function saveModelState(db: SqlClient, pipeline: string, s: ModelState): Promise<void> {
   await db.execute(`DELETE FROM ${MODELS} WHERE pipeline = ? AND name = ?`, [pipeline, s.name]);

@@ -1,8 +1,9 @@
 import { messageOf } from '../core/errors.js';
 import { type Destination, SYS_FILE_ID, SYS_RUN_ID } from '../destinations/types.js';
 import { testedColumns, testText } from './data-test.js';
+import type { ModelState } from './plan.js';
 import type { DataTestResult, SampleValue } from './result.js';
-import { ensureModelTable, readModelStates } from './state.js';
+import { modelTablePresent, readModelStates } from './state.js';
 import type { PlannedTest } from './test-plan.js';
 import { ROWS_COLUMN, testSql } from './test-sql.js';
 
@@ -20,7 +21,9 @@ export interface TestRunOptions {
 
 /**
  * Run data tests, one query for the count of offending rows and, when there are any, one for a
- * sample of them: SELECTs only, each on its own (the model state table is created if missing). A test whose table or model is not
+ * sample of them: SELECTs only, each on its own; nothing is created (not even the model state
+ * table), so `tributary test` can run on a destination opened read-only, or absent (then every
+ * test is skipped). A test whose table or model is not
  * there (not loaded yet, never built) is skipped; one whose query fails (a column it names
  * does not exist) is an `error`. The order of `tests` is kept.
  */
@@ -30,9 +33,11 @@ export async function runDataTests(
   options: TestRunOptions,
 ): Promise<DataTestResult[]> {
   if (tests.length === 0) return [];
-  await ensureModelTable(dest, dest.dialect);
-  const catalog = await dest.readCatalog();
-  const states = await readModelStates(dest, options.pipeline);
+  const catalog = dest.absent ? new Map() : await dest.readCatalog();
+  const states =
+    !dest.absent && (await modelTablePresent(dest))
+      ? await readModelStates(dest, options.pipeline)
+      : new Map<string, ModelState>();
   const models = new Set(tests.filter((t) => t.nodeKind === 'model').map((t) => t.node));
   // Views are not in the catalog: a model is there once a build of it succeeded.
   const missing = (name: string): string | undefined => {

@@ -255,6 +255,90 @@ describe.each(DIALECTS)('data tests and --select on %s', (dialect) => {
   });
 });
 
+/** The tables a MariaDB or PostgreSQL database holds, or null when there is no such database. */
+async function tablesOf(dialect: 'mariadb' | 'postgres', name: string): Promise<string[] | null> {
+  if (dialect === 'postgres') {
+    const { postgresAdmin } = await import('../helpers/postgres.js');
+    const admin = await postgresAdmin();
+    try {
+      const has = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (has.rows.length === 0) return null;
+    } finally {
+      await admin.end();
+    }
+    const db = await postgresAdmin(name);
+    try {
+      const r = await db.query(
+        "SELECT tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+      );
+      return r.rows.map((x: { t: string }) => x.t);
+    } finally {
+      await db.end();
+    }
+  }
+  const { mysqlAdmin } = await import('../helpers/mysql.js');
+  const admin = await mysqlAdmin();
+  try {
+    const [has] = await admin.query('SELECT 1 AS x FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
+      name,
+    ]);
+    if ((has as unknown[]).length === 0) return null;
+    const [rows] = await admin.query(
+      'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1',
+      [name],
+    );
+    return (rows as Array<{ t: string }>).map((x) => x.t);
+  } finally {
+    await admin.end();
+  }
+}
+
+describe.each(DIALECTS)('tributary test on a fresh destination (%s)', (dialect) => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await Workspace.create(dialect); // SQLite: no file yet; the others: an empty database
+    ws.config(CONFIG);
+    ws.write('in/users.csv', USERS);
+    for (const [file, sql] of Object.entries(MODELS)) ws.write(file, sql);
+  });
+  afterAll(async () => {
+    await ws?.drop();
+  });
+
+  const allSkipped = (r: { code: number; stdout: string; stderr: string }) => {
+    expect(r.code, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as Result[];
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.map((t) => t.status)).toEqual(Array(results.length).fill('skipped'));
+  };
+
+  it('queries only: no SQLite file, no state table (not even _tributary_models)', async () => {
+    allSkipped(await ws.cli('test', '--json'));
+    if (dialect === 'sqlite') {
+      expect(fs.existsSync(path.join(ws.dir, '.tributary'))).toBe(false);
+    } else {
+      const name = new URL(ws.destination).pathname.slice(1);
+      expect(await tablesOf(dialect, name)).toEqual([]);
+    }
+  });
+
+  it.skipIf(dialect === 'sqlite')('queries only: no database created where there is none', async () => {
+    const { freshMysqlDatabase } = await import('../helpers/mysql.js');
+    const { freshPostgresDatabase } = await import('../helpers/postgres.js');
+    const db =
+      dialect === 'postgres'
+        ? await freshPostgresDatabase({ create: false })
+        : await freshMysqlDatabase({ create: false });
+    try {
+      ws.write('new.yaml', `pipeline: test\ndestination: ${db.url}\n${CONFIG}`);
+      allSkipped(await ws.cli('test', '--json', '-c', path.join(ws.dir, 'new.yaml')));
+      expect(await tablesOf(dialect as 'mariadb' | 'postgres', db.name)).toBeNull();
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('malformed data tests', () => {
   let ws: Workspace;
   beforeAll(async () => {

@@ -28,8 +28,8 @@ export function registerDataTests(program: Command, io: Io, state: { code: numbe
       `
 Tests: unique(col[, col…]), not_null(col[, col…]), accepted_values(col, 'a', 'b'),
 relationships(col, ref('users'), user_id) — in a model's header (\`-- @test unique(id)\`)
-or in a source's \`tests:\` list. Queries only: no lock, no run recorded (\`run --test\` runs them at
-the end of a run). A test of a table not loaded yet or a model not built yet is skipped.
+or in a source's \`tests:\` list. Queries only, on a read-only connection: no lock, no run
+recorded, nothing created (\`run --test\` runs them at the end of a run). A test of a table not loaded yet or a model not built yet is skipped.
 See docs/transformations.md, "Data tests".
 
 Examples:
@@ -40,8 +40,10 @@ Examples:
     )
     .action(async (flags: Flags) => {
       const config = readConfig(flags.config);
-      const results = await withDestination(config, (dest) =>
-        runTests(config, dest, { select: flags.select ?? [], sampleSize: flags.sample ?? 5 }),
+      const results = await withDestination(
+        config,
+        (dest) => runTests(config, dest, { select: flags.select ?? [], sampleSize: flags.sample ?? 5 }),
+        { readOnly: true },
       );
       io.out(flags.json ? JSON.stringify(results, null, 2) : testsText(results));
       state.code = testsCode(results);

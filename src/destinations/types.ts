@@ -1,4 +1,11 @@
-import type { ColumnType, LiveTable, RowNode, SchemaChange, WriteDisposition } from '../core/types.js';
+import type {
+  ColumnType,
+  DbValue,
+  LiveTable,
+  RowNode,
+  SchemaChange,
+  WriteDisposition,
+} from '../core/types.js';
 
 export type { LiveTable, RowNode, SchemaChange, SystemColumns, TableLimits } from '../core/types.js';
 
@@ -83,6 +90,13 @@ export interface SqlDialect {
    * the transaction ends (src/state/claims.ts); '' where one writer excludes the others (SQLite).
    */
   shareLockSql: string;
+  /**
+   * A number written in a data test (`accepted_values(id, 9007199254740993)`), compared
+   * exactly, never through a 64-bit float: one or more members of an `IN (…)` list and their
+   * parameters. `text` is canonical: `-?\d+(\.\d+)?`, no leading zero before another digit,
+   * no trailing zero in the fraction, no `-0`.
+   */
+  exactNumberSql(text: string): { sql: string; params: DbValue[] };
 }
 
 export const SYS_RUN_ID = '_tributary_run_id';

@@ -15,7 +15,7 @@ export type DataTest =
   | {
       readonly kind: 'accepted_values';
       readonly column: string;
-      readonly values: readonly (string | number)[];
+      readonly values: readonly AcceptedValue[];
     }
   /** Every row whose `columns` are all non-NULL has a row of `to` with those values in `toColumns`. */
   | {
@@ -90,8 +90,24 @@ export function mapColumns(t: DataTest, f: (column: string) => string): DataTest
   }
 }
 
-function valueText(v: string | number): string {
-  return typeof v === 'number' ? String(v) : `'${v.replaceAll("'", "''")}'`;
+function valueText(v: AcceptedValue): string {
+  return typeof v === 'string' ? `'${v.replaceAll("'", "''")}'` : v.number;
+}
+
+/**
+ * A value of `accepted_values`: text, or a number kept as its exact canonical text (never a
+ * JS number: 9007199254740993 or 12345678901234567.89 would be rounded and then reported as
+ * not accepted though the stored value matches).
+ */
+export type AcceptedValue = string | { readonly number: string };
+
+/** `007.50` → `7.5`, `-0.0` → `0`: the text of a NUMBER token in the form SqlDialect.exactNumberSql takes. */
+export function canonicalNumber(text: string): string {
+  const [, sign = '', int = '0', frac = ''] = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text) ?? [];
+  const i = int.replace(/^0+(?=\d)/, '');
+  const f = frac.replace(/0+$/, '');
+  const digits = f === '' ? i : `${i}.${f}`;
+  return /^[0.]+$/.test(digits) ? digits : `${sign}${digits}`;
 }
 
 class SyntaxProblem extends Error {}
@@ -176,12 +192,12 @@ class Parser {
         return { kind, columns: this.#columns(kind) };
       case 'accepted_values': {
         const column = this.#ident(kind, 'a column name');
-        const values: (string | number)[] = [];
+        const values: AcceptedValue[] = [];
         do {
           this.#expect(',', kind);
           const v = this.#next();
           if (v.kind === 'string') values.push(v.text);
-          else if (v.kind === 'number') values.push(Number(v.text));
+          else if (v.kind === 'number') values.push({ number: canonicalNumber(v.text) });
           else throw this.#wrong(kind, "a value ('text' or a number)", v);
         } while (this.#peek().kind === ',');
         return { kind, column, values };

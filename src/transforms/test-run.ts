@@ -65,7 +65,13 @@ export async function runDataTests(
     }
     const t0 = Date.now();
     try {
-      const sql = testSql(t.test, t.node, dest.dialect.quote, options.sampleSize ?? DEFAULT_SAMPLE_SIZE);
+      const sql = testSql(
+        t.test,
+        t.node,
+        dest.dialect.quote,
+        options.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+        dest.dialect.exactNumberSql,
+      );
       const [count] = await dest.query<{ n: unknown; g?: unknown }>(sql.count, sql.params);
       const failures = Number(count?.n ?? 0);
       const values = sql.grouped ? { values: Number(count?.g ?? 0) } : {};

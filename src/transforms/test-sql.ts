@@ -1,18 +1,23 @@
+import type { DbValue } from '../core/types.js';
+import type { SqlDialect } from '../destinations/types.js';
 import type { DataTest } from './data-test.js';
 
 type Quote = (identifier: string) => string;
+type ExactNumber = SqlDialect['exactNumberSql'];
 
 /**
  * The SQL of one data test over `table`: every identifier through the dialect's `quote`, every
  * value a `?` parameter (the same `params` for both statements), so the same text runs on
- * SQLite, MySQL/MariaDB and PostgreSQL. Pure: `tributary test` runs it (test-run.ts).
+ * SQLite, MySQL/MariaDB and PostgreSQL; a number of `accepted_values` as the dialect compares
+ * it exactly (`exactNumber`, default: its text as one parameter). Pure: `tributary test` runs
+ * it (test-run.ts).
  */
 export interface TestSql {
   /** One row: `n`, the offending rows; for a grouped test also `g`, the offending values. */
   count: string;
   /** At most `limit` offending rows — for a grouped test, values with their row count (the last column). */
   sample: string;
-  params: readonly (string | number)[];
+  params: readonly DbValue[];
   /** The sample is values with a count (unique, accepted_values), not rows of the table. */
   grouped: boolean;
 }
@@ -20,7 +25,13 @@ export interface TestSql {
 /** Name of the row-count column of a grouped test's sample (a system name: no user column has it). */
 export const ROWS_COLUMN = '_tributary_rows';
 
-export function testSql(test: DataTest, table: string, quote: Quote, limit: number): TestSql {
+export function testSql(
+  test: DataTest,
+  table: string,
+  quote: Quote,
+  limit: number,
+  exactNumber: ExactNumber = (text) => ({ sql: '?', params: [text] }),
+): TestSql {
   const max = Math.max(0, Math.trunc(limit)); // a number we inline, never text
   const t = quote(table);
   const n = quote('n');
@@ -29,7 +40,7 @@ export function testSql(test: DataTest, table: string, quote: Quote, limit: numb
   const notNull = (cols: readonly string[], alias = '') =>
     cols.map((c) => `${alias}${quote(c)} IS NOT NULL`).join(' AND ');
   // A grouped test: the offending values with how many rows have each.
-  const grouped = (cols: readonly string[], where: string, having: string, params: (string | number)[]) => {
+  const grouped = (cols: readonly string[], where: string, having: string, params: DbValue[]) => {
     const core = `SELECT ${list(cols)}, COUNT(*) AS ${rows} FROM ${t} WHERE ${where} GROUP BY ${list(cols)}${having}`;
     return {
       count: `SELECT COUNT(*) AS ${quote('g')}, COALESCE(SUM(${rows}), 0) AS ${n} FROM (${core}) AS f`,
@@ -44,8 +55,12 @@ export function testSql(test: DataTest, table: string, quote: Quote, limit: numb
       return grouped(test.columns, notNull(test.columns), ' HAVING COUNT(*) > 1', []);
     case 'accepted_values': {
       const c = quote(test.column);
-      const marks = test.values.map(() => '?').join(', ');
-      return grouped([test.column], `${c} IS NOT NULL AND ${c} NOT IN (${marks})`, '', [...test.values]);
+      const members = test.values.map((v) =>
+        typeof v === 'string' ? { sql: '?', params: [v] } : exactNumber(v.number),
+      );
+      const marks = members.map((m) => m.sql).join(', ');
+      const params = members.flatMap((m) => m.params);
+      return grouped([test.column], `${c} IS NOT NULL AND ${c} NOT IN (${marks})`, '', params);
     }
     case 'not_null': {
       const where = test.columns.map((c) => `${quote(c)} IS NULL`).join(' OR ');

@@ -255,6 +255,55 @@ describe.each(DIALECTS)('data tests and --select on %s', (dialect) => {
   });
 });
 
+describe.each(DIALECTS)('accepted_values compares numbers exactly (%s)', (dialect) => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await Workspace.create(dialect);
+    // 2^53 + 1 and a 19-digit decimal: a 64-bit float rounds both (to …992 and …568).
+    ws.config(`sources:
+  - table: big
+    files: "big.csv"
+    primary_key: id
+    columns: { amount: "decimal(20,2)" }
+    tests:
+      - accepted_values(id, 9007199254740993, 1)
+      - accepted_values(id, 9007199254740992, 1)
+      - accepted_values(amount, 12345678901234567.89, 1.50)
+      - accepted_values(amount, 12345678901234567.88, 1.5)
+`);
+    ws.write('big.csv', 'id,amount\n9007199254740993,12345678901234567.89\n1,1.50\n');
+    // A view's computed column: on SQLite it has no affinity, so the number must be a number there.
+    ws.write(
+      'models/big_ids.sql',
+      "-- @test accepted_values(big_id, 9007199254740993, 1)\n-- @test accepted_values(big_id, 9007199254740994, 1)\nSELECT id + 0 AS big_id FROM {{ ref('big') }}",
+    );
+    expect((await ws.cli('run')).code).toBe(0);
+  });
+  afterAll(async () => {
+    await ws?.drop();
+  });
+
+  it('a value stored as written passes; one that differs in the last digit fails', async () => {
+    const r = await ws.cli('test', '--json');
+    expect(r.code).toBe(1);
+    const results = JSON.parse(r.stdout) as Result[];
+    expect(results.map((t) => [t.name, t.status, t.failures])).toEqual([
+      ['big: accepted_values(id, 9007199254740993, 1)', 'passed', 0],
+      ['big: accepted_values(id, 9007199254740992, 1)', 'failed', 1],
+      ['big: accepted_values(amount, 12345678901234567.89, 1.5)', 'passed', 0],
+      ['big: accepted_values(amount, 12345678901234567.88, 1.5)', 'failed', 1],
+      ['big_ids: accepted_values(big_id, 9007199254740993, 1)', 'passed', 0],
+      ['big_ids: accepted_values(big_id, 9007199254740994, 1)', 'failed', 1],
+    ]);
+    const offending = results.filter((t) => t.status === 'failed').map((t) => text(t.sample?.rows ?? []));
+    expect(offending).toEqual([
+      [['9007199254740993', '1']],
+      [['12345678901234567.89', '1']],
+      [['9007199254740993', '1']],
+    ]);
+  });
+});
+
 /** The tables a MariaDB or PostgreSQL database holds, or null when there is no such database. */
 async function tablesOf(dialect: 'mariadb' | 'postgres', name: string): Promise<string[] | null> {
   if (dialect === 'postgres') {

@@ -18,6 +18,12 @@ describe('data test syntax', () => {
       "relationships((m, u), ref('users'), (market, user_id))",
     ],
     ["relationships((u), ref('users'), (id))", "relationships(u, ref('users'), id)"],
+    // numbers keep every digit, in canonical form (never through a 64-bit float)
+    [
+      'accepted_values(id, 9007199254740993, 12345678901234567.89)',
+      'accepted_values(id, 9007199254740993, 12345678901234567.89)',
+    ],
+    ['accepted_values(n, 007.50, -0.0, -0, 0.05, -10)', 'accepted_values(n, 7.5, 0, 0, 0.05, -10)'],
   ])('%j', (text, canonical) => {
     const parsed = parseDataTest(text);
     expect(parsed.error).toBeUndefined();
@@ -62,7 +68,7 @@ describe('data test SQL', () => {
   it('quotes every identifier and passes every value as a parameter', () => {
     const t = parseDataTest("accepted_values(status, 'a'' OR 1=1 --', 2)").test!;
     const sql = testSql(t, 'odd]name', q, 5);
-    expect(sql.params).toEqual(["a' OR 1=1 --", 2]);
+    expect(sql.params).toEqual(["a' OR 1=1 --", '2']);
     expect(sql.count).toBe(
       'SELECT COUNT(*) AS [g], COALESCE(SUM([_tributary_rows]), 0) AS [n] FROM (SELECT [status], COUNT(*) AS [_tributary_rows] FROM [odd]]name] WHERE [status] IS NOT NULL AND [status] NOT IN (?, ?) GROUP BY [status]) AS f',
     );
@@ -70,6 +76,13 @@ describe('data test SQL', () => {
       'SELECT [status], COUNT(*) AS [_tributary_rows] FROM [odd]]name] WHERE [status] IS NOT NULL AND [status] NOT IN (?, ?) GROUP BY [status] ORDER BY [_tributary_rows] DESC, [status] LIMIT 5',
     );
     expect(sql.grouped).toBe(true);
+  });
+
+  it('puts a number as the dialect compares it exactly: its canonical text, every digit', () => {
+    const t = parseDataTest("accepted_values(id, 'x', 9007199254740993, 00012345678901234567.890)").test!;
+    const sql = testSql(t, 't', q, 5, (text) => ({ sql: 'CAST(? AS N)', params: [text] }));
+    expect(sql.params).toEqual(['x', '9007199254740993', '12345678901234567.89']);
+    expect(sql.count).toContain('[id] NOT IN (?, CAST(? AS N), CAST(? AS N))');
   });
 
   it.each([

@@ -71,7 +71,22 @@ export function mysqlDialect(collation: string = BINARY_COLLATIONS[2]): SqlDiale
     keyTextSql: `VARCHAR(${STATE_KEY_CHARS}) ${text}`,
     longTextSql: `LONGTEXT ${text}`,
     shareLockSql: 'LOCK IN SHARE MODE',
+    exactNumberSql,
   };
+}
+
+/**
+ * A string or a double parameter would be compared with a BIGINT or DECIMAL column as a
+ * double (MySQL's comparison rules), so 9007199254740993 would equal …992: the text cast to
+ * the DECIMAL that holds it exactly makes it a decimal comparison. Beyond DECIMAL(65,30) no
+ * column holds the value exactly anyway: the text as it is.
+ */
+function exactNumberSql(text: string): { sql: string; params: string[] } {
+  const [int = '', frac = ''] = text.replace('-', '').split('.');
+  const scale = frac.length;
+  const precision = int.length + scale;
+  if (precision > 65 || scale > 30) return { sql: '?', params: [text] };
+  return { sql: `CAST(? AS DECIMAL(${precision},${scale}))`, params: [text] };
 }
 
 /**

@@ -79,6 +79,8 @@ export const postgresDialect: SqlDialect = {
   keyTextSql: 'TEXT',
   longTextSql: 'TEXT',
   shareLockSql: 'FOR SHARE',
+  // An untyped parameter takes the column's type (bigint, numeric, text): exact as written.
+  exactNumberSql: (text) => ({ sql: '?', params: [text] }),
 };
 
 export function typeSql(t: ColumnType): string {

@@ -1,4 +1,4 @@
-import type { ColumnType } from '../../core/types.js';
+import type { ColumnType, DbValue } from '../../core/types.js';
 import type { SqlDialect } from '../types.js';
 
 /**
@@ -48,7 +48,23 @@ export const sqliteDialect: SqlDialect = {
   keyTextSql: 'TEXT',
   longTextSql: 'TEXT',
   shareLockSql: '',
+  exactNumberSql: (text) => {
+    // Two members: the number as a column of numbers holds it (INTEGER, or a REAL of at most
+    // 15 digits: a DECIMAL_BLOB's own choice, decimalValue) and the canonical text a
+    // DECIMAL_BLOB keeps a longer decimal as. An INTEGER-affinity column turns the text into
+    // its exact integer too; a view's computed column, without affinity, needs the number.
+    const exact = decimalValue(text);
+    const params: DbValue[] = [];
+    if (typeof exact !== 'string') params.push(exact);
+    else if (!text.includes('.') && BigInt(text) >= INT64_MIN && BigInt(text) <= INT64_MAX)
+      params.push(BigInt(text));
+    params.push(text);
+    return { sql: params.map(() => '?').join(', '), params };
+  },
 };
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /** Logical type of a declared SQLite type written by `typeSql`; unknown types read as text. */
 export function parseSqliteType(declared: string): ColumnType {

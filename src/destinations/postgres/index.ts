@@ -453,11 +453,16 @@ export class PostgresDestination implements Destination {
   }
 
   /**
-   * A helper index (transforms/materialize.ts `ensureBaseIndexes`, the rejects' file index),
+   * A helper index (transforms/materialize.ts `ensureBaseIndexes`, the state tables' indexes),
    * on its own pooled connection: CREATE INDEX IF NOT EXISTS; one created by another session
-   * at the same moment counts as there.
+   * at the same moment counts as there. An index already there is found in the catalog first:
+   * CREATE INDEX takes its table's SHARE lock before it looks for the name, so it would wait
+   * for a running run's open transaction (a second run, which must say at once that the
+   * pipeline is locked, would hang until the first one ends).
    */
   async ensureIndex(table: string, name: string, columns: readonly string[]): Promise<void> {
+    const found = await this.query('SELECT to_regclass($1) IS NOT NULL AS found', [q(name)]);
+    if (found[0]?.found === true) return;
     try {
       await this.execute(
         `CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(table)} (${columns.map(q).join(', ')})`,

@@ -29,7 +29,7 @@ async function bare(file: string): Promise<number> {
  * — the pipeline's own first pass over the file (`scanItems`), on one thread.
  */
 async function ours(file: string): Promise<number> {
-  const source = { table: 't', rename: {}, primaryKey: [] } as unknown as ResolvedSource;
+  const source = { table: 't', rename: {}, primaryKey: [], formats: {} } as unknown as ResolvedSource;
   const input = { source, captures: {}, children: false, established: new Map(), fixed: new Set<string>() };
   const scan = await scanItems(readFile(file, {}), input);
   return scan.records;

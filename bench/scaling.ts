@@ -21,6 +21,7 @@ export async function benchScaling(rows = 1_400_000): Promise<Record<string, unk
     write: 'merge',
     columns: {},
     rename: {},
+    formats: {},
     contract: { tables: 'evolve', columns: 'evolve', dataType: 'evolve' },
     index: 0,
   } as unknown as ResolvedSource;

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { ago, table } from '../../src/cli/render.js';
 import { styleFor, wantsColor } from '../../src/cli/style.js';
 import { Workspace } from '../helpers/workspace.js';
+import { cliWithColors } from './helpers.js';
 
 const ESC = '\x1b[';
 const GREEN = (t: string) => `\x1b[32m${t}\x1b[39m`;
@@ -66,22 +66,7 @@ describe('table with colours', () => {
 });
 
 /** The CLI in this process with the given colours on stdout and stderr. */
-async function cli(ws: Workspace, colors: boolean, ...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    out: (t: string) => {
-      stdout += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    err: (t: string) => {
-      stderr += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    isTTY: false,
-    colors: { out: colors, err: colors },
-  };
-  const code = await main(['node', 'tributary', ...args, '-c', path.join(ws.dir, 'tributary.yaml')], io);
-  return { code, stdout, stderr };
-}
+const cli = cliWithColors;
 
 describe('colours and relative times through the CLI', () => {
   let ws: Workspace;

@@ -1,23 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace } from '../helpers/workspace.js';
-
-const BIN = path.resolve(__dirname, '../../bin/tributary.js');
-const exec = promisify(execFile);
-
-/** The real binary (npm test builds dist/ first). */
-async function bin(args: string[], cwd: string) {
-  try {
-    const r = await exec(BIN, args, { cwd });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { bin } from './helpers.js';
 
 /** A type hint of 200 characters, a line break and a terminal escape: untrusted input. */
 const LONG_HINT = `${'x'.repeat(200)}\n\u001b[2J`;

@@ -1,6 +1,41 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { main } from '../../src/cli/main.js';
 import type { CliResult, Workspace } from '../helpers/workspace.js';
+
+/** The built command (npm test builds dist/ first). */
+export const BIN = path.resolve(__dirname, '../../bin/tributary.js');
+const exec = promisify(execFile);
+
+/** The real binary in `cwd`: its exit code and output, whatever the code. */
+export async function bin(args: string[], cwd: string) {
+  try {
+    const r = await exec(BIN, args, { cwd });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The CLI in-process like `Workspace.cli`, with colours on or off for both streams. */
+export async function cliWithColors(ws: Workspace, colors: boolean, ...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    out: (t: string) => {
+      stdout += t.endsWith('\n') ? t : `${t}\n`;
+    },
+    err: (t: string) => {
+      stderr += t.endsWith('\n') ? t : `${t}\n`;
+    },
+    isTTY: false,
+    colors: { out: colors, err: colors },
+  };
+  const code = await main(['node', 'tributary', ...args, '-c', path.join(ws.dir, 'tributary.yaml')], io);
+  return { code, stdout, stderr };
+}
 
 export const DEMO_LANDING = path.resolve(__dirname, '../../examples/markets/landing');
 

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { table } from '../../src/cli/render.js';
 import { styleFor } from '../../src/cli/style.js';
 import { escapeControls, escapeText } from '../../src/config/quote.js';
 import { Workspace } from '../helpers/workspace.js';
+import { cliWithColors } from './helpers.js';
 
 /**
  * File names and raw records are untrusted: a landing file named with ESC and BEL, or a
@@ -17,22 +16,7 @@ const SGR = /\x1b\[[0-9;]*m/g;
 // Any C0 control but the line break, DEL, C1 controls.
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
-async function cli(ws: Workspace, colors: boolean, ...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    out: (t: string) => {
-      stdout += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    err: (t: string) => {
-      stderr += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    isTTY: false,
-    colors: { out: colors, err: colors },
-  };
-  const code = await main(['node', 'tributary', ...args, '-c', path.join(ws.dir, 'tributary.yaml')], io);
-  return { code, stdout, stderr };
-}
+const cli = cliWithColors;
 
 /** The output with the colours' own escapes taken out holds no control character. */
 function expectNoControls(text: string, what: string) {

@@ -4,20 +4,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../helpers/workspace.js';
+import { BIN, bin } from './helpers.js';
 
-const BIN = path.resolve(__dirname, '../../bin/tributary.js');
 const exec = promisify(execFile);
-
-/** The real binary (npm test builds dist/ first). */
-async function bin(args: string[], cwd: string) {
-  try {
-    const r = await exec(BIN, args, { cwd });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /**
  * The binary with its stdout a pipe whose reader is gone before it writes a byte (as after

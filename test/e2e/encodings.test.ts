@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bin } from '../cli/helpers.js';
 import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
 
 /**
@@ -10,20 +8,6 @@ import { DIALECTS, dump, Workspace } from '../helpers/workspace.js';
  * `encoding`, UTF-16 found by its byte order mark, and an invalid UTF-8 file that fails
  * alone, saying where and what to set. Values read back exactly.
  */
-
-const BIN = path.resolve(__dirname, '../../bin/tributary.js');
-const exec = promisify(execFile);
-
-/** The real binary (built to dist/). */
-async function bin(args: string[], cwd: string) {
-  try {
-    const r = await exec(BIN, args, { cwd });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** windows-1252 bytes of text that only uses what windows-1252 has (€ is 0x80, “ ” 0x93 0x94, — 0x97). */
 const cp1252 = (text: string) =>

@@ -14,11 +14,14 @@ const runs = Number(process.env.TRIBUTARY_PROPERTY_RUNS ?? 0);
 describe.each(DIALECTS)('every table equals a full refresh after every run (%s)', (dialect) => {
   for (const workers of [0, 2] as const) {
     it(`random files and edits, ${workers} workers`, { timeout: 600_000 }, async () => {
-      // 250 cases in about 50 s. A SQLite case takes ~0.12 s (0 workers; workspaces on tmpfs),
-      // a MariaDB case ~0.8 s (its DDL: a database per case, the reference's tables dropped
-      // after every run): most cases run on SQLite, through the same load path; the long
-      // mode (`npm run bench -- integrity`) runs thousands on both.
-      const numRuns = runs || (dialect === 'sqlite' ? (workers === 0 ? 150 : 80) : workers === 0 ? 12 : 8);
+      // About 190 cases in about 50 s on 2 cores. A step (a run, then a full refresh into
+      // the emptied reference, then both compared) takes ~60 ms on SQLite (workspaces on
+      // tmpfs), ~0.25 s on MariaDB and ~0.9 s on PostgreSQL (a backend process per
+      // connection, and a few hundred small statements per run and per refresh). Most cases
+      // run on SQLite, through the same load path; the long mode
+      // (`npm run bench -- integrity`) runs thousands on every database.
+      const counts = { sqlite: [110, 55], mariadb: [10, 6], postgres: [4, 3] } as const;
+      const numRuns = runs || counts[dialect][workers === 0 ? 0 : 1];
       console.log(`invariant property: ${dialect}, ${workers} workers, seed ${seed}, ${numRuns} cases`);
       await assertInvariant({ dialect, workers, seed, numRuns });
     });

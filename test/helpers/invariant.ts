@@ -178,7 +178,15 @@ export class Spaces {
             ? "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
             : 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()',
         );
-        for (const { t } of names) await d.execute(`DROP TABLE ${d.dialect.quote(t)}`);
+        // The loaded tables go; Tributary's own state tables are emptied instead of dropped
+        // (an empty state table is what a new destination starts with, and the full
+        // refresh then skips their DDL: on PostgreSQL a third of each step's time).
+        for (const { t } of names)
+          await d.execute(
+            t.startsWith('_tributary_')
+              ? `DELETE FROM ${d.dialect.quote(t)}`
+              : `DROP TABLE ${d.dialect.quote(t)}`,
+          );
       });
     }
     for (const t of TABLES) {

@@ -10,6 +10,7 @@ import { benchParse } from './parse.js';
 import { benchPostgres } from './postgres.js';
 import { benchScaling } from './scaling.js';
 import { benchSqlite } from './sqlite.js';
+import { benchStartup } from './startup.js';
 import { benchTransforms } from './transforms.js';
 import { benchUi } from './ui.js';
 
@@ -33,6 +34,7 @@ const all: Record<string, { fn: (rows: number) => Promise<Record<string, unknown
   crash: { fn: () => benchCrash() },
   integrity: { fn: () => benchIntegrity() },
   fuzz: { fn: () => benchFuzz() },
+  startup: { fn: () => benchStartup() },
   ui: { fn: () => benchUi({ keep: process.env.BENCH_UI_KEEP === '1' }) },
 };
 for (const name of names.length ? names : Object.keys(all)) {

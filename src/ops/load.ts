@@ -11,8 +11,9 @@ import { parseTypeHint } from '../schema/hints.js';
 import { normalizeTableName } from '../schema/naming.js';
 import { discoverFiles } from '../sources/discover.js';
 
-/** The pipeline a one-off `tributary load` records its files and runs under, unless told. */
-export const LOAD_PIPELINE = 'load';
+import { LOAD_PIPELINE } from './load-pipeline.js';
+
+export { LOAD_PIPELINE };
 
 /** What `tributary load FILE… --into TABLE` was given. */
 export interface OneOffLoad {

@@ -1,1 +1,2 @@
-export { DEFAULT_HOST, DEFAULT_PORT, startUi, type UiOptions, type UiServer } from './server.js';
+export { DEFAULT_HOST, DEFAULT_PORT } from './defaults.js';
+export { startUi, type UiOptions, type UiServer } from './server.js';

@@ -15,6 +15,7 @@ import {
   tokenCookie,
 } from './auth.js';
 import { CHART_RUNS, DashboardData, type RejectsView } from './data.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './defaults.js';
 import { type Html, html } from './html.js';
 import { page, type Section } from './layout.js';
 import { lineageSvg } from './lineage.js';
@@ -23,9 +24,6 @@ import { overviewBody, overviewContent } from './pages/overview.js';
 import { lineageBody, NO_COLUMN, rejectBody, rejectsBody } from './pages/rejects.js';
 import { runBody, runsBody } from './pages/runs.js';
 import { tableBody, tablesBody } from './pages/tables.js';
-
-export const DEFAULT_PORT = 4747;
-export const DEFAULT_HOST = '127.0.0.1';
 
 export interface UiOptions {
   config: ResolvedConfig;

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { runTests } from '../../ops/tests.js';
-import { readConfig, withDestination } from '../context.js';
 import { testsCode } from '../exit.js';
 import { configOption, type Io, selectOption, wholeNumber } from '../io.js';
 import { testsText } from '../tests-report.js';
@@ -39,6 +37,10 @@ Examples:
   tributary test --select orders+ --json`,
     )
     .action(async (flags: Flags) => {
+      const [{ readConfig, withDestination }, { runTests }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/tests.js'),
+      ]);
       const config = readConfig(flags.config);
       const results = await withDestination(
         config,

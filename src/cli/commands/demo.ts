@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { copyDemo, deleteDemoDatabase, demoReport, type TopUser } from '../../ops/demo.js';
-import { readConfig, withDestination } from '../context.js';
+import type { TopUser } from '../../ops/demo.js';
 import { codeFor } from '../exit.js';
 import type { Io } from '../io.js';
 import { table } from '../render.js';
@@ -36,6 +35,8 @@ export function registerDemo(program: Command, io: Io, state: { code: number }):
       `\nExamples:\n  tributary demo\n  tributary demo --fresh\n  npm start   (in a clone of the repository)`,
     )
     .action(async (flags: { fresh?: boolean; config?: string }) => {
+      const [{ readConfig, withDestination }, { copyDemo, deleteDemoDatabase, demoReport }] =
+        await Promise.all([import('../context.js'), import('../../ops/demo.js')]);
       let file = flags.config;
       if (file === undefined) {
         const copy = copyDemo(DEMO_DIR, path.resolve(DEMO_COPY));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { type Check, runDoctor } from '../../ops/doctor/index.js';
-import { readConfig } from '../context.js';
+import type { Check } from '../../ops/doctor/index.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io, outStyle } from '../io.js';
 
@@ -26,6 +25,10 @@ Examples:
   tributary doctor -c pipelines/shop.yaml --json | jq '.checks[] | select(.status != "ok")'`,
     )
     .action(async (flags: { config: string; json?: boolean }) => {
+      const [{ readConfig }, { runDoctor }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/doctor/index.js'),
+      ]);
       const report = await runDoctor(flags.config, () => readConfig(flags.config), {
         onCheck: (c) => {
           const level = c.status === 'fail' ? 'error' : c.status === 'warn' ? 'warn' : 'debug';

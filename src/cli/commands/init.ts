@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initPipeline } from '../../ops/init/index.js';
 import { EXIT } from '../exit.js';
 import type { Io } from '../io.js';
 import { table } from '../render.js';
@@ -42,6 +41,7 @@ Examples:
   tributary init data -c pipelines/shop.yaml --destination mysql://etl@db:3306/shop`,
     )
     .action(async (folder: string | undefined, flags: InitFlags) => {
+      const { initPipeline } = await import('../../ops/init/index.js');
       const result = await initPipeline({
         folder: folder ?? '.',
         output: flags.config,

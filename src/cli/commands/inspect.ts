@@ -2,12 +2,10 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.js';
 import { escapeControls } from '../../config/quote.js';
 import type { SourceFreshness } from '../../ops/freshness.js';
-import { isNoopRun, type RunRecord, runHistory } from '../../ops/history.js';
-import { schemaHistory, tableColumns } from '../../ops/schema.js';
-import { pipelineStatus, type StatusReport } from '../../ops/status.js';
+import type { RunRecord } from '../../ops/history.js';
+import type { StatusReport } from '../../ops/status.js';
 import type { RunSummary } from '../../runner/events.js';
 import { clockNow } from '../clock.js';
-import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io, outStyle, wholeNumber } from '../io.js';
 import { ago, duration, modelCounts, nonZero, paintModelCounts, table } from '../render.js';
@@ -48,6 +46,10 @@ Examples:
   tributary status --check || echo "a source is late"`,
     )
     .action(async (flags: Flags & { check?: boolean }) => {
+      const [{ readConfig, withDestination }, { pipelineStatus }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/status.js'),
+      ]);
       const config = readConfig(flags.config);
       const now = clockNow();
       const data = await withDestination(config, (dest) => pipelineStatus(config, dest, now));
@@ -89,6 +91,10 @@ Examples:
   tributary history --run 3 --json`,
     )
     .action(async (flags: Flags & { run?: number; limit: number; all?: boolean }) => {
+      const [{ readConfig, withDestination }, { isNoopRun, runHistory }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/history.js'),
+      ]);
       const config = readConfig(flags.config);
       // --json lists every run, as before: a script sees each with its `noop` flag.
       const all = flags.all === true || flags.json === true;
@@ -121,6 +127,10 @@ Examples:
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  tributary schema\n  tributary schema orders --history')
     .action(async (name: string | undefined, flags: Flags & { history?: boolean }) => {
+      const [{ readConfig, withDestination }, { schemaHistory, tableColumns }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/schema.js'),
+      ]);
       const config = readConfig(flags.config);
       if (flags.history) {
         const h = await withDestination(config, (dest) => schemaHistory(config, dest, name));

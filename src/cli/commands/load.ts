@@ -1,15 +1,11 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { describeDestination } from '../../config/destination.js';
 import type { WriteDisposition } from '../../core/types.js';
-import { checkLoadFiles, heldFiles, LOAD_PIPELINE, loadSelection, oneOffConfig } from '../../ops/load.js';
-import { previewRun } from '../../runner/preview.js';
-import { withDestination } from '../context.js';
+import { LOAD_PIPELINE } from '../../ops/load-pipeline.js';
 import { codeFor, EXIT } from '../exit.js';
 import { type Io, wholeNumber } from '../io.js';
 import { previewText } from '../render.js';
 import { rememberSecret, rememberUrlSecret } from '../secrets.js';
-import { runConfig } from './run.js';
 
 interface LoadFlags {
   into: string;
@@ -74,6 +70,15 @@ Examples:
     )
     .action(async (files: string[], flags: LoadFlags) => {
       if (flags.destination !== undefined) rememberUrlSecret(flags.destination);
+      const [{ withDestination }, load_, { previewRun }, { describeDestination }, { runConfig }] =
+        await Promise.all([
+          import('../context.js'),
+          import('../../ops/load.js'),
+          import('../../runner/preview.js'),
+          import('../../config/destination.js'),
+          import('./run.js'),
+        ]);
+      const { checkLoadFiles, heldFiles, loadSelection, oneOffConfig } = load_;
       const load = {
         files,
         into: flags.into,

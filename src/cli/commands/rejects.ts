@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { escapeControls as safe } from '../../config/quote.js';
 import { TributaryError } from '../../core/errors.js';
 import { exportRejectsFile, fixFor, type RejectGroup, rejectGroups, rejectRows } from '../../ops/rejects.js';
-import { type RetryReport, retryRejects } from '../../ops/retry/index.js';
-import { readConfig, withDestination } from '../context.js';
+import type { RetryReport } from '../../ops/retry/index.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io, outStyle, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
@@ -46,6 +45,7 @@ Examples:
   tributary rejects retry                    re-process them after fixing the config`,
     )
     .action(async (flags: ListFlags) => {
+      const { readConfig, withDestination } = await import('../context.js');
       const config = readConfig(flags.config);
       const filter = { table: flags.table, runId: flags.run, includeResolved: flags.resolved };
       await withDestination(config, async (dest) => {
@@ -95,6 +95,10 @@ Examples:
       if (misplaced.length > 0) {
         throw new TributaryError('CONFIG_INVALID', `rejects retry does not take --${misplaced.join(', --')}`);
       }
+      const [{ readConfig, withDestination }, { retryRejects }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/retry/index.js'),
+      ]);
       const config = readConfig(flags.config);
       const report = await withDestination(config, (dest) =>
         retryRejects(config, dest, {

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { planReset, resetPipelineTables, tablesNamed } from '../../ops/reset.js';
 import { confirmReset, resetText } from '../confirm.js';
-import { readConfig, withDestination } from '../context.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io } from '../io.js';
 
@@ -26,6 +24,8 @@ Examples:
   tributary reset --table orders --yes && tributary run`,
     )
     .action(async (flags: { config: string; table: string; yes?: boolean; json?: boolean }) => {
+      const [{ readConfig, withDestination }, { planReset, resetPipelineTables, tablesNamed }] =
+        await Promise.all([import('../context.js'), import('../../ops/reset.js')]);
       const config = readConfig(flags.config);
       const tables = tablesNamed(config, flags.table);
       await withDestination(config, async (dest) => {

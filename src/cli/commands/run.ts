@@ -2,14 +2,10 @@ import type { Command } from 'commander';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { TributaryError } from '../../core/errors.js';
 import type { Destination } from '../../destinations/types.js';
-import { configKeys, planReset, resetTables } from '../../ops/reset.js';
-import { QueueCoordinator } from '../../queue/coordinator.js';
+import type { QueueCoordinator } from '../../queue/coordinator.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
-import { previewRun } from '../../runner/preview.js';
-import { type RunOptions, runPipeline } from '../../runner/run.js';
-import { configTables, selectSources, wholeTables } from '../../runner/select.js';
+import type { RunOptions } from '../../runner/run.js';
 import { confirmReset } from '../confirm.js';
-import { readConfig, withDestination } from '../context.js';
 import { codeFor, EXIT } from '../exit.js';
 import { configOption, type Io, outStyle, wholeNumber } from '../io.js';
 import { logEvent } from '../log.js';
@@ -121,6 +117,12 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
       '--dry-run and --test do not go together (`tributary test` runs the tests on their own)',
     );
   }
+  // The command modules load what they run only when they run (a quick start: docs/performance.md).
+  const [{ readConfig, withDestination }, { selectSources }, { previewRun }] = await Promise.all([
+    import('../context.js'),
+    import('../../runner/select.js'),
+    import('../../runner/preview.js'),
+  ]);
   const config = readConfig(flags.config);
   const select = selectSources(config, flags);
   const preview = await withDestination(config, (dest) => previewRun(config, dest, { select }), {
@@ -132,6 +134,7 @@ async function dryRunCommand(flags: RunFlags, io: Io): Promise<number> {
 
 /** Run the pipeline with signal handling and progress rendering; returns the summary. */
 export async function runCommand(flags: RunFlags, io: Io): Promise<RunSummary> {
+  const { readConfig } = await import('../context.js');
   return runConfig(readConfig(flags.config), flags, io);
 }
 
@@ -145,6 +148,13 @@ export async function runConfig(
   io: Io,
   options: Pick<RunOptions, 'models' | 'select'> = {},
 ): Promise<RunSummary> {
+  const [{ withDestination }, { runPipeline }, { configTables, selectSources, wholeTables }, reset] =
+    await Promise.all([
+      import('../context.js'),
+      import('../../runner/run.js'),
+      import('../../runner/select.js'),
+      import('../../ops/reset.js'),
+    ]);
   const wait = flags.wait ?? 0;
   const controller = new AbortController();
   let signals = 0;
@@ -198,7 +208,15 @@ export async function runConfig(
   if (queue !== undefined) rememberUrlSecret(queue);
   try {
     const summary = await withDestination(config, async (dest) => {
-      const remote = queue === undefined ? undefined : await QueueCoordinator.open(config, dest, queue, emit);
+      const remote =
+        queue === undefined
+          ? undefined
+          : await (await import('../../queue/coordinator.js')).QueueCoordinator.open(
+              config,
+              dest,
+              queue,
+              emit,
+            );
       try {
         return await runOn(dest, remote);
       } finally {
@@ -218,7 +236,7 @@ export async function runConfig(
   async function runOn(dest: Destination, remote: QueueCoordinator | undefined): Promise<RunSummary> {
     if (
       refresh &&
-      !(await confirmReset(io, await planReset(config, dest, refresh), flags.yes, 'full refresh of'))
+      !(await confirmReset(io, await reset.planReset(config, dest, refresh), flags.yes, 'full refresh of'))
     ) {
       throw new TributaryError('CONFIG_INVALID', 'full refresh not confirmed; nothing was changed');
     }
@@ -235,7 +253,8 @@ export async function runConfig(
       // their files, so a crash after it just leaves files to load (docs/operations.md).
       ...(refresh
         ? {
-            prepare: (d, runId) => resetTables(d, config.pipeline, refresh, runId, configKeys(config)),
+            prepare: (d, runId) =>
+              reset.resetTables(d, config.pipeline, refresh, runId, reset.configKeys(config)),
             trigger: `full refresh of ${refresh.join(', ')}`,
           }
         : {}),

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { listModels, modelSql } from '../../ops/models.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
-import { runPipeline } from '../../runner/run.js';
-import { readConfig, withDestination } from '../context.js';
 import { codeFor } from '../exit.js';
 import { configOption, errStyle, type Io, outStyle, selectOption, wholeNumber } from '../io.js';
 import { duration, eventLine, modelsTable, table } from '../render.js';
@@ -67,6 +64,10 @@ Examples:
       '\nExamples:\n  tributary models\n  tributary models --json\n  tributary models --sql user_totals',
     )
     .action(async (flags: { config: string; json?: boolean; sql?: string }) => {
+      const [{ readConfig, withDestination }, { listModels, modelSql }] = await Promise.all([
+        import('../context.js'),
+        import('../../ops/models.js'),
+      ]);
       const config = readConfig(flags.config);
       if (flags.sql !== undefined) {
         const name = flags.sql;
@@ -102,6 +103,10 @@ Examples:
 
 /** Run the models as a run of their own (lock, run record, history), with Ctrl-C handling. */
 async function transformCommand(names: string[], flags: Flags, io: Io): Promise<RunSummary> {
+  const [{ readConfig, withDestination }, { runPipeline }] = await Promise.all([
+    import('../context.js'),
+    import('../../runner/run.js'),
+  ]);
   const config = readConfig(flags.config);
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_HOST, DEFAULT_PORT, startUi } from '../../ui/index.js';
-import { readConfig } from '../context.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../../ui/defaults.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io } from '../io.js';
 import { redact, rememberSecret } from '../secrets.js';
@@ -48,6 +47,10 @@ Examples:
   TRIBUTARY_UI_TOKEN=$(openssl rand -hex 16) tributary ui --host 0.0.0.0 --port 8080`,
     )
     .action(async (flags: UiFlags) => {
+      const [{ readConfig }, { startUi }] = await Promise.all([
+        import('../context.js'),
+        import('../../ui/index.js'),
+      ]);
       const config = readConfig(flags.config);
       const token = flags.token ?? (process.env.TRIBUTARY_UI_TOKEN || undefined);
       rememberSecret(token);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
-import { serveQueue, type WorkerEvent } from '../../queue/worker.js';
-import { readConfig, withDestination } from '../context.js';
+import type { WorkerEvent } from '../../queue/worker.js';
 import { EXIT } from '../exit.js';
 import { configOption, type Io, wholeNumber } from '../io.js';
 import { rememberUrlSecret } from '../secrets.js';
@@ -71,6 +70,10 @@ Examples:
 }
 
 async function workerCommand(flags: WorkerFlags, io: Io): Promise<number> {
+  const [{ readConfig, withDestination }, { serveQueue }] = await Promise.all([
+    import('../context.js'),
+    import('../../queue/worker.js'),
+  ]);
   const config = readConfig(flags.config);
   const url = flags.queue ?? config.queue;
   if (url === undefined) {

@@ -1,22 +1,32 @@
-// `node --import ./test/helpers/record-imports.mjs …`: at exit, prints to stderr one line
-// `IMPORTED <json>` with every module URL the process resolved (test/cli/startup.test.ts).
-import { register } from 'node:module';
-import { MessageChannel } from 'node:worker_threads';
+// `TRIBUTARY_RECORD_IMPORTS=FILE node --import ./test/helpers/record-imports.mjs …`: appends
+// to FILE, one per line, every module the process loads — ES modules as resolved by the
+// loader hook (which runs on its own thread: written there, synchronously, nothing lost at
+// exit) and CommonJS ones as `require` resolves them (test/cli/startup.test.ts).
+import fs from 'node:fs';
+import Module, { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
-const { port1, port2 } = new MessageChannel();
-const seen = new Set();
-port1.on('message', (url) => seen.add(url));
-port1.unref();
+const file = process.env.TRIBUTARY_RECORD_IMPORTS;
+if (!file) throw new Error('record-imports.mjs: set TRIBUTARY_RECORD_IMPORTS to the file to write');
+
 const hooks = `
-let port;
-export function initialize(data) { port = data.port; }
+import fs from 'node:fs';
+let file;
+export function initialize(data) { file = data.file; }
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
-  port.postMessage(r.url);
+  fs.appendFileSync(file, r.url + '\\n');
   return r;
 }`;
-register(`data:text/javascript,${encodeURIComponent(hooks)}`, {
-  data: { port: port2 },
-  transferList: [port2],
-});
-process.on('exit', () => process.stderr.write(`IMPORTED ${JSON.stringify([...seen])}\n`));
+register(`data:text/javascript,${encodeURIComponent(hooks)}`, { data: { file } });
+
+const load = Module._load;
+Module._load = function recorded(request, parent, isMain) {
+  try {
+    const resolved = Module._resolveFilename(request, parent, isMain);
+    fs.appendFileSync(file, `${resolved.startsWith('/') ? pathToFileURL(resolved).href : resolved}\n`);
+  } catch {
+    // what fails to resolve is the caller's error to see, from the real load below
+  }
+  return load.apply(this, [request, parent, isMain]);
+};

@@ -153,7 +153,7 @@ export async function runConfig(
       import('../context.js'),
       import('../../runner/run.js'),
       import('../../runner/select.js'),
-      import('../../ops/reset.js'),
+      flags.fullRefresh ? import('../../ops/reset.js') : undefined,
     ]);
   const wait = flags.wait ?? 0;
   const controller = new AbortController();
@@ -236,6 +236,7 @@ export async function runConfig(
   async function runOn(dest: Destination, remote: QueueCoordinator | undefined): Promise<RunSummary> {
     if (
       refresh &&
+      reset &&
       !(await confirmReset(io, await reset.planReset(config, dest, refresh), flags.yes, 'full refresh of'))
     ) {
       throw new TributaryError('CONFIG_INVALID', 'full refresh not confirmed; nothing was changed');
@@ -251,7 +252,7 @@ export async function runConfig(
       ...(select ? { select, trigger: select.label } : {}),
       // Under the run lock, before any file: one transaction empties the tables and forgets
       // their files, so a crash after it just leaves files to load (docs/operations.md).
-      ...(refresh
+      ...(refresh && reset
         ? {
             prepare: (d, runId) =>
               reset.resetTables(d, config.pipeline, refresh, runId, reset.configKeys(config)),

@@ -70,10 +70,7 @@ Examples:
 }
 
 async function workerCommand(flags: WorkerFlags, io: Io): Promise<number> {
-  const [{ readConfig, withDestination }, { serveQueue }] = await Promise.all([
-    import('../context.js'),
-    import('../../queue/worker.js'),
-  ]);
+  const { readConfig, withDestination } = await import('../context.js');
   const config = readConfig(flags.config);
   const url = flags.queue ?? config.queue;
   if (url === undefined) {
@@ -83,6 +80,7 @@ async function workerCommand(flags: WorkerFlags, io: Io): Promise<number> {
     );
   }
   rememberUrlSecret(url);
+  const { serveQueue } = await import('../../queue/worker.js');
   const stop = new AbortController();
   const hard = new AbortController();
   let signals = 0;

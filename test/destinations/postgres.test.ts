@@ -253,6 +253,31 @@ describeDestination('postgres', {
         dest = db.dest;
       });
 
+      describe('run lock', () => {
+        it('checks before commits that come at once go one at a time on the lock connection', async () => {
+          // Files of different tables commit in parallel, each asking whether the lock is
+          // still ours on the lock's one connection: a second query while the first runs is
+          // deprecated in pg 8 (an error in pg 9), so they queue in the lock itself.
+          const warnings: string[] = [];
+          const onWarning = (w: Error) => warnings.push(w.message);
+          process.on('warning', onWarning);
+          try {
+            expect(await dest.tryLock('lockq', 'test')).toBeUndefined();
+            // The SqlClient argument is the file's transaction; PostgreSQL asks on the lock's own
+            // connection, so the destination itself stands in for it here.
+            const held = await Promise.all(
+              Array.from({ length: 4 }, async () => (await dest.holdsLock?.(dest, 'lockq')) ?? false),
+            );
+            expect(held).toEqual([true, true, true, true]);
+            await dest.unlock('lockq');
+            await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+            expect(warnings.filter((m) => m.includes('already executing a query'))).toEqual([]);
+          } finally {
+            process.off('warning', onWarning);
+          }
+        });
+      });
+
       describe('open', () => {
         it('read-only: a missing schema is absent, and nothing is created', async () => {
           const noSchema = await fresh.open('schema=nothing_here', { readOnly: true });

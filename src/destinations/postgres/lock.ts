@@ -14,6 +14,19 @@ interface Held {
   timer: NodeJS.Timeout;
   /** The connection closed (a server restart, a network cut): the server has freed the lock. */
   lost: boolean;
+  /** The lock connection's last statement: the next waits for it (one statement at a time). */
+  busy: Promise<unknown>;
+}
+
+/**
+ * `fn` on the lock's connection once its previous statement is done: the keepalive, the
+ * check before a commit and the unlock may come at the same moment, and a pg client takes
+ * one query at a time (a second one while the first runs is deprecated, an error in pg 9).
+ */
+function onLockConn<T>(held: Held, fn: () => Promise<T>): Promise<T> {
+  const next = held.busy.then(fn, fn);
+  held.busy = next.catch(() => undefined);
+  return next;
 }
 
 /** A 64-bit advisory lock key, and its halves as pg_locks shows them (classid, objid). */
@@ -88,10 +101,10 @@ export class RunLocks {
           [pipeline, holder, new Date().toISOString()],
         );
         const timer = setInterval(() => {
-          conn.query('SELECT 1').catch(() => lose());
+          onLockConn(held, () => conn.query('SELECT 1')).catch(() => lose());
         }, KEEPALIVE_MS);
         timer.unref();
-        const held: Held = { conn, key, timer, lost: false };
+        const held: Held = { conn, key, timer, lost: false, busy: Promise.resolve() };
         // Noticed at once, not at the next keepalive: the runner checks `lost` before each file.
         const lose = () => {
           if (held.lost || this.#held.get(pipeline) !== held) return; // unlock() ends it on purpose
@@ -145,10 +158,12 @@ export class RunLocks {
     this.#held.delete(pipeline);
     clearInterval(held.timer);
     try {
-      await runSql(held.conn, `DELETE FROM ${LOCKS} WHERE pipeline = ? AND pid = pg_backend_pid()`, [
-        pipeline,
-      ]);
-      await runSql(held.conn, 'SELECT pg_advisory_unlock(?::bigint)', [held.key.key]);
+      await onLockConn(held, async () => {
+        await runSql(held.conn, `DELETE FROM ${LOCKS} WHERE pipeline = ? AND pid = pg_backend_pid()`, [
+          pipeline,
+        ]);
+        await runSql(held.conn, 'SELECT pg_advisory_unlock(?::bigint)', [held.key.key]);
+      });
     } catch {
       // Closing the session frees the lock on the server whatever failed above.
     }
@@ -167,10 +182,12 @@ export class RunLocks {
     if (!held || held.lost) return false;
     let mine = false;
     try {
-      const r = await runSql(
-        held.conn,
-        `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${ADVISORY} AND pid = pg_backend_pid()) AS mine`,
-        [held.key.classid, held.key.objid],
+      const r = await onLockConn(held, () =>
+        runSql(
+          held.conn,
+          `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${ADVISORY} AND pid = pg_backend_pid()) AS mine`,
+          [held.key.classid, held.key.objid],
+        ),
       );
       mine = (r.rows[0] as { mine?: boolean } | undefined)?.mine === true;
     } catch {

@@ -8,7 +8,8 @@ export default defineConfig({
     pool: 'forks',
     // Two test files at a time. Vitest's default is one fewer than the cores: one at a time on
     // a 2-core machine, where most files spend their time waiting on a database, a server
-    // restart or a child process (npm test: 35 min sequential under load, 23 min quiet).
+    // restart or a child process (`CI=true npm test` quiet: 23 min one at a time, 14–15 min
+    // two at a time).
     // The files share the database servers by design (each its own databases and ports).
     maxWorkers: 2,
   },

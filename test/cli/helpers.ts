@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { main } from '../../src/cli/main.js';
 import type { CliResult, Workspace } from '../helpers/workspace.js';
 
 /** The built command (npm test builds dist/ first). */
@@ -20,21 +19,8 @@ export async function bin(args: string[], cwd: string) {
 }
 
 /** The CLI in-process like `Workspace.cli`, with colours on or off for both streams. */
-export async function cliWithColors(ws: Workspace, colors: boolean, ...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    out: (t: string) => {
-      stdout += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    err: (t: string) => {
-      stderr += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    isTTY: false,
-    colors: { out: colors, err: colors },
-  };
-  const code = await main(['node', 'tributary', ...args, '-c', path.join(ws.dir, 'tributary.yaml')], io);
-  return { code, stdout, stderr };
+export function cliWithColors(ws: Workspace, colors: boolean, ...args: string[]): Promise<CliResult> {
+  return ws.cliWith({ colors }, ...args);
 }
 
 export const DEMO_LANDING = path.resolve(__dirname, '../../examples/markets/landing');
@@ -48,28 +34,13 @@ export async function cliOnTerminal(
   answers: string[] | undefined,
   ...args: string[]
 ): Promise<CliResult & { questions: string[] }> {
-  let stdout = '';
-  let stderr = '';
   const questions: string[] = [];
-  const io = {
-    out: (t: string) => {
-      stdout += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    err: (t: string) => {
-      stderr += t.endsWith('\n') ? t : `${t}\n`;
-    },
-    isTTY: answers !== undefined,
-    ...(answers
-      ? {
-          prompt: async (q: string) => {
-            questions.push(q);
-            return answers.shift() ?? '';
-          },
-        }
-      : {}),
+  const prompt = async (q: string) => {
+    questions.push(q);
+    return answers?.shift() ?? '';
   };
-  const code = await main(['node', 'tributary', ...args, '-c', path.join(ws.dir, 'tributary.yaml')], io);
-  return { code, stdout, stderr, questions };
+  const r = await ws.cliWith({ isTTY: answers !== undefined, ...(answers ? { prompt } : {}) }, ...args);
+  return { ...r, questions };
 }
 
 /** JSON lines of a `--log-format json` stderr. */

@@ -74,6 +74,17 @@ export class Workspace {
 
   /** Run the CLI in-process (same code path as the binary, minus process start-up). */
   async cli(...args: string[]): Promise<CliResult> {
+    return this.cliWith({}, ...args);
+  }
+
+  /**
+   * `cli` with more of a terminal: colours on or off for both streams (unset: the Io's
+   * default), a terminal (`isTTY`) and what answers its prompts (`prompt`).
+   */
+  async cliWith(
+    options: { colors?: boolean; isTTY?: boolean; prompt?: (question: string) => Promise<string> },
+    ...args: string[]
+  ): Promise<CliResult> {
     let stdout = '';
     let stderr = '';
     const io = {
@@ -83,7 +94,9 @@ export class Workspace {
       err: (t: string) => {
         stderr += t.endsWith('\n') ? t : `${t}\n`;
       },
-      isTTY: false,
+      isTTY: options.isTTY ?? false,
+      ...(options.colors === undefined ? {} : { colors: { out: options.colors, err: options.colors } }),
+      ...(options.prompt ? { prompt: options.prompt } : {}),
     };
     const withConfig = args.includes('-c') ? args : [...args, '-c', path.join(this.dir, 'tributary.yaml')];
     const code = await main(['node', 'tributary', ...withConfig], io);

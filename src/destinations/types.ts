@@ -184,7 +184,24 @@ export interface TableWriter {
    * the plan has no child tables. Batches of `write` and `writeText` may not be mixed.
    */
   writeText?(text: string, rows: number): Promise<void>;
+  /**
+   * Rows as the file's own CSV text, one LF-ended line per row, fields in the order of
+   * `shape.columns` (the fast path, src/normalize/native.ts: every value is already in the
+   * form the server reads as the encoder would have written it; an empty field is NULL).
+   * Only where `writeText` is, and may be mixed with it: rows keep the order they come in.
+   */
+  writeCsv?(text: Uint8Array, rows: number, shape: CsvShape): Promise<void>;
   finish(): Promise<WriteStats>;
+}
+
+/** How a batch of the file's own CSV text is to be read (TableWriter.writeCsv). */
+export interface CsvShape {
+  /** The table's column of each field, in the file's order. */
+  columns: readonly string[];
+  /** One of `,` `;` tab `|`. */
+  delimiter: string;
+  /** Some field is empty: read it as NULL. */
+  nulls: boolean;
 }
 
 /** An open transaction: SQL plus the bulk row path. */

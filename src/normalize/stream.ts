@@ -1,6 +1,8 @@
 import type { ResolvedSource } from '../config/resolve.js';
 import type { DbValue, LiveTable, Reject, RowNode, SourceItem } from '../core/types.js';
+import { csvSpan } from '../sources/csv.js';
 import { type Encoded, recordEncoder } from './encode.js';
+import { type NativeCsv, type NativePlan, nativeParts, nativePlan } from './native.js';
 import { type FlatLayout, type FlatRecord, makeShaper, rawOf } from './shape.js';
 
 /** What the second pass needs: the source and the live tables its rows go to. */
@@ -10,6 +12,11 @@ export interface EncodeInput {
   children: boolean;
   table: LiveTable;
   childTables: readonly LiveTable[];
+  /**
+   * Batches whose CSV text the server can read as it is come as that text (`EncodedBatch.csv`,
+   * src/normalize/native.ts): for a writer that takes it (TableWriter.writeCsv).
+   */
+  native?: boolean;
 }
 
 /** Rows ready for the writer, with the rejects and discards of the same source batch. */
@@ -20,6 +27,8 @@ export interface EncodedBatch {
   discardedValues: number;
   /** Empty values of columns the table does not have (nothing to load; a one-pass load must know). */
   unknownColumns?: number;
+  /** The batch as the file's own CSV text (with `rows` empty), for the server to read. */
+  csv?: NativeCsv;
 }
 
 /**
@@ -45,10 +54,13 @@ export async function* encodeBatches(
   });
   const shape = makeShaper(source, input.captures, input.children);
   let layout: FlatLayout | undefined; // of flat (CSV) records: the file's header
-  for await (const batch of batches) {
+  let plan: { layout: FlatLayout; plan: NativePlan | undefined } | undefined;
+  /** Items `from` … `to - 1` of `batch`, coerced, rejected or discarded one by one. */
+  const encodeItems = (batch: readonly SourceItem[], from: number, to: number): EncodedBatch => {
     const out: EncodedBatch = { rows: [], rejects: [], discardedRows: 0, discardedValues: 0 };
     unknown = 0;
-    for (const item of batch) {
+    for (let i = from; i < to; i++) {
+      const item = batch[i] as SourceItem;
       if (item.kind === 'problem') {
         const { line, record, code, message, raw } = item;
         out.rejects.push({ table: source.table, line, record, code, column: null, message, raw });
@@ -80,7 +92,28 @@ export async function* encodeBatches(
       }
     }
     if (unknown > 0) out.unknownColumns = unknown;
-    yield out;
+    return out;
+  };
+  for await (const batch of batches) {
+    const first = batch[0];
+    const span = input.native ? csvSpan(batch) : undefined;
+    if (span && first?.kind === 'record' && first.values !== undefined && first.header !== undefined) {
+      if (layout?.header !== first.header) layout = shape.layout(first as FlatRecord);
+      if (plan?.layout !== layout) {
+        plan = { layout, plan: nativePlan(layout, input.table, source.primaryKey, source.cursor) };
+      }
+      if (plan.plan) {
+        // Piece by piece (a piece: the records of one chunk of text), in order: runs of
+        // pieces the server can read as they are go as their text, the others are encoded.
+        for (const part of nativeParts(plan.plan, batch, span)) {
+          yield part.csv
+            ? { rows: [], rejects: [], discardedRows: 0, discardedValues: 0, csv: part.csv }
+            : encodeItems(batch, part.from, part.to);
+        }
+        continue;
+      }
+    }
+    yield encodeItems(batch, 0, batch.length);
   }
 }
 

@@ -10,7 +10,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { type ErrorCode, TributaryError } from '../core/errors.js';
 import type { ColumnType, Format } from '../core/types.js';
-import type { RowFormat } from '../destinations/types.js';
+import type { CsvShape, RowFormat } from '../destinations/types.js';
 import type { ScanInput, ScanResult } from '../normalize/scan.js';
 import { type EncodedBatch, type EncodeInput, fromWire } from '../normalize/stream.js';
 import { mergeObservation, TableObserver } from '../schema/observe.js';
@@ -20,7 +20,7 @@ import type { SerializedError, WorkerMessage, WorkerTask } from './worker.js';
 
 /** A batch for the writer: rows as values, or (with a row format) as text with `rows` empty. */
 export interface StreamBatch extends EncodedBatch {
-  text?: { text: string; rows: number };
+  text?: { text: string; rows: number } | { text: Uint8Array; rows: number; csv: CsvShape };
 }
 
 /** Batches a worker may run ahead of the writer. */
@@ -289,8 +289,12 @@ export function encodeInPool(
           }
           let batch: StreamBatch;
           if ('text' in m) {
-            const { text, rows, ...rest } = m.text;
-            batch = { rows: [], ...rest, text: { text, rows } };
+            const { text, rows, csv, ...rest } = m.text;
+            batch = {
+              rows: [],
+              ...rest,
+              text: csv ? { text: text as Uint8Array, rows, csv } : { text: text as string, rows },
+            };
           } else {
             batch = fromWire(m.batch);
           }

@@ -8,7 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../core/errors.js';
 import type { DbValue } from '../core/types.js';
 import { jsonRows, tsvRow } from '../destinations/rowtext.js';
-import type { RowFormat } from '../destinations/types.js';
+import type { CsvShape, RowFormat } from '../destinations/types.js';
+import { csvBytes } from '../normalize/native.js';
 import { observing, type ScanInput, Scanner, type ScanResult, scanItems } from '../normalize/scan.js';
 import {
   type EncodedBatch,
@@ -52,16 +53,23 @@ export type WorkerMessage =
  * writer as it is, instead of parsing values and formatting them itself.
  */
 export interface TextBatch {
-  text: string;
+  /** A Uint8Array: the file's own CSV (with `csv`), moved to the receiving thread, not copied. */
+  text: string | Uint8Array;
   rows: number;
+  /** The text is the file's own CSV (src/normalize/native.ts), not `rowFormat`. */
+  csv?: CsvShape;
   rejects: EncodedBatch['rejects'];
   discardedRows: number;
   discardedValues: number;
   unknownColumns?: number;
 }
 
-/** A batch's rows as lines of a text row format. */
+/** A batch's rows as lines of a text row format (or as the file's own CSV, when it came so). */
 export function toText(batch: EncodedBatch, format: RowFormat): TextBatch {
+  if (batch.csv) {
+    const { texts, rows, ...shape } = batch.csv;
+    return { text: csvBytes(texts), rows, csv: shape, rejects: [], discardedRows: 0, discardedValues: 0 };
+  }
   let text = '';
   if (format === 'json') text = jsonRows(batch.rows.map((r) => r.values as DbValue[]));
   else for (const row of batch.rows) text += `${tsvRow(row.values as DbValue[])}\n`;
@@ -140,11 +148,16 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
   const items = scanner ? observing(read, scanner) : read;
   try {
     for await (const batch of encodeBatches(items, task.input)) {
-      port.postMessage(
-        (task.rowFormat
-          ? { text: toText(batch, task.rowFormat), bytes }
-          : { batch: toWire(batch, task.input.table.columns.length), bytes }) satisfies WorkerMessage,
-      );
+      if (task.rowFormat) {
+        const text = toText(batch, task.rowFormat);
+        const moved = typeof text.text === 'string' ? [] : [text.text.buffer as ArrayBuffer];
+        port.postMessage({ text, bytes } satisfies WorkerMessage, moved);
+      } else {
+        port.postMessage({
+          batch: toWire(batch, task.input.table.columns.length),
+          bytes,
+        } satisfies WorkerMessage);
+      }
       sent++;
       while (sent - acked >= window && !closed) {
         await new Promise<void>((resolve) => {

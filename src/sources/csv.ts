@@ -34,6 +34,34 @@ export interface CsvOptions {
  * problem for the line where that record starts and resume on the next line, both at end
  * of input and when an open record passes `maxRecordChars` (which also bounds memory).
  */
+/**
+ * The text of a batch of CSV records exactly as the file holds them, when the server's own
+ * CSV reader can be handed it instead of rows encoded again (the MySQL fast path,
+ * src/normalize/native.ts): one record per line, each line ending in LF (no CR anywhere, no
+ * blank line, no header, no line the reader skipped), fields split by `delimiter`, quoted
+ * RFC 4180 style. Whether each value is also in a form the server reads as Tributary would
+ * store it is for the encoder to decide, value by value.
+ */
+export interface CsvSpan {
+  /** The text, in pieces: the records of a chunk each (joined by `csvBytes`). */
+  texts: readonly string[];
+  /** Records of each piece. */
+  counts: readonly number[];
+  delimiter: string;
+}
+
+const SPANS = new WeakMap<readonly SourceItem[], CsvSpan>();
+
+/** The text of `items` as the file holds it (see {@link CsvSpan}), when known. */
+export function csvSpan(items: readonly SourceItem[]): CsvSpan | undefined {
+  return SPANS.get(items);
+}
+
+/** Says that `items` are exactly the records of `span` (readers that re-batch pass spans on). */
+export function setCsvSpan(items: readonly SourceItem[], span: CsvSpan): void {
+  SPANS.set(items, span);
+}
+
 export async function* parseCsv(
   text: AsyncIterable<string> | Iterable<string>,
   options: CsvOptions = {},
@@ -125,29 +153,47 @@ class CsvReader {
   private drain(atEnd: boolean): SourceItem[] {
     const parser = this.parser!;
     const out: SourceItem[] = [];
+    // The text the records of `out` were parsed from, while it is a CsvSpan's.
+    let span: string | undefined = this.lineChar === '\n' ? '' : undefined;
+    const spanned = (text: string) => {
+      if (span === undefined) return;
+      if (!this.headers || text.includes('\r') || text.startsWith('\n') || text.includes('\n\n'))
+        span = undefined;
+      else span += text;
+    };
     for (;;) {
       // ignoreLastRow: the last row may continue in the next chunk; cursor ends before it.
       const complete: ParseOutput = parser.parse(this.pending, 0, true);
+      spanned(this.pending.slice(0, complete.meta.cursor));
       this.emitRows(complete, out);
       this.pending = this.pending.slice(complete.meta.cursor);
       if (!atEnd) {
         if (this.pending.length > this.maxRecordChars) {
+          span = undefined;
           this.skipLine(out, `record not complete after ${this.maxRecordChars} characters`, false);
           continue;
         }
         this.parseAt = this.pending.length * 2;
-        return out;
+        return this.withSpan(out, span);
       }
-      if (this.pending === '') return out;
+      if (this.pending === '') return this.withSpan(out, span);
       const last: ParseOutput = parser.parse(this.pending, 0, false);
       if (last.errors.some((e) => e.code === 'MissingQuotes')) {
+        span = undefined;
         this.skipLine(out, 'quoted field never closed', true);
         continue;
       }
+      spanned(this.pending.endsWith('\n') ? this.pending : `${this.pending}\n`);
       this.emitRows(last, out);
       this.pending = '';
-      return out;
+      return this.withSpan(out, span);
     }
+  }
+
+  private withSpan(out: SourceItem[], span: string | undefined): SourceItem[] {
+    if (span && out.length > 0)
+      SPANS.set(out, { texts: [span], counts: [out.length], delimiter: this.delimiter });
+    return out;
   }
 
   /** `result` is a parse of `this.pending`. */

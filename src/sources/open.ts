@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { messageOf, TributaryError } from '../core/errors.js';
 import type { Format, SourceItem } from '../core/types.js';
 import { undecodableMessage } from './bad-bytes.js';
-import { parseCsv } from './csv.js';
+import { csvSpan, parseCsv, setCsvSpan } from './csv.js';
 import { decodeText, UndecodableText } from './decode.js';
 import { parseJsonArray } from './json-array.js';
 import { parseJsonDocument } from './json-document.js';
@@ -95,26 +95,51 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
     // Items of a part count lines from the part's start: 1 (NDJSON) or 2 (CSV, after its header).
     const lineShift = range && range.start > 0 ? range.firstLine - (format === 'csv' ? 2 : 1) : 0;
     const recordShift = range?.recordOffset ?? 0;
+    // The file's own text of the batch's records, while every chunk of it has one (csvSpan).
+    let spans: string[] | undefined = [];
+    let counts: number[] = [];
+    let delimiter = '';
+    const cut = (): SourceItem[] => {
+      const out = batch;
+      if (spans && spans.length > 0) setCsvSpan(out, { texts: spans, counts, delimiter });
+      batch = [];
+      spans = [];
+      counts = [];
+      since = chars;
+      return out;
+    };
     for await (const chunkItems of items) {
-      for (const item of chunkItems) {
-        if (lineShift !== 0 || recordShift !== 0) {
-          item.line += lineShift;
-          item.record += recordShift;
+      const span = csvSpan(chunkItems);
+      // A batch is all chunks with their text, or none (cut where that changes), so that only
+      // the first chunk of a file — the one with the header — loses the fast path.
+      if (batch.length > 0 && (span === undefined) !== (spans === undefined)) yield cut();
+      if (span) {
+        // A chunk with its text is never cut in two: the batch keeps the whole text.
+        for (const item of chunkItems) {
+          if (lineShift !== 0 || recordShift !== 0) {
+            item.line += lineShift;
+            item.record += recordShift;
+          }
+          batch.push(item);
         }
-        batch.push(item);
-        if (batch.length >= batchSize) {
-          yield batch;
-          batch = [];
-          since = chars;
+        spans?.push(...span.texts);
+        counts.push(...span.counts);
+        delimiter = span.delimiter;
+        if (batch.length >= batchSize) yield cut();
+      } else {
+        for (const item of chunkItems) {
+          if (lineShift !== 0 || recordShift !== 0) {
+            item.line += lineShift;
+            item.record += recordShift;
+          }
+          batch.push(item);
+          spans = undefined;
+          if (batch.length >= batchSize) yield cut();
         }
       }
-      if (batch.length > 0 && chars - since >= BATCH_CHARS) {
-        yield batch;
-        batch = [];
-        since = chars;
-      }
+      if (batch.length > 0 && chars - since >= BATCH_CHARS) yield cut();
     }
-    if (batch.length > 0) yield batch;
+    if (batch.length > 0) yield cut();
   } catch (err) {
     if (err instanceof UndecodableText) throw await undecodable(path, err);
     if (err instanceof TributaryError && err.context.file === undefined) {
@@ -245,6 +270,16 @@ async function peekText(
   return { head, rest: rest() };
 }
 
+/**
+ * Bytes read at a time: 64 KiB, or `TRIBUTARY_READ_CHUNK_BYTES` — a testing knob, so that
+ * small files are read in many chunks as big ones are (the fast path takes whole chunks
+ * after the header's: test/e2e/fast-path.test.ts).
+ */
+function readChunkBytes(): number {
+  const n = Number(process.env.TRIBUTARY_READ_CHUNK_BYTES);
+  return Number.isSafeInteger(n) && n > 0 ? n : 64 * 1024;
+}
+
 /** The file's bytes, gunzipped when they start with the gzip magic bytes. */
 async function* fileBytes(path: string, options: ReadOptions, onGzip?: () => void): AsyncGenerator<Buffer> {
   let handle: FileHandle | undefined;
@@ -261,7 +296,7 @@ async function* fileBytes(path: string, options: ReadOptions, onGzip?: () => voi
     raw = handle.createReadStream({
       start: range?.start ?? 0,
       ...(range ? { end: range.end - 1 } : {}),
-      highWaterMark: options.chunkSize ?? 64 * 1024,
+      highWaterMark: options.chunkSize ?? readChunkBytes(),
     });
     let stream = raw;
     const { onRawChunk } = options;

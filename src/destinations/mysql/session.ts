@@ -124,11 +124,11 @@ export class Session implements SqlClient {
   }
 
   /**
-   * Push TSV text into `target`'s LOAD DATA, opening the statement (and ending another
+   * Push text (TSV, or the file's own CSV as bytes) into `target`'s LOAD DATA, opening the statement (and ending another
    * target's) when needed. Resolves once the text is handed to the socket and the socket's
    * queue is below 8 MiB: that is the caller's back-pressure.
    */
-  load(target: LoadTarget, text: string, rows: number): Promise<void> {
+  load(target: LoadTarget, text: string | Uint8Array, rows: number): Promise<void> {
     return this.#serial(async () => {
       if (this.#open?.target !== target) {
         await this.#endOpen();
@@ -147,9 +147,9 @@ export class Session implements SqlClient {
         // every packet under max_allowed_packet (16 MiB by default) however wide the rows.
         // Cut as bytes: a row may span packets, a character is never split in two.
         let ready = true;
-        if (text.length <= PACKET_BYTES / 4) ready = open.stream.write(text);
+        if (typeof text === 'string' && text.length <= PACKET_BYTES / 4) ready = open.stream.write(text);
         else {
-          const bytes = Buffer.from(text, 'utf8');
+          const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
           for (let i = 0; i < bytes.length; i += PACKET_BYTES) {
             ready = open.stream.write(bytes.subarray(i, i + PACKET_BYTES));
           }

@@ -6,6 +6,7 @@ import {
   type Transaction,
   type WriteStats,
 } from '../../destinations/types.js';
+import { csvBytes } from '../../normalize/native.js';
 import { observing, type ScanInput, Scanner, type ScanResult } from '../../normalize/scan.js';
 import { type EncodeInput, encodeBatches } from '../../normalize/stream.js';
 import { insertRejects, type Reject } from '../../state/rejects.js';
@@ -79,13 +80,23 @@ export async function writeRows(
         beforeImages: job.beforeImages,
         direct,
       });
-  const input: EncodeInput = { source, captures: file.captures, children, table, childTables };
   // Rows as text made by the workers, when the destination takes a text format: the main
   // thread then only forwards it (for MySQL, to LOAD DATA).
   const rowFormat =
     job.dest.capabilities.rowFormat && writer.writeText && childTables.length === 0
       ? job.dest.capabilities.rowFormat
       : undefined;
+  // The fast path: batches of a CSV whose values the server reads as they are go as the
+  // file's own text (src/normalize/native.ts). TRIBUTARY_FAST_PATH=off turns it off.
+  const native = rowFormat !== undefined && writer.writeCsv !== undefined && fastPath();
+  const input: EncodeInput = {
+    source,
+    captures: file.captures,
+    children,
+    table,
+    childTables,
+    ...(native ? { native } : {}),
+  };
   const stream: {
     batches: AsyncIterable<{ batch: StreamBatch; bytes: number }>;
     hash(): Promise<string> | string;
@@ -121,7 +132,14 @@ export async function writeRows(
     for (const r of batch.rejects) await reject(r);
     discardedRows += batch.discardedRows;
     discardedValues += batch.discardedValues;
-    if (batch.text) {
+    if (batch.csv) {
+      // From the main thread's own reading (a small file, or no worker threads).
+      await writer.writeCsv!(csvBytes(batch.csv.texts), batch.csv.rows, batch.csv);
+      rows += batch.csv.rows;
+    } else if (batch.text && 'csv' in batch.text) {
+      await writer.writeCsv!(batch.text.text, batch.text.rows, batch.text.csv);
+      rows += batch.text.rows;
+    } else if (batch.text) {
       if (batch.text.rows > 0) await writer.writeText!(batch.text.text, batch.text.rows);
       rows += batch.text.rows;
     } else {
@@ -153,6 +171,11 @@ export async function writeRows(
   };
 }
 
+/** Whether the fast path is on: by default; `TRIBUTARY_FAST_PATH=off` (a diagnostic) turns it off. */
+export function fastPath(): boolean {
+  return process.env.TRIBUTARY_FAST_PATH !== 'off';
+}
+
 /** The writer of a shadowed file (FileJob.shadowed): takes rows and writes none. */
 function shadowWriter(): TableWriter {
   let rows = 0;
@@ -161,6 +184,9 @@ function shadowWriter(): TableWriter {
       rows += batch.length;
     },
     async writeText(_text, n) {
+      rows += n;
+    },
+    async writeCsv(_text, n) {
       rows += n;
     },
     async finish() {

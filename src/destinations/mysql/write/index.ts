@@ -9,6 +9,7 @@
  * - images.ts    before-images for incremental models, recorded before rows change
  */
 import {
+  type CsvShape,
   checkWritePlan,
   DirectLoadConflict,
   type RowNode,
@@ -253,9 +254,13 @@ function directWriter(session: Session, plan: TableWritePlan, stats: WriteStats)
       rows += n;
       await out.sendText(text, n);
     },
+    async writeCsv(text: Uint8Array, n: number, shape: CsvShape) {
+      rows += n;
+      await out.sendCsv(text, n, shape);
+    },
     async finish() {
       await out.flush();
-      if ((out.target.skipped ?? 0) > 0) throw new DirectLoadConflict(table.name);
+      if (out.skipped() > 0) throw new DirectLoadConflict(table.name);
       if (out.stored() !== rows) {
         throw new Error(`internal: ${rows} rows written for ${table.name}, ${out.stored()} loaded`);
       }

@@ -5,9 +5,12 @@
  */
 import type { DbValue } from '../../../core/types.js';
 import { tsvRow } from '../../rowtext.js';
-import type { TableWriter } from '../../types.js';
+import type { CsvShape, TableWriter } from '../../types.js';
 import { q } from '../dialect.js';
 import type { LoadTarget, Session } from '../session.js';
+
+/** Batches and rows that went as the file's own CSV text (LoadSink.sendCsv), for tests and benchmarks. */
+export const csvLoads = { batches: 0, rows: 0 };
 
 /** TSV text handed to LOAD DATA per call (UTF-16 units; at most ~1 MiB of UTF-8). */
 export const CHUNK = 256 * 1024;
@@ -42,13 +45,17 @@ export interface RowSink {
 export class LoadSink implements RowSink {
   readonly #session: Session;
   readonly #limit: number;
+  readonly #into: SinkSpec;
   readonly target: LoadTarget;
+  /** The statements reading the file's own CSV (writeCsv), one per shape met. */
+  readonly #csv = new Map<string, LoadTarget>();
   #text = '';
   #rows = 0;
 
   constructor(session: Session, into: SinkSpec, limit: number) {
     this.#session = session;
     this.#limit = limit;
+    this.#into = into;
     const set = into.constants.length
       ? ` SET ${into.constants.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}`
       : '';
@@ -79,6 +86,35 @@ export class LoadSink implements RowSink {
     if (rows > 0) await this.#session.load(this.target, text, rows);
   }
 
+  /**
+   * Rows as the file's own CSV text (TableWriter.writeCsv), read by a LOAD DATA of its own:
+   * fields `OPTIONALLY ENCLOSED BY '"'` with no escape character (RFC 4180: a quote inside
+   * a quoted field is doubled), each into its column — through a variable set to NULL when
+   * empty (`LENGTH(@f) = 0`: under a PAD SPACE collation `' ' = ''` holds) when some field
+   * is empty, so that an empty field is NULL as the encoder makes it.
+   * Whatever is buffered goes first: rows keep their order.
+   */
+  async sendCsv(text: Uint8Array, rows: number, shape: CsvShape): Promise<void> {
+    await this.send();
+    if (rows === 0) return;
+    const key = `${shape.delimiter}\u0000${shape.nulls}\u0000${shape.columns.join('\u0000')}`;
+    let target = this.#csv.get(key);
+    if (!target) {
+      target = csvTarget(this.#into, shape, this.target.skipped !== undefined);
+      this.#csv.set(key, target);
+    }
+    await this.#session.load(target, text, rows);
+    csvLoads.batches++;
+    csvLoads.rows += rows;
+  }
+
+  /** Rows a direct load skipped for a key already there, over every statement. */
+  skipped(): number {
+    let n = this.target.skipped ?? 0;
+    for (const t of this.#csv.values()) n += t.skipped ?? 0;
+    return n;
+  }
+
   async send(): Promise<void> {
     if (this.#rows === 0) return;
     const text = this.#text;
@@ -94,8 +130,40 @@ export class LoadSink implements RowSink {
   }
 
   stored(): number {
-    return this.target.loaded;
+    let n = this.target.loaded;
+    for (const t of this.#csv.values()) n += t.loaded;
+    return n;
   }
+}
+
+/** The LOAD DATA of the file's own CSV text of one shape into `into` (LoadSink.sendCsv). */
+function csvTarget(into: SinkSpec, shape: CsvShape, skips: boolean): LoadTarget {
+  const column = new Map(into.names.map((name, k) => [name, into.columns[k] as string]));
+  const fields: string[] = [];
+  const set: string[] = [];
+  for (const [k, name] of shape.columns.entries()) {
+    const c = column.get(name);
+    if (c === undefined) throw new Error(`internal: no column ${name} in ${into.label}`);
+    if (shape.nulls) {
+      fields.push(`@f${k}`);
+      // Not NULLIF(@f, ''): under a PAD SPACE collation ' ' = '' is true.
+      set.push(`${q(c)} = IF(LENGTH(@f${k}) = 0, NULL, @f${k})`);
+    } else fields.push(q(c));
+  }
+  for (const [c, v] of into.constants) set.push(`${q(c)} = ${v}`);
+  const delimiter = shape.delimiter === '\t' ? '\\t' : shape.delimiter;
+  if (!/^(?:,|;|\||\\t)$/.test(delimiter)) throw new Error('internal: unexpected CSV delimiter');
+  return {
+    label: into.label,
+    sql:
+      `LOAD DATA LOCAL INFILE 'tributary.csv' INTO TABLE ${q(into.table)} CHARACTER SET utf8mb4 ` +
+      `FIELDS TERMINATED BY '${delimiter}' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' ` +
+      `LINES TERMINATED BY '\\n' (${fields.join(', ')})${set.length ? ` SET ${set.join(', ')}` : ''}`,
+    rename: new Map(into.columns.map((c, i) => [c, into.names[i] ?? c])),
+    loaded: 0,
+    sent: 0,
+    ...(skips ? { skipped: 0 } : {}),
+  };
 }
 
 /** Multi-row prepared INSERTs into `table`: the path when `local_infile` is OFF. */
@@ -161,13 +229,20 @@ export function sink(session: Session, bulk: boolean, into: SinkSpec, limit = CH
   return bulk ? new LoadSink(session, into, limit) : new InsertSink(session, into);
 }
 
-/** `writeText` for a sink that is a LOAD DATA (none for multi-row INSERTs: no row format then). */
-export function textInput(out: RowSink, count: (rows: number) => void): Pick<TableWriter, 'writeText'> {
+/** `writeText` and `writeCsv` for a sink that is a LOAD DATA (none for multi-row INSERTs: no row format then). */
+export function textInput(
+  out: RowSink,
+  count: (rows: number) => void,
+): Pick<TableWriter, 'writeText' | 'writeCsv'> {
   if (!(out instanceof LoadSink)) return {};
   return {
     async writeText(text: string, rows: number) {
       count(rows);
       await out.sendText(text, rows);
+    },
+    async writeCsv(text: Uint8Array, rows: number, shape: CsvShape) {
+      count(rows);
+      await out.sendCsv(text, rows, shape);
     },
   };
 }

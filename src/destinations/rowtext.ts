@@ -5,6 +5,12 @@
  */
 import type { DbValue } from '../core/types.js';
 
+/**
+ * Batches and rows that went as the file's own CSV text (TableWriter.writeCsv, the fast
+ * path), counted by the writers: for tests and benchmarks.
+ */
+export const csvLoads = { batches: 0, rows: 0 };
+
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
 const ESCAPE_ALL = /[\\\t\n\r\0]/g;

@@ -1,16 +1,17 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { csvLoads } from '../../src/destinations/mysql/write/sinks.js';
+import { csvLoads } from '../../src/destinations/rowtext.js';
 import { DIALECTS, rejectRows, Workspace } from '../helpers/workspace.js';
 
 /**
- * The fast path (src/normalize/native.ts): batches of a CSV whose values MariaDB reads as they
- * are go to LOAD DATA as the file's own text instead of being coerced and encoded again. It
+ * The fast path (src/normalize/native.ts): batches of a CSV whose values the server reads as
+ * they are go to MariaDB's LOAD DATA or PostgreSQL's COPY as the file's own text instead of
+ * being coerced and encoded again. It
  * must change what a load costs, never what it stores: random files — values in the forms the
  * server reads as Tributary does, and every form that must fall back (leading zeros, signs,
  * exponents, offsets, `NULL`, `\N`, line breaks, quotes, CRLF files, blank lines, rows of the
  * wrong width) — are loaded with the fast path and without it (TRIBUTARY_FAST_PATH=off), into
- * two databases, and after every run the tables, counts and rejects must be the same, value by
+ * two databases of the same server, and after every run the tables, counts and rejects must be the same, value by
  * value. Replay a failure with the seed it prints:
  * `TRIBUTARY_PROPERTY_SEED=<seed> npx vitest run test/e2e/fast-path.test.ts`.
  */
@@ -195,7 +196,7 @@ function csvText(c: Case, file: Case['files'][number], header: string[], salt: n
   return lines.join(eol) + (file.finalNewline ? eol : '');
 }
 
-async function tableRows(ws: Workspace): Promise<string[]> {
+async function tableRows(ws: Workspace, dialect: 'mariadb' | 'postgres'): Promise<string[]> {
   return ws.withDest(async (dest) => {
     const catalog = await dest.readCatalog();
     const live = catalog.get('t');
@@ -203,7 +204,9 @@ async function tableRows(ws: Workspace): Promise<string[]> {
     const cols = [...live.columns.map((c) => c.name), ...live.systemColumns].map((c) =>
       dest.dialect.quote(c),
     );
-    const rows = await dest.query<{ r: string }>(`SELECT JSON_ARRAY(${cols.join(', ')}) AS r FROM \`t\``);
+    const array =
+      dialect === 'mariadb' ? `JSON_ARRAY(${cols.join(', ')})` : `json_build_array(${cols.join(', ')})::text`;
+    const rows = await dest.query<{ r: string }>(`SELECT ${array} AS r FROM ${dest.dialect.quote('t')}`);
     return [
       JSON.stringify(live.columns.map((c) => [c.name, c.type])),
       ...rows.map((r) => String(r.r)).sort(),
@@ -211,14 +214,16 @@ async function tableRows(ws: Workspace): Promise<string[]> {
   });
 }
 
-describe.runIf(DIALECTS.includes('mariadb'))('the fast path (MariaDB)', () => {
+const FAST = (['mariadb', 'postgres'] as const).filter((d) => DIALECTS.includes(d));
+
+describe.each(FAST)('the fast path (%s)', (dialect) => {
   const saved = { ...process.env };
   afterAll(() => {
     process.env = saved;
   });
 
   it('stores what the encoder stores, value by value, on random files', { timeout: 600_000 }, async () => {
-    console.log(`fast path property: seed ${seed}, ${runs} cases`);
+    console.log(`fast path property: ${dialect}, seed ${seed}, ${runs} cases`);
     // Small files read in many chunks, as big ones are: the fast path takes whole chunks.
     process.env.TRIBUTARY_READ_CHUNK_BYTES = '256';
     let fast = 0;
@@ -234,8 +239,8 @@ describe.runIf(DIALECTS.includes('mariadb'))('the fast path (MariaDB)', () => {
     files: "in/*.csv"
     write: ${c.write}
 ${c.write === 'merge' ? '    primary_key: id\n' : ''}${c.write === 'merge' && c.cursor ? '    cursor: at\n' : ''}${hints.length ? `    columns: { ${hints.join(', ')} }\n` : ''}`;
-        const on = await Workspace.create('mariadb');
-        const off = await Workspace.create('mariadb');
+        const on = await Workspace.create(dialect);
+        const off = await Workspace.create(dialect);
         try {
           for (const ws of [on, off]) ws.config(config);
           for (const [k, file] of c.files.entries()) {
@@ -253,7 +258,7 @@ ${c.write === 'merge' ? '    primary_key: id\n' : ''}${c.write === 'merge' && c.
             expect(a.summary.status).toBe(b.summary.status);
             expect(a.summary.tables).toEqual(b.summary.tables);
             expect(a.summary.rejectsByReason).toEqual(b.summary.rejectsByReason);
-            expect(await tableRows(on)).toEqual(await tableRows(off));
+            expect(await tableRows(on, dialect)).toEqual(await tableRows(off, dialect));
             const rejects = async (ws: Workspace) => ws.withDest((dest) => rejectRows(dest, true));
             expect(await rejects(on)).toEqual(await rejects(off));
           }

@@ -104,7 +104,7 @@ export class PgSession implements SqlClient {
    * when needed. Resolves once the stream has taken the text below its high-water mark: that
    * is the caller's back-pressure.
    */
-  copy(target: CopyTarget, text: string): Promise<void> {
+  copy(target: CopyTarget, text: string | Uint8Array): Promise<void> {
     return this.#serial(async () => {
       if (this.#open?.target !== target) {
         await this.#endOpen();

@@ -4,13 +4,10 @@
  * server has `local_infile` OFF (`InsertSink`); `sink` picks one.
  */
 import type { DbValue } from '../../../core/types.js';
-import { tsvRow } from '../../rowtext.js';
+import { csvLoads, tsvRow } from '../../rowtext.js';
 import type { CsvShape, TableWriter } from '../../types.js';
 import { q } from '../dialect.js';
 import type { LoadTarget, Session } from '../session.js';
-
-/** Batches and rows that went as the file's own CSV text (LoadSink.sendCsv), for tests and benchmarks. */
-export const csvLoads = { batches: 0, rows: 0 };
 
 /** TSV text handed to LOAD DATA per call (UTF-16 units; at most ~1 MiB of UTF-8). */
 export const CHUNK = 256 * 1024;

@@ -11,6 +11,7 @@ import { benchPostgres } from './postgres.js';
 import { benchScaling } from './scaling.js';
 import { benchSqlite } from './sqlite.js';
 import { benchStartup } from './startup.js';
+import { formatTargets, targetLines } from './targets.js';
 import { benchTransforms } from './transforms.js';
 import { benchUi } from './ui.js';
 
@@ -37,10 +38,15 @@ const all: Record<string, { fn: (rows: number) => Promise<Record<string, unknown
   startup: { fn: () => benchStartup() },
   ui: { fn: () => benchUi({ keep: process.env.BENCH_UI_KEEP === '1' }) },
 };
+const results: Record<string, Record<string, unknown>> = {};
 for (const name of names.length ? names : Object.keys(all)) {
   const bench = all[name];
   if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(all).join(', ')}`);
   const size = bench.rows ? ` (${rows} rows)` : rowsArg >= 0 ? ' (its own sizes: --rows does not apply)' : '';
   console.log(`== ${name}${size}`);
-  console.log(JSON.stringify(await bench.fn(rows), null, 2));
+  results[name] = await bench.fn(rows);
+  console.log(JSON.stringify(results[name], null, 2));
 }
+// The targets (docs/performance.md), each against its baseline of this run.
+const table = formatTargets(targetLines(results));
+if (table) console.log(`\n== targets\n${table}`);

@@ -140,6 +140,7 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<vo
   port.postMessage({ started: true } satisfies WorkerMessage); // the next part may take a thread now
   const read = readFile(task.read.abs, {
     ...task.read.options,
+    ...(task.input.native ? { spans: true } : {}),
     onRawChunk: (chunk) => {
       bytes += chunk.length;
     },

@@ -13,6 +13,8 @@ export interface CsvOptions {
   delimiter?: string;
   /** A record still open after this many characters is an unterminated quote; default {@link MAX_RECORD_CHARS}. */
   maxRecordChars?: number;
+  /** Keep the text of each chunk's records (`csvSpan`). */
+  spans?: boolean;
 }
 
 /**
@@ -100,6 +102,7 @@ class CsvReader {
   private record = 0;
   private headers: readonly string[] | undefined;
   private readonly maxRecordChars: number;
+  private readonly spans: boolean;
 
   constructor(options: CsvOptions) {
     const { delimiter } = options;
@@ -111,6 +114,7 @@ class CsvReader {
     }
     this.delimiter = delimiter ?? '';
     this.maxRecordChars = options.maxRecordChars ?? MAX_RECORD_CHARS;
+    this.spans = options.spans === true;
   }
 
   push(text: string): SourceItem[] {
@@ -154,7 +158,7 @@ class CsvReader {
     const parser = this.parser!;
     const out: SourceItem[] = [];
     // The text the records of `out` were parsed from, while it is a CsvSpan's.
-    let span: string | undefined = this.lineChar === '\n' ? '' : undefined;
+    let span: string | undefined = this.spans && this.lineChar === '\n' ? '' : undefined;
     const spanned = (text: string) => {
       if (span === undefined) return;
       if (!this.headers || text.includes('\r') || text.startsWith('\n') || text.includes('\n\n'))

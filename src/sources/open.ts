@@ -24,6 +24,12 @@ export interface ReadOptions {
    * `encodingName` in decode.ts). Default UTF-8; a byte order mark wins either way.
    */
   encoding?: string;
+  /**
+   * CSV: keep the file's text of each batch's records where it can go to the server as it is
+   * (`csvSpan`, the fast path); only when the reader's batches may take it, since holding the
+   * text costs memory.
+   */
+  spans?: boolean;
   /** Most items per yielded batch; default 2,000. */
   batchSize?: number;
   /**
@@ -86,7 +92,10 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
     const items = document
       ? parseJsonDocument(text, options.records === undefined ? {} : { records: options.records })
       : format === 'csv'
-        ? parseCsv(text, options.delimiter === undefined ? {} : { delimiter: options.delimiter })
+        ? parseCsv(text, {
+            ...(options.delimiter === undefined ? {} : { delimiter: options.delimiter }),
+            ...(options.spans ? { spans: true } : {}),
+          })
         : format === 'ndjson'
           ? parseNdjson(text)
           : parseJsonArray(text);
@@ -113,6 +122,8 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
       // A batch is all chunks with their text, or none (cut where that changes), so that only
       // the first chunk of a file — the one with the header — loses the fast path.
       if (batch.length > 0 && (span === undefined) !== (spans === undefined)) yield cut();
+      // Nor made bigger than `batchSize` by a whole chunk, where a cut before it avoids that.
+      if (span && batch.length > 0 && batch.length + chunkItems.length > batchSize) yield cut();
       if (span) {
         // A chunk with its text is never cut in two: the batch keeps the whole text.
         for (const item of chunkItems) {

@@ -7,6 +7,7 @@ import { benchParse } from '../../bench/parse.js';
 import { benchPostgres } from '../../bench/postgres.js';
 import { benchScaling } from '../../bench/scaling.js';
 import { benchSqlite } from '../../bench/sqlite.js';
+import { formatTargets, targetLines } from '../../bench/targets.js';
 import { benchUi } from '../../bench/ui.js';
 import { mysqlAvailable } from '../helpers/mysql.js';
 import { postgresAvailable } from '../helpers/postgres.js';
@@ -42,6 +43,11 @@ describe('benchmark smoke run', () => {
       const r = await benchMysql(20_000);
       expect(r).toMatchObject({ rows: 20_000 });
       expect(r.updateRatio).toBeGreaterThan(0);
+      // Its three target lines, each against a baseline of the same run.
+      const lines = targetLines({ mysql: r });
+      expect(lines.map((l) => l.goal)).toEqual(['≥ 0.8×', '≥ 0.4×', '≤ 1.5×']);
+      for (const l of lines) expect(Number.isFinite(l.value) && l.value > 0).toBe(true);
+      expect(formatTargets(lines)).toContain('MariaDB, new table');
     },
   );
 

@@ -21,7 +21,7 @@ afterEach(() => {
 
 async function batchesOf(path: string): Promise<SourceItem[][]> {
   const out: SourceItem[][] = [];
-  for await (const b of readFile(path, {})) out.push(b);
+  for await (const b of readFile(path, { spans: true })) out.push(b);
   return out;
 }
 

@@ -52,7 +52,9 @@ function tempName(kind: string): string {
  * threads encode rows for both with one function (`tsvRow`, `Capabilities.rowFormat` 'tsv') and
  * the main thread only forwards text. CSV would need its own quoting and gives NULL and the
  * empty string apart only by quotes. The one value the text format cannot carry is NUL, which
- * PostgreSQL's text type cannot store either.
+ * PostgreSQL's text type cannot store either. The exception is the fast path (`writeCsv`,
+ * src/normalize/native.ts): a file's own CSV text whose values PostgreSQL reads as the
+ * encoder would write them goes to a `COPY … (FORMAT csv)` of its own (CsvCopies).
  */
 export async function postgresWriter(session: PgSession, plan: TableWritePlan): Promise<TableWriter> {
   const { table, runId, fileId } = plan;

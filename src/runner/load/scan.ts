@@ -14,9 +14,15 @@ export interface Scan {
 }
 
 /** The file's records in batches (a retry's stored ones instead: FileJob.retry). */
-export function reader(job: FileJob, onRawChunk: (chunk: Buffer) => void): AsyncIterable<SourceItem[]> {
+export function reader(
+  job: FileJob,
+  onRawChunk: (chunk: Buffer) => void,
+  /** Keep the text of CSV batches for the fast path (ReadOptions.spans). */
+  spans = false,
+): AsyncIterable<SourceItem[]> {
   if (job.retry) return job.retry.items();
   return readFile(job.file.abs, {
+    ...(spans ? { spans } : {}),
     format: job.source.format,
     delimiter: job.source.delimiter,
     ...(job.source.records === undefined ? {} : { records: job.source.records }),

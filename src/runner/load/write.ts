@@ -21,10 +21,14 @@ function localStream(job: FileJob, input: EncodeInput, observe?: ScanInput) {
   const scanner = observe ? new Scanner(observe) : undefined;
   let bytes = 0;
   async function* batches() {
-    const read = reader(job, (chunk) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-    });
+    const read = reader(
+      job,
+      (chunk) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+      },
+      input.native === true,
+    );
     const items = scanner ? observing(read, scanner) : read;
     for await (const batch of encodeBatches(items, input)) yield { batch, bytes };
   }

@@ -1,8 +1,9 @@
 /**
  * The fast path's test (docs/performance.md "The fast path"): whether a batch of CSV records
  * can go to the server as the file's own text — for MySQL/MariaDB's `LOAD DATA … FIELDS
- * OPTIONALLY ENCLOSED BY '"'` to parse — instead of being coerced and encoded again, and
- * give exactly the rows the encoder would have written. Pure: no I/O.
+ * OPTIONALLY ENCLOSED BY '"'` or PostgreSQL's `COPY … (FORMAT csv)` to parse — instead of
+ * being coerced and encoded again, and give exactly the rows the encoder would have written.
+ * Pure: no I/O.
  *
  * A batch qualifies when its text is known (`CsvSpan`: one LF-ended line per record, no
  * header, no CR, no blank line) and every record is a row whose every value is in the one
@@ -17,12 +18,16 @@
  * - date: `YYYY-MM-DD`, a valid date;
  * - datetime: `YYYY-MM-DD HH:MM:SS[.f…]` with no offset: the text the encoder would send
  *   but for trailing zeros of the fraction, which the server reads the same;
- * - text: any text without a line break, other than `NULL` (which an unquoted field would
- *   make SQL NULL), within the column's limits;
+ * - text: any text without a line break or a quote, other than `NULL` (which an unquoted
+ *   field would make SQL NULL) and `\.` (PostgreSQL's end of data, alone on a line), within
+ *   the column's limits (a quote may stand unquoted in
+ *   the file, `ab"c`, literal text to papaparse and to MariaDB, the start of a quoted part to
+ *   PostgreSQL);
  * - bool and json never (the server would read `true` or `{…}` otherwise).
  *
- * Every position of the header must be one column of the table (no capture, no column
- * format, no column the table lacks), and the delimiter one of `,` `;` tab `|`. Anything
+ * The header's fields must be the table's columns, each once, all of them (no capture, no
+ * column format, no column the table lacks, none of the table's missing: the server would
+ * give a missing one its DEFAULT), and the delimiter one of `,` `;` tab `|`. Anything
  * else — one value is enough — sends the batch the usual way, so the fast path changes what
  * a load costs and never what it stores (test/normalize/native.test.ts compares both paths
  * value by value on random files).
@@ -91,7 +96,9 @@ export function nativePlan(
   const width = layout.header.length;
   const index = new Map(table.columns.map((c, i) => [c.name, i]));
   const columnAt: number[] = new Array(width).fill(-1);
-  if (layout.columns.length !== width) return undefined;
+  // Every column of the table in the file: one it lacks would take its DEFAULT on the server
+  // (NULL from the encoder), and a key or cursor it lacks makes every row a reject.
+  if (layout.columns.length !== width || width !== table.columns.length) return undefined;
   for (let j = 0; j < layout.columns.length; j++) {
     const p = layout.positions[j] as number;
     const i = index.get(layout.columns[j] as string);
@@ -226,7 +233,10 @@ function valueCheck(
       return (v) => scanTemporal(v, 0, v.length) === VALID_DATETIME && plainDatetime(v);
     case 'text':
       return (v) => {
-        if (v === 'NULL' || v.includes('\n') || v.includes('\r')) return false;
+        // A quote: the file may hold it unquoted (`ab"c`, literal text to papaparse), which
+        // PostgreSQL's CSV reader takes for the start of a quoted part.
+        if (v === 'NULL' || v === '\\.' || v.includes('\n') || v.includes('\r') || v.includes('"'))
+          return false;
         if (noNul && v.includes('\u0000')) return false;
         // Characters, not UTF-16 units, as the encoder counts them.
         if (maxChars !== undefined && v.length > maxChars && [...v].length > maxChars) return false;

@@ -18,31 +18,12 @@ export interface CsvOptions {
 }
 
 /**
- * Parses CSV text (already decoded, BOM removed), yielding the items of each chunk.
- *
- * The first non-blank row is the header; names are kept as written, and exact repeats are
- * renamed `name_2`, `name_3`... Line breaks: LF and CRLF, mixed freely (a CR before the LF
- * ends the row, so an unquoted last field never keeps it — nor a quoted one ending in CR, the
- * one value this reads differently); a file whose header line ends in a lone CR is read as a
- * CR file throughout. Blank lines are skipped but counted in `line`; an
- * empty field is `null`. A row with the wrong field count is a `CSV_FIELD_COUNT` problem.
- *
- * Quotes, as papaparse handles them: a quote inside an unquoted field (`ab"c`) is literal
- * text. A closing quote followed by anything but a delimiter or line break (`"ab"c`) is
- * reported ("InvalidQuotes") and papaparse keeps reading to the next quote that closes
- * properly, which may merge the following lines into that row: the merged row becomes one
- * `CSV_QUOTE` problem, with the merged text in `raw`. A quote never closed would swallow
- * the rest of the file into one field ("MissingQuotes"); we instead report a `CSV_QUOTE`
- * problem for the line where that record starts and resume on the next line, both at end
- * of input and when an open record passes `maxRecordChars` (which also bounds memory).
- */
-/**
  * The text of a batch of CSV records exactly as the file holds them, when the server's own
- * CSV reader can be handed it instead of rows encoded again (the MySQL fast path,
+ * CSV reader can be handed it instead of rows encoded again (the fast path,
  * src/normalize/native.ts): one record per line, each line ending in LF (no CR anywhere, no
  * blank line, no header, no line the reader skipped), fields split by `delimiter`, quoted
- * RFC 4180 style. Whether each value is also in a form the server reads as Tributary would
- * store it is for the encoder to decide, value by value.
+ * RFC 4180 style, no white space after a closing quote. Whether each value is also in a form
+ * the server reads as Tributary would store it is for the encoder to decide, value by value.
  */
 export interface CsvSpan {
   /** The text, in pieces: the records of a chunk each (joined by `csvBytes`). */
@@ -64,6 +45,25 @@ export function setCsvSpan(items: readonly SourceItem[], span: CsvSpan): void {
   SPANS.set(items, span);
 }
 
+/**
+ * Parses CSV text (already decoded, BOM removed), yielding the items of each chunk.
+ *
+ * The first non-blank row is the header; names are kept as written, and exact repeats are
+ * renamed `name_2`, `name_3`... Line breaks: LF and CRLF, mixed freely (a CR before the LF
+ * ends the row, so an unquoted last field never keeps it — nor a quoted one ending in CR, the
+ * one value this reads differently); a file whose header line ends in a lone CR is read as a
+ * CR file throughout. Blank lines are skipped but counted in `line`; an
+ * empty field is `null`. A row with the wrong field count is a `CSV_FIELD_COUNT` problem.
+ *
+ * Quotes, as papaparse handles them: a quote inside an unquoted field (`ab"c`) is literal
+ * text. A closing quote followed by anything but a delimiter or line break (`"ab"c`) is
+ * reported ("InvalidQuotes") and papaparse keeps reading to the next quote that closes
+ * properly, which may merge the following lines into that row: the merged row becomes one
+ * `CSV_QUOTE` problem, with the merged text in `raw`. A quote never closed would swallow
+ * the rest of the file into one field ("MissingQuotes"); we instead report a `CSV_QUOTE`
+ * problem for the line where that record starts and resume on the next line, both at end
+ * of input and when an open record passes `maxRecordChars` (which also bounds memory).
+ */
 export async function* parseCsv(
   text: AsyncIterable<string> | Iterable<string>,
   options: CsvOptions = {},
@@ -161,8 +161,7 @@ class CsvReader {
     let span: string | undefined = this.spans && this.lineChar === '\n' ? '' : undefined;
     const spanned = (text: string) => {
       if (span === undefined) return;
-      if (!this.headers || text.includes('\r') || text.startsWith('\n') || text.includes('\n\n'))
-        span = undefined;
+      if (!this.headers || !serverReadsAsWe(text, this.delimiter)) span = undefined;
       else span += text;
     };
     for (;;) {
@@ -369,6 +368,24 @@ function pickDelimiter(counts: number[]): string {
   let best = 0;
   for (let k = 1; k < counts.length; k++) if (counts[k]! > counts[best]!) best = k;
   return CANDIDATES[best]!;
+}
+
+/** A line the reader skips as blank: empty, or `""` (papaparse's one empty field). */
+const BLANK_LINE = /(?:^|\n)(?:"")?\n/;
+/** A quote then white space: papaparse allows spaces between a closing quote and the delimiter. */
+const QUOTE_SPACE = /"[^\S\n]/;
+const QUOTE_SPACE_TAB = /"[^\S\n\t]/;
+
+/**
+ * Whether a server's CSV reader takes `text` (complete records, after the header) as the
+ * records papaparse made of it, one per line: no CR anywhere, no line the reader skips as
+ * blank, and no closing quote followed by white space before the delimiter (papaparse drops
+ * that space; MariaDB reads on to the next quote, PostgreSQL keeps it). A quote followed by
+ * white space inside a field counts too: the test is on the text, not the fields.
+ */
+function serverReadsAsWe(text: string, delimiter: string): boolean {
+  if (text.includes('\r') || BLANK_LINE.test(text)) return false;
+  return !text.includes('"') || !(delimiter === '\t' ? QUOTE_SPACE_TAB : QUOTE_SPACE).test(text);
 }
 
 /** Occurrences of `char` in the fields: the line breaks inside quoted fields. */

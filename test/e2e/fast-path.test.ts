@@ -111,7 +111,7 @@ const dirty: Record<Family, fc.Arbitrary<string>> = {
     '2024-01-05 10:11:12.500',
     'NULL',
   ),
-  text: fc.constantFrom('', 'NULL', 'a\nb', 'a\r\nb', ' ', '\u0000', 'x\ry'),
+  text: fc.constantFrom('', 'NULL', 'a\nb', 'a\r\nb', ' ', '\u0000', 'x\ry', '\\.', 'ab"c', '"q"'),
 };
 
 interface Case {
@@ -126,6 +126,10 @@ interface Case {
     finalNewline: boolean;
     blankLine: number | undefined;
     wide: number | undefined;
+    /** A row whose first field is quoted with a space after the closing quote (`"5" ,`). */
+    quoteSpace: number | undefined;
+    /** A later file without the table's last column. */
+    dropLast: boolean;
   }>;
 }
 
@@ -163,6 +167,8 @@ const testCase: fc.Arbitrary<Case> = fc
       finalNewline: fc.boolean(),
       blankLine: fc.option(fc.nat(), { nil: undefined, freq: 5 }),
       wide: fc.option(fc.nat(), { nil: undefined, freq: 5 }),
+      quoteSpace: fc.option(fc.nat(), { nil: undefined, freq: 5 }),
+      dropLast: fc.boolean(),
     });
     return fc.array(file, { minLength: c.fileCount, maxLength: c.fileCount }).map((files) => ({
       columns: c.columns,
@@ -176,17 +182,36 @@ const testCase: fc.Arbitrary<Case> = fc
   });
 
 function field(v: string, delimiter: string, quoteAll: boolean): string {
-  const needs = v.includes(delimiter) || /["\r\n]/.test(v) || v.startsWith(' ') || quoteAll;
+  // A quote inside a field needs no quoting (`ab"c` is literal text) unless the field starts
+  // with one: such fields stay unquoted one time in two.
+  const bareQuote = v.includes('"') && !v.startsWith('"') && !quoteAll && v.length % 2 === 0;
+  const needs =
+    v.includes(delimiter) ||
+    /[\r\n]/.test(v) ||
+    (v.includes('"') && !bareQuote) ||
+    v.startsWith(' ') ||
+    quoteAll;
   return needs ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
 function csvText(c: Case, file: Case['files'][number], header: string[], salt: number): string {
   const eol = c.crlf ? '\r\n' : '\n';
-  const lines = [header.join(c.delimiter)];
+  // A later file may lack the table's last column (never the key, the first).
+  const drop = salt > 0 && file.dropLast && header.length > 2 ? 1 : 0;
+  const lines = [header.slice(0, header.length - drop).join(c.delimiter)];
   file.rows.forEach((r, i) => {
-    lines.push(r.map((v, j) => field(v, c.delimiter, (i * 7 + j + salt) % 13 === 0)).join(c.delimiter));
+    const fields = r
+      .slice(0, r.length - drop)
+      .map((v, j) => field(v, c.delimiter, (i * 7 + j + salt) % 13 === 0));
+    // papaparse drops white space between a closing quote and the delimiter; servers do not.
+    const v = r[0] as string;
+    if (file.quoteSpace !== undefined && i === file.quoteSpace % file.rows.length && !v.includes('"'))
+      fields[0] = `"${v}" `;
+    lines.push(fields.join(c.delimiter));
   });
-  if (file.blankLine !== undefined) lines.splice(1 + (file.blankLine % file.rows.length), 0, '');
+  // A blank line, or one holding `""`: papaparse skips both.
+  if (file.blankLine !== undefined)
+    lines.splice(1 + (file.blankLine % file.rows.length), 0, file.blankLine % 2 === 0 ? '' : '""');
   if (file.wide !== undefined)
     lines.splice(
       1 + (file.wide % file.rows.length),
@@ -267,7 +292,9 @@ ${c.write === 'merge' ? '    primary_key: id\n' : ''}${c.write === 'merge' && c.
           await off.drop();
         }
       }),
-      { seed, numRuns: runs },
+      // No shrinking: each case is two loads into two databases, and shrinking a large file
+      // would outlast the test; the seed and path replay the failing case as it was.
+      { seed, numRuns: runs, endOnFailure: true },
     );
     // Not vacuous: most files are mostly clean, so many batches went as the file's text.
     console.log(`fast path property: ${fast} rows went as the file's own text`);

@@ -33,6 +33,12 @@ export interface LoadTarget {
    * skipped row fails the load like any other warning.
    */
   skipped?: number;
+  /**
+   * The server must report reading exactly the rows sent ("Records: N"): set for the file's
+   * own CSV text (the fast path), where a line read differently from papaparse — two records
+   * read as one — must fail the file, not pass as a row skipped or unchanged.
+   */
+  exact?: boolean;
 }
 
 interface OpenLoad {
@@ -213,6 +219,14 @@ export class Session implements SqlClient {
     const { target } = open;
     if (open.failure !== undefined) throw this.#fail(open.failure, target.sql);
     const result = open.result as ResultSetHeader;
+    if (target.exact) {
+      const records = /Records:\s*(\d+)/.exec(String((result as { info?: unknown }).info ?? ''));
+      if (!records || Number(records[1]) !== open.rows) {
+        throw new Error(
+          `internal: LOAD DATA read ${records?.[1] ?? 'an unknown number of'} records of ${target.label} where ${open.rows} were sent as the file's own text (TRIBUTARY_FAST_PATH=off loads it the usual way)`,
+        );
+      }
+    }
     const before = target.sent;
     target.sent += open.rows;
     target.loaded += result.affectedRows;

@@ -159,6 +159,7 @@ function csvTarget(into: SinkSpec, shape: CsvShape, skips: boolean): LoadTarget 
     rename: new Map(into.columns.map((c, i) => [c, into.names[i] ?? c])),
     loaded: 0,
     sent: 0,
+    exact: true,
     ...(skips ? { skipped: 0 } : {}),
   };
 }

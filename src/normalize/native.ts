@@ -9,9 +9,8 @@
  * header, no CR, no blank line) and every record is a row whose every value is in the one
  * form the server reads as Tributary stores it:
  *
- * - empty: NULL, as the encoder makes it; never
- *   in a key or cursor column (the encoder would reject the row); the statement says
- *   `IF(LENGTH(@v) = 0, NULL, @v)`;
+ * - empty: NULL, as the encoder makes it; never in a key or cursor column (the encoder would
+ *   reject the row);
  * - integer: `0` or `-?[1-9][0-9]*` within 64 bits (no `+`, no leading zero, no `-0`);
  * - decimal(p,s): the same integer part, then optionally `.` and at most `s` digits; at
  *   most `p − s` integer digits; no negative zero;
@@ -20,16 +19,15 @@
  *   but for trailing zeros of the fraction, which the server reads the same;
  * - text: any text without a line break or a quote, other than `NULL` (which an unquoted
  *   field would make SQL NULL) and `\.` (PostgreSQL's end of data, alone on a line), within
- *   the column's limits (a quote may stand unquoted in
- *   the file, `ab"c`, literal text to papaparse and to MariaDB, the start of a quoted part to
- *   PostgreSQL);
+ *   the column's limits (a quote may stand unquoted in the file, `ab"c`: literal text to
+ *   papaparse and to MariaDB, the start of a quoted part to PostgreSQL);
  * - bool and json never (the server would read `true` or `{…}` otherwise).
  *
  * The header's fields must be the table's columns, each once, all of them (no capture, no
  * column format, no column the table lacks, none of the table's missing: the server would
  * give a missing one its DEFAULT), and the delimiter one of `,` `;` tab `|`. Anything
  * else — one value is enough — sends the batch the usual way, so the fast path changes what
- * a load costs and never what it stores (test/normalize/native.test.ts compares both paths
+ * a load costs and never what it stores (test/e2e/fast-path.test.ts compares both paths
  * value by value on random files).
  */
 import type { ColumnType, LiveTable, SourceItem } from '../core/types.js';
@@ -45,7 +43,7 @@ export interface NativeCsv {
   /** The table's column of each field, in the file's order. */
   columns: string[];
   delimiter: string;
-  /** Some field is empty (NULL): the statement reads fields into variables and says NULLIF. */
+  /** Some field is empty (NULL): the writer's statement must read an empty field as NULL. */
   nulls: boolean;
 }
 
@@ -63,8 +61,7 @@ const DELIMITERS = new Set([',', ';', '\t', '|']);
 
 /** What a batch needs that depends only on the layout and the table (computed once per layout). */
 export interface NativePlan {
-  /** Per field position, its column's index in the table. */
-  columnAt: number[];
+  /** Per field position, its column of the table. */
   columns: string[];
   /** Per field position: must not be empty (key, cursor). */
   required: boolean[];
@@ -119,7 +116,6 @@ export function nativePlan(
   const keyFields = columns.flatMap((c, p) => (primaryKey.includes(c) ? [p] : []));
   const maxKeyBytes = primaryKey.length > 0 ? limits.maxKeyBytes : undefined;
   return {
-    columnAt,
     columns,
     required,
     checks,
@@ -222,7 +218,7 @@ function valueCheck(
 ): ((v: string) => boolean) | undefined {
   switch (type.kind) {
     case 'integer':
-      return (v) => integerEnd(v, 0) === v.length && inInt64(v);
+      return (v) => integerEnd(v) === v.length && inInt64(v);
     case 'decimal': {
       const intDigits = type.precision - type.scale;
       return (v) => decimalFits(v, intDigits, type.scale);
@@ -273,11 +269,11 @@ function inInt64(v: string): boolean {
 }
 
 /**
- * End of `0` or `-?[1-9][0-9]*` at `start` (the sign included), or -1. `-0` is refused: the
- * encoder stores 0, and the server may keep the sign of a decimal zero.
+ * End of `0` or `-?[1-9][0-9]*` at the start of `v` (the sign included), or -1. `-0` is
+ * refused: the encoder stores 0, and the server may keep the sign of a decimal zero.
  */
-function integerEnd(v: string, start: number): number {
-  let i = start;
+function integerEnd(v: string): number {
+  let i = 0;
   const negative = v.charCodeAt(i) === 45;
   if (negative) i++;
   const first = v.charCodeAt(i);
@@ -294,7 +290,7 @@ function integerEnd(v: string, start: number): number {
 
 function decimalFits(v: string, intDigits: number, scale: number): boolean {
   const negative = v.charCodeAt(0) === 45;
-  let end = integerEnd(v, 0);
+  let end = integerEnd(v);
   if (end === -1) {
     // `-0.5`: a negative number whose integer part is 0.
     if (!negative || v.charCodeAt(1) !== 48 || v.charCodeAt(2) !== 46) return false;

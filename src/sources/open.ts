@@ -118,6 +118,12 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
       return out;
     };
     for await (const chunkItems of items) {
+      if (lineShift !== 0 || recordShift !== 0) {
+        for (const item of chunkItems) {
+          item.line += lineShift;
+          item.record += recordShift;
+        }
+      }
       const span = csvSpan(chunkItems);
       // A batch is all chunks with their text, or none (cut where that changes), so that only
       // the first chunk of a file — the one with the header — loses the fast path.
@@ -126,23 +132,13 @@ export async function* readFile(path: string, options: ReadOptions = {}): AsyncG
       if (span && batch.length > 0 && batch.length + chunkItems.length > batchSize) yield cut();
       if (span) {
         // A chunk with its text is never cut in two: the batch keeps the whole text.
-        for (const item of chunkItems) {
-          if (lineShift !== 0 || recordShift !== 0) {
-            item.line += lineShift;
-            item.record += recordShift;
-          }
-          batch.push(item);
-        }
+        for (const item of chunkItems) batch.push(item);
         spans?.push(...span.texts);
         counts.push(...span.counts);
         delimiter = span.delimiter;
         if (batch.length >= batchSize) yield cut();
       } else {
         for (const item of chunkItems) {
-          if (lineShift !== 0 || recordShift !== 0) {
-            item.line += lineShift;
-            item.record += recordShift;
-          }
           batch.push(item);
           spans = undefined;
           if (batch.length >= batchSize) yield cut();

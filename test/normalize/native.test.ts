@@ -102,20 +102,29 @@ const table = (types: Record<string, ColumnType>, limits?: LiveTable['limits']):
     ...(limits ? { limits } : {}),
   }) as unknown as LiveTable;
 
+/** A CSV record of the file `id,v`: record `i`, on line `i + 1`. */
+function record(i: number, v: string): SourceItem {
+  return {
+    kind: 'record',
+    header: HEADER,
+    values: [String(i), v],
+    line: i + 1,
+    record: i,
+    data: { id: String(i), v },
+  };
+}
+const HEADER = ['id', 'v'];
+
+/** The layout of records of `HEADER`, as the encoder makes it. */
+function layoutOf(first: SourceItem) {
+  const source = { table: 't', primaryKey: ['id'], rename: {}, formats: {} } as never;
+  return makeShaper(source, {}, false).layout(first as never);
+}
+
 /** Which of `values` the fast path takes, for a column of `type`. */
 function taken(type: ColumnType, values: string[], limits?: LiveTable['limits']): string[] {
-  const source = { table: 't', primaryKey: ['id'], rename: {}, formats: {} } as never;
-  const shaper = makeShaper(source, {}, false);
-  const header = ['id', 'v'];
-  const records: SourceItem[] = values.map((v, i) => ({
-    kind: 'record',
-    header,
-    values: [String(i + 1), v],
-    line: i + 2,
-    record: i + 1,
-    data: { id: String(i + 1), v },
-  }));
-  const layout = shaper.layout(records[0] as never);
+  const records = values.map((v, i) => record(i + 1, v));
+  const layout = layoutOf(records[0] as SourceItem);
   const plan = nativePlan(layout, table({ id: { kind: 'integer' }, v: type }, limits), ['id'], undefined);
   if (!plan) return [];
   const span = { texts: values.map(() => 'x\n'), counts: values.map(() => 1), delimiter: ',' };
@@ -173,16 +182,6 @@ describe('which values go as they are', () => {
   });
 
   it('a piece with a row the reader could not read goes the usual way', () => {
-    const source = { table: 't', primaryKey: ['id'], rename: {}, formats: {} } as never;
-    const header = ['id', 'v'];
-    const rec = (i: number): SourceItem => ({
-      kind: 'record',
-      header,
-      values: [String(i), 'a'],
-      line: i + 1,
-      record: i,
-      data: { id: String(i), v: 'a' },
-    });
     const bad: SourceItem = {
       kind: 'problem',
       code: 'CSV_FIELD_COUNT',
@@ -191,8 +190,8 @@ describe('which values go as they are', () => {
       record: 3,
       raw: '3,a,b',
     };
-    const items = [rec(1), rec(2), bad, rec(4)];
-    const layout = makeShaper(source, {}, false).layout(items[0] as never);
+    const items = [record(1, 'a'), record(2, 'a'), bad, record(4, 'a')];
+    const layout = layoutOf(items[0] as SourceItem);
     const plan = nativePlan(
       layout,
       table({ id: { kind: 'integer' }, v: { kind: 'text' } }),
@@ -208,16 +207,7 @@ describe('which values go as they are', () => {
   });
 
   it('only when the file holds every column of the table', () => {
-    const source = { table: 't', primaryKey: ['id'], rename: {}, formats: {} } as never;
-    const rec: SourceItem = {
-      kind: 'record',
-      header: ['id', 'v'],
-      values: ['1', 'a'],
-      line: 2,
-      record: 1,
-      data: { id: '1', v: 'a' },
-    };
-    const layout = makeShaper(source, {}, false).layout(rec as never);
+    const layout = layoutOf(record(1, 'a'));
     const types = { id: { kind: 'integer' }, v: { kind: 'text' } } as const;
     expect(nativePlan(layout, table(types), ['id'], undefined)).toBeDefined();
     // A column the file lacks would take the server's DEFAULT; a missing cursor, every row a reject.

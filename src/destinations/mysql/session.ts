@@ -130,8 +130,8 @@ export class Session implements SqlClient {
   }
 
   /**
-   * Push text (TSV, or the file's own CSV as bytes) into `target`'s LOAD DATA, opening the statement (and ending another
-   * target's) when needed. Resolves once the text is handed to the socket and the socket's
+   * Push text (TSV, or the file's own CSV as bytes) into `target`'s LOAD DATA, opening the
+   * statement (and ending another target's) when needed. Resolves once the text is handed to the socket and the socket's
    * queue is below 8 MiB: that is the caller's back-pressure.
    */
   load(target: LoadTarget, text: string | Uint8Array, rows: number): Promise<void> {

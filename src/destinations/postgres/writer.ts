@@ -213,11 +213,20 @@ export async function postgresWriter(session: PgSession, plan: TableWritePlan): 
   };
 }
 
-/** `COPY table (columns) FROM STDIN` in text format; a direct load's key conflict becomes DirectLoadConflict. */
-function copyTarget(label: string, table: string, columns: readonly string[], direct: boolean): CopyTarget {
+/**
+ * `COPY table (columns) FROM STDIN` in text format, or with `options` (`WITH (…)`); a direct
+ * load's key conflict becomes DirectLoadConflict.
+ */
+function copyTarget(
+  label: string,
+  table: string,
+  columns: readonly string[],
+  direct: boolean,
+  options = '',
+): CopyTarget {
   return {
     label,
-    sql: `COPY ${table} (${columns.map(q).join(', ')}) FROM STDIN`,
+    sql: `COPY ${table} (${columns.map(q).join(', ')}) FROM STDIN${options}`,
     loaded: 0,
     ...(direct
       ? {
@@ -253,8 +262,9 @@ async function createStaging(session: PgSession, table: LiveTable, child = false
  * feed ends a row, since no value of the fast path holds one.
  */
 class CsvCopies {
-  readonly #targets = new Map<string, CopyTarget>();
-  readonly #tail: Buffer;
+  /** Per shape: its COPY, and what ends each of its lines before the line feed. */
+  readonly #targets = new Map<string, { target: CopyTarget; tail: Buffer }>();
+  readonly #constants: readonly number[];
 
   constructor(
     private readonly session: PgSession,
@@ -265,34 +275,38 @@ class CsvCopies {
     private readonly direct: boolean,
   ) {
     for (const v of constants) if (!Number.isSafeInteger(v)) throw new Error(`internal: bad id ${v}`);
-    this.#tail = Buffer.from(constants.map((v) => `,${v}`).join(''));
+    this.#constants = constants;
   }
 
   async send(text: Uint8Array, rows: number, shape: CsvShape): Promise<void> {
     if (rows === 0) return;
     const key = `${shape.delimiter}\u0000${shape.columns.join('\u0000')}`;
-    let target = this.#targets.get(key);
-    if (!target) {
+    let copy = this.#targets.get(key);
+    if (!copy) {
       if (!/^[,;|\t]$/.test(shape.delimiter)) throw new Error('internal: unexpected CSV delimiter');
       const delimiter = shape.delimiter === '\t' ? "E'\\t'" : `'${shape.delimiter}'`;
-      // The constants follow the fields, after a comma: with another delimiter, a comma too.
-      const columns = [...shape.columns, ...this.constColumns].map(q).join(', ');
-      target = copyTarget(this.label, this.table, [], this.direct);
-      target.sql = `COPY ${this.table} (${columns}) FROM STDIN WITH (FORMAT csv, DELIMITER ${delimiter}, QUOTE '"', ESCAPE '"', NULL '', FORCE_NULL (${shape.columns.map(q).join(', ')}))`;
-      this.#targets.set(key, target);
+      const options = ` WITH (FORMAT csv, DELIMITER ${delimiter}, QUOTE '"', ESCAPE '"', NULL '', FORCE_NULL (${shape.columns.map(q).join(', ')}))`;
+      copy = {
+        target: copyTarget(
+          this.label,
+          this.table,
+          [...shape.columns, ...this.constColumns],
+          this.direct,
+          options,
+        ),
+        // The constants follow the last field, each after the delimiter.
+        tail: Buffer.from(this.#constants.map((v) => `${shape.delimiter}${v}`).join('')),
+      };
+      this.#targets.set(key, copy);
     }
-    const tail =
-      shape.delimiter === ','
-        ? this.#tail
-        : Buffer.from(this.#tail.toString().replaceAll(',', shape.delimiter));
-    await this.session.copy(target, tail.length > 0 ? withTail(text, tail) : text);
+    await this.session.copy(copy.target, copy.tail.length > 0 ? withTail(text, copy.tail) : text);
     csvLoads.batches++;
     csvLoads.rows += rows;
   }
 
   loaded(): number {
     let n = 0;
-    for (const t of this.#targets.values()) n += t.loaded;
+    for (const c of this.#targets.values()) n += c.target.loaded;
     return n;
   }
 }

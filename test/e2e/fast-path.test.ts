@@ -226,12 +226,20 @@ async function tableRows(ws: Workspace, dialect: 'mariadb' | 'postgres'): Promis
     const catalog = await dest.readCatalog();
     const live = catalog.get('t');
     if (!live) return [];
-    const cols = [...live.columns.map((c) => c.name), ...live.systemColumns].map((c) =>
-      dest.dialect.quote(c),
-    );
+    const q = (c: string) => dest.dialect.quote(c);
+    // A row's file by its path, not its ledger id: ids taken by attempts rolled back (a one-pass
+    // guess that missed, a direct load that met a key twice) are not given back, and which of
+    // two such errors a load meets first may depend on where its statements end.
+    const cols = [
+      ...live.columns.map((c) => `t.${q(c.name)}`),
+      ...live.systemColumns.map((c) => (c === '_tributary_file_id' ? 'f.path' : `t.${q(c)}`)),
+    ];
     const array =
       dialect === 'mariadb' ? `JSON_ARRAY(${cols.join(', ')})` : `json_build_array(${cols.join(', ')})::text`;
-    const rows = await dest.query<{ r: string }>(`SELECT ${array} AS r FROM ${dest.dialect.quote('t')}`);
+    const join = live.systemColumns.includes('_tributary_file_id')
+      ? ` LEFT JOIN _tributary_files f ON f.id = t.${q('_tributary_file_id')}`
+      : '';
+    const rows = await dest.query<{ r: string }>(`SELECT ${array} AS r FROM ${q('t')} t${join}`);
     return [
       JSON.stringify(live.columns.map((c) => [c.name, c.type])),
       ...rows.map((r) => String(r.r)).sort(),

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { escapeControls } from '../config/quote.js';
 import type { RunEvent } from '../runner/events.js';
 import { changedTable } from '../schema/diff.js';
@@ -14,7 +15,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The CLI's logger and how it was asked for. */
 export interface CliLog {
-  logger: Logger;
+  /** Made at first use: a command that logs nothing (`status`) does not load pino (~20 ms). */
+  readonly logger: Logger;
   format: LogFormat;
   /** `--log-level` or `--log-format` was given (on the command line or in the environment). */
   explicit: boolean;
@@ -42,26 +44,46 @@ export function createLog(options: {
       options.write(options.format === 'json' ? safe : redact(pretty(safe, style)));
     },
   };
-  const logger = pino(
-    {
-      level: options.level,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: {
-        paths: [
-          'password',
-          '*.password',
-          'url',
-          '*.url',
-          'destination.password',
-          'config.destination.password',
-        ],
-        censor: '***',
+  const make = () => {
+    const pino = loadPino();
+    return pino(
+      {
+        level: options.level,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        redact: {
+          paths: [
+            'password',
+            '*.password',
+            'url',
+            '*.url',
+            'destination.password',
+            'config.destination.password',
+          ],
+          censor: '***',
+        },
       },
+      stream,
+    );
+  };
+  return lazyLog(make, options.format, options.explicit);
+}
+
+/** pino, loaded when a logger is first needed (synchronously: it is a CommonJS package). */
+function loadPino(): typeof import('pino').default {
+  return createRequire(import.meta.url)('pino') as typeof import('pino').default;
+}
+
+function lazyLog(make: () => Logger, format: LogFormat, explicit: boolean): CliLog {
+  let logger: Logger | undefined;
+  return {
+    get logger() {
+      logger ??= make();
+      return logger;
     },
-    stream,
-  );
-  return { logger, format: options.format, explicit: options.explicit };
+    format,
+    explicit,
+  };
 }
 
 /** `--log-level` and `--log-format`: options of the program, accepted before or after any command. */
@@ -92,11 +114,7 @@ export function logFromOptions(program: Command, write: (line: string) => void, 
 }
 
 /** A logger that drops everything (library calls outside the CLI, tests). */
-export const silentLog: CliLog = {
-  logger: pino({ level: 'silent' }),
-  format: 'pretty',
-  explicit: false,
-};
+export const silentLog: CliLog = lazyLog(() => loadPino()({ level: 'silent' }), 'pretty', false);
 
 const LEVEL_PAINT: Record<string, (style: Style, text: string) => string> = {
   trace: (s, t) => s.dim(t),

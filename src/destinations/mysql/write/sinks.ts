@@ -53,9 +53,8 @@ export class LoadSink implements RowSink {
     this.#session = session;
     this.#limit = limit;
     this.#into = into;
-    const set = into.constants.length
-      ? ` SET ${into.constants.map(([c, v]) => `${q(c)} = ${v}`).join(', ')}`
-      : '';
+    const assigned = setClauses(into);
+    const set = assigned.length ? ` SET ${assigned.join(', ')}` : '';
     this.target = {
       label: into.label,
       sql:
@@ -147,7 +146,7 @@ function csvTarget(into: SinkSpec, shape: CsvShape, skips: boolean): LoadTarget 
       set.push(`${q(c)} = IF(LENGTH(@f${k}) = 0, NULL, @f${k})`);
     } else fields.push(q(c));
   }
-  for (const [c, v] of into.constants) set.push(`${q(c)} = ${v}`);
+  set.push(...setClauses(into));
   const delimiter = shape.delimiter === '\t' ? '\\t' : shape.delimiter;
   if (!/^(?:,|;|\||\\t)$/.test(delimiter)) throw new Error('internal: unexpected CSV delimiter');
   return {
@@ -176,10 +175,12 @@ class InsertSink implements RowSink {
 
   constructor(session: Session, into: SinkSpec) {
     this.#session = session;
-    const columns = [...into.columns, ...into.constants.map(([c]) => c)];
+    const extra = [...into.constants, ...(into.counter ? [counterOf(into.counter)] : [])];
+    const columns = [...into.columns, ...extra.map(([c]) => c)];
     this.#head = `INSERT INTO ${q(into.table)} (${columns.map(q).join(', ')}) VALUES `;
     const width = into.columns.length;
-    const slots = [...into.columns.map(() => '?'), ...into.constants.map(([, v]) => String(v))];
+    // A multi-row VALUES list is evaluated row after row: the counter follows the rows' order.
+    const slots = [...into.columns.map(() => '?'), ...extra.map(([, v]) => String(v))];
     this.#tuple = `(${slots.join(', ')})`;
     this.#batch = Math.max(1, Math.min(INSERT_ROWS, Math.floor(60_000 / Math.max(1, width))));
   }
@@ -218,12 +219,31 @@ interface SinkSpec {
   names: readonly string[];
   /** Columns set to the same integer in every row (run id, file id). */
   constants: ReadonlyArray<readonly [string, number]>;
+  /**
+   * A column numbered 1, 2, 3, … in the order the rows arrive, across all the sink's
+   * statements, by the server: the session's user variable `variable`, which the caller sets
+   * to 0 first (`SET @variable = 0`). LOAD DATA (and a multi-row INSERT) stores its rows one
+   * after the other in the order they come, evaluating the assignment once per row.
+   */
+  counter?: { column: string; variable: string };
   /** LOAD DATA: count rows skipped for a duplicate key instead of failing (LoadTarget.skipped). */
   skips?: boolean;
 }
 
+/** The `SET` assignments of a LOAD DATA for the sink's constants and counter. */
+function setClauses(into: SinkSpec): string[] {
+  const pairs = [...into.constants, ...(into.counter ? [counterOf(into.counter)] : [])];
+  return pairs.map(([c, v]) => `${q(c)} = ${v}`);
+}
+
+function counterOf(counter: { column: string; variable: string }): readonly [string, string] {
+  return [counter.column, `(@${counter.variable} := @${counter.variable} + 1)`];
+}
+
 export function sink(session: Session, bulk: boolean, into: SinkSpec, limit = CHUNK): RowSink {
   for (const [, v] of into.constants) if (!Number.isSafeInteger(v)) throw new Error(`internal: bad id ${v}`);
+  if (into.counter && !/^_tributary_[a-z0-9_]+$/.test(into.counter.variable))
+    throw new Error(`internal: bad counter variable ${into.counter.variable}`);
   return bulk ? new LoadSink(session, into, limit) : new InsertSink(session, into);
 }
 

@@ -73,6 +73,8 @@ export class MysqlDestination implements Destination {
   #dialect: SqlDialect = mysqlDialect();
   #bulk = false;
   #stagingEngines: readonly string[] = ['InnoDB'];
+  /** The server is MariaDB (its VERSION() says so): see WriterOptions.sessionCounter. */
+  #mariadb = false;
   readonly #ready = new WeakSet<object>();
   /** Opened read-only: every pooled session refuses writes (SET SESSION TRANSACTION READ ONLY). */
   #readOnly = false;
@@ -144,9 +146,12 @@ export class MysqlDestination implements Destination {
     }
     try {
       const [rows] = await probe.query(
-        `SELECT @@local_infile AS local_infile, (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${probe.escape(database)}) AS has_db`,
+        `SELECT @@local_infile AS local_infile, VERSION() AS version, (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${probe.escape(database)}) AS has_db`,
       );
-      const info = (rows as Array<{ local_infile: number | string; has_db: number | string }>)[0];
+      const info = (
+        rows as Array<{ local_infile: number | string; version: string; has_db: number | string }>
+      )[0];
+      this.#mariadb = /mariadb/i.test(String(info?.version ?? ''));
       const [colls] = await probe.query(
         `SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (${BINARY_COLLATIONS.map((n) => `'${n}'`).join(', ')})`,
       );
@@ -342,6 +347,7 @@ export class MysqlDestination implements Destination {
       bulk: this.#bulk,
       padSpace: this.#collation === 'utf8mb4_bin',
       stagingEngines: this.#stagingEngines,
+      sessionCounter: this.#mariadb,
     };
     const tx: Transaction = {
       query: (sql, params) => session.query(sql, params),

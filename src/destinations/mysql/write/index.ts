@@ -44,6 +44,12 @@ export interface WriterOptions {
    * updates with the default 128 MiB pool.
    */
   stagingEngines: readonly string[];
+  /**
+   * Number a merge's staged rows with a session variable in the loading statement
+   * (SinkSpec.counter) instead of AUTO_INCREMENT: MariaDB. MySQL 8 warns that a variable set
+   * inside an expression is deprecated (1287), and a warning fails a LOAD DATA.
+   */
+  sessionCounter: boolean;
 }
 
 /**
@@ -272,16 +278,18 @@ function directWriter(session: Session, plan: TableWritePlan, stats: WriteStats)
 
 /**
  * A merge without child tables, through staging. `_seq` is left out of the rows (the file's
- * own CSV text has no such column) and numbered by the server (SinkSpec.counter): LOAD DATA
- * (and a multi-row INSERT) stores its rows one after the other in the order they come, and
- * each takes the next value of a session variable set to 0 when the table is made, so `_seq`
+ * own CSV text has no such column) and numbered by the server: LOAD DATA (and a multi-row
+ * INSERT) stores its rows one after the other in the order they come, and each takes the
+ * next value of a session variable set to 0 when the table is made (SinkSpec.counter, on
+ * MariaDB) or of the table's AUTO_INCREMENT counter (MySQL: WriterOptions.sessionCounter),
+ * which only grows — the table is temporary, no other session inserts into it — so `_seq`
  * follows file order across statements too (a reject insert between two batches ends one
- * LOAD DATA and the next batch starts another). Not AUTO_INCREMENT: InnoDB would want that
- * column first in an index of its own, and that second index made staging a million rows
- * cost a quarter more (2.73 s against 2.05 s, Aria and InnoDB alike: docs/performance.md).
- * The staging table is clustered by key then `_seq`: the duplicate check reads it in order,
- * the keyed UPDATE of `mergeByUpdate` finds a key with one lookup, and the upsert reads it
- * in key order, which visits the target's pages in order too.
+ * LOAD DATA and the next batch starts another). AUTO_INCREMENT needs an index of its own
+ * (`_order`: InnoDB wants the column first in some index), which made staging a million
+ * rows cost a third more (2.73 s against 2.05 s on MariaDB, Aria and InnoDB alike:
+ * docs/performance.md). The staging table is clustered by key then `_seq`: the duplicate
+ * check reads it in order, the keyed UPDATE of `mergeByUpdate` finds a key with one lookup,
+ * and the upsert reads it in key order, which visits the target's pages in order too.
  */
 async function flatMergeWriter(
   session: Session,
@@ -293,22 +301,23 @@ async function flatMergeWriter(
   const cols = table.columns.map((c) => c.name);
   const positional = cols.map((_, i) => `c${i}`);
   const keyOrder = [...plan.primaryKey.map((k) => `\`c${cols.indexOf(k)}\``), '`_seq`'];
+  const counter = options.sessionCounter;
   const stage = await createStaging(
     session,
     table,
-    'BIGINT NOT NULL DEFAULT 0',
-    `, PRIMARY KEY (${keyOrder.join(', ')})`,
+    counter ? 'BIGINT NOT NULL DEFAULT 0' : 'BIGINT NOT NULL AUTO_INCREMENT',
+    `, PRIMARY KEY (${keyOrder.join(', ')})${counter ? '' : ', KEY `_order` (`_seq`)'}`,
     options.stagingEngines,
   );
   const variable = `${stage}_seq`;
-  await session.execute(`SET @${variable} = 0`);
+  if (counter) await session.execute(`SET @${variable} = 0`);
   const out = sink(session, options.bulk, {
     table: stage,
     label: table.name,
     columns: positional,
     names: cols,
     constants: [],
-    counter: { column: '_seq', variable },
+    ...(counter ? { counter: { column: '_seq', variable } } : {}),
   });
   let rows = 0;
   return {

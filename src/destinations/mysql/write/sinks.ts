@@ -175,7 +175,7 @@ class InsertSink implements RowSink {
 
   constructor(session: Session, into: SinkSpec) {
     this.#session = session;
-    const extra = [...into.constants, ...(into.counter ? [counterOf(into.counter)] : [])];
+    const extra = assigned(into);
     const columns = [...into.columns, ...extra.map(([c]) => c)];
     this.#head = `INSERT INTO ${q(into.table)} (${columns.map(q).join(', ')}) VALUES `;
     const width = into.columns.length;
@@ -230,14 +230,18 @@ interface SinkSpec {
   skips?: boolean;
 }
 
-/** The `SET` assignments of a LOAD DATA for the sink's constants and counter. */
-function setClauses(into: SinkSpec): string[] {
-  const pairs = [...into.constants, ...(into.counter ? [counterOf(into.counter)] : [])];
-  return pairs.map(([c, v]) => `${q(c)} = ${v}`);
+/** The columns the server sets in every row, with their SQL: the constants, then the counter. */
+function assigned(into: SinkSpec): ReadonlyArray<readonly [string, string | number]> {
+  const { counter } = into;
+  return [
+    ...into.constants,
+    ...(counter ? [[counter.column, `(@${counter.variable} := @${counter.variable} + 1)`] as const] : []),
+  ];
 }
 
-function counterOf(counter: { column: string; variable: string }): readonly [string, string] {
-  return [counter.column, `(@${counter.variable} := @${counter.variable} + 1)`];
+/** The `SET` assignments of a LOAD DATA for the sink's constants and counter. */
+function setClauses(into: SinkSpec): string[] {
+  return assigned(into).map(([c, v]) => `${q(c)} = ${v}`);
 }
 
 export function sink(session: Session, bulk: boolean, into: SinkSpec, limit = CHUNK): RowSink {

@@ -37,6 +37,7 @@ export async function benchScaling(rows = 1_400_000): Promise<Record<string, unk
   // One run each varied by ±30 % on this shared 2-vCPU machine (one run gave 2.02×, the next
   // 1.41×): `--rounds` rounds (default 5) alternating 1 and 2 threads, medians compared.
   const rounds = Number(flag('rounds') ?? (process.env.BENCH_SMOKE ? 1 : 5));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number ≥ 1`);
   const pools = [new WorkerPool(1), new WorkerPool(2)] as const;
   const ms: [number[], number[]] = [[], []];
   const iterations = Math.max(2_000_000, rows * 100); // ~1 s per run at full size, a moment in the smoke test
@@ -46,7 +47,9 @@ export async function benchScaling(rows = 1_400_000): Promise<Record<string, unk
     // again, modules and all, inside the next timed run.
     for (const pool of pools) pool.warm();
     for (const pool of pools) await scanInPool(pool, target, input); // warm up
-    for (let r = 0; r < rounds; r++) for (const [i, pool] of pools.entries()) ms[i]!.push(await time(pool));
+    // Which goes first alternates from round to round.
+    for (let r = 0; r < rounds; r++)
+      for (const i of r % 2 ? [1, 0] : [0, 1]) ms[i]!.push(await time(pools[i]!));
   } finally {
     for (const pool of pools) await pool.close();
   }

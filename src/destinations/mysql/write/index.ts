@@ -309,7 +309,9 @@ async function flatMergeWriter(
     `, PRIMARY KEY (${keyOrder.join(', ')})${counter ? '' : ', KEY `_order` (`_seq`)'}`,
     options.stagingEngines,
   );
-  const variable = `${stage}_seq`;
+  // One name for every staging table: a connection holds one merge writer at a time, and
+  // a long-lived pool connection does not collect a variable per file.
+  const variable = '_tributary_seq';
   if (counter) await session.execute(`SET @${variable} = 0`);
   const out = sink(session, options.bulk, {
     table: stage,

@@ -59,7 +59,7 @@ describe('start-up loads only what the command runs', () => {
     for (const args of [['--version'], ['--help'], ['run', '--help']]) {
       const pk = packages(await imported(args, ws.dir));
       expect(pk.has('commander'), `${args}: the recorder saw the CLI's own parser`).toBe(true);
-      for (const p of [...HEAVY, 'zod', 'yaml']) expect(pk.has(p), `${args} loaded ${p}`).toBe(false);
+      for (const p of [...HEAVY, 'zod', 'yaml', 'pino']) expect(pk.has(p), `${args} loaded ${p}`).toBe(false);
     }
   });
 
@@ -69,7 +69,12 @@ describe('start-up loads only what the command runs', () => {
     // The recorder sees both kinds of module: the config's schema (ES) and the driver (CommonJS).
     expect(pk.has('zod')).toBe(true);
     expect(pk.has('better-sqlite3')).toBe(true);
-    for (const p of HEAVY) expect(pk.has(p), `status loaded ${p}`).toBe(false);
+    // pino too: the logger is made at the first log line, and status logs none.
+    for (const p of [...HEAVY, 'pino']) expect(pk.has(p), `status loaded ${p}`).toBe(false);
     expect(urls.some((u) => u.includes('/dist/runner/run.js'))).toBe(false);
+  });
+
+  it('a command that logs loads pino when it logs (the recorder sees it)', async () => {
+    expect(packages(await imported(['run'], ws.dir)).has('pino')).toBe(true);
   });
 });

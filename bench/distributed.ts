@@ -9,6 +9,7 @@ import mysql from 'mysql2/promise';
 import {
   DATA,
   flag,
+  median,
   order,
   PG_SERVER,
   ROOT,
@@ -316,12 +317,6 @@ async function load(
     fs.rmSync(dir, { recursive: true, force: true });
     await target.drop(db).catch(() => undefined);
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /** The round nearest the median. */

@@ -190,6 +190,13 @@ export function saveResult(name: string, result: unknown): string {
   return file;
 }
 
+/** The median of `xs` (the mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 export function rate(rows: number, ms: number): number {
   return Math.round(rows / (ms / 1000));
 }

@@ -6,6 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import {
   expectedCents,
   flag,
+  median,
   ORDER_COLUMNS,
   ordersCsv,
   PG_SERVER,
@@ -107,12 +108,6 @@ export class ServerCpu {
     }
     return sum;
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 interface Measured {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedSource } from '../src/config/resolve.js';
 import { scanInPool, WorkerPool } from '../src/runner/parallel.js';
-import { flag, ordersCsv, saveResult } from './lib.js';
+import { flag, median, ordersCsv, saveResult } from './lib.js';
 
 /**
  * Scaling of the parse stage: the first pass (read, normalize, infer) over one ~100 MB CSV
@@ -83,11 +83,6 @@ export async function benchScaling(rows = 1_400_000): Promise<Record<string, unk
 }
 
 const round = (x: number) => Number(x.toFixed(2));
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /**
  * The machine's own 2-vs-1 speedup: the same CPU-bound loop (integer math and short-lived

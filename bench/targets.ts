@@ -20,72 +20,66 @@ const get = (r: Result | undefined, ...keys: string[]): unknown =>
   keys.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Result)[k] : undefined), r);
 const s = (ms: unknown) => `${(num(ms) / 1000).toFixed(2)} s`;
 
+/** A goal, stated once: the text printed and the test of a value are made from the same limit. */
+interface Goal {
+  text: string;
+  met: (value: number) => boolean;
+}
+const atLeast = (limit: number, unit = ''): Goal => ({ text: `≥ ${limit}${unit}`, met: (v) => v >= limit });
+const atMost = (limit: number, unit = ''): Goal => ({ text: `≤ ${limit}${unit}`, met: (v) => v <= limit });
+const under = (limit: number, unit: string): Goal => ({ text: `< ${limit} ${unit}`, met: (v) => v < limit });
+
 /** The target lines for `results` (benchmark name → its result). */
 export function targetLines(results: Record<string, Result>): TargetLine[] {
   const out: TargetLine[] = [];
-  const line = (
-    target: string,
-    baseline: string,
-    measured: string,
-    value: number,
-    goal: string,
-    met: boolean,
-  ) => out.push({ target, baseline, measured, value, goal, met: Number.isFinite(value) && met });
+  const line = (target: string, baseline: string, measured: string, value: number, goal: Goal) =>
+    out.push({
+      target,
+      baseline,
+      measured,
+      value,
+      goal: goal.text,
+      met: Number.isFinite(value) && goal.met(value),
+    });
   const mysql = results.mysql;
   if (mysql) {
-    const bare = get(mysql, 'bareLoadData', 'ms');
-    const initial = num(mysql.initialRatio);
+    const bare = `bare LOAD DATA ${s(get(mysql, 'bareLoadData', 'ms'))}`;
+    const updated = s(get(mysql, 'update', 'ms'));
     line(
       'MariaDB, new table',
-      `bare LOAD DATA ${s(bare)}`,
+      bare,
       s(get(mysql, 'initial', 'ms')),
-      initial,
-      '≥ 0.8×',
-      initial >= 0.8,
+      num(mysql.initialRatio),
+      atLeast(0.8, '×'),
     );
-    const update = num(mysql.updateRatio);
-    line(
-      'MariaDB, all-updates rerun',
-      `bare LOAD DATA ${s(bare)}`,
-      s(get(mysql, 'update', 'ms')),
-      update,
-      '≥ 0.4×',
-      update >= 0.4,
-    );
+    line('MariaDB, all-updates rerun', bare, updated, num(mysql.updateRatio), atLeast(0.4, '×'));
     const best = String(mysql.bestBareUpdate);
-    const vs = num(mysql.updateVsBestBareUpdate);
     line(
       'MariaDB, all-updates rerun vs the best bare update',
       `${best} ${s(get(mysql, best, 'ms'))}`,
-      s(get(mysql, 'update', 'ms')),
-      vs,
-      '≤ 1.5×',
-      vs <= 1.5,
+      updated,
+      num(mysql.updateVsBestBareUpdate),
+      atMost(1.5, '×'),
     );
   }
   const sqlite = results.sqlite;
   if (sqlite) {
-    const r = num(sqlite.ratio);
     line(
       'SQLite, new table',
       `bare prepared-insert loop ${s(get(sqlite, 'baseline', 'ms'))}`,
       s(get(sqlite, 'tributary', 'ms')),
-      r,
-      '≥ 0.6×',
-      r >= 0.6,
+      num(sqlite.ratio),
+      atLeast(0.6, '×'),
     );
   }
   const scaling = results.scaling;
   if (scaling) {
-    const r = num(scaling.ofMachine);
-    const machine = get(scaling, 'machineSpeedup');
     line(
       'first pass, 2 workers vs 1, of the machine’s own 2-vs-1',
-      `machine ${JSON.stringify(machine)}`,
+      `machine ${JSON.stringify(get(scaling, 'machineSpeedup'))}`,
       `${num(scaling.speedup)}×`,
-      r,
-      '≥ 0.85',
-      r >= 0.85,
+      num(scaling.ofMachine),
+      atLeast(0.85),
     );
   }
   const startup = results.startup;
@@ -96,8 +90,7 @@ export function targetLines(results: Record<string, Result>): TargetLine[] {
       `bare node ${num(startup.bareNodeMs)} ms`,
       `${ms} ms`,
       ms,
-      '< 200 ms',
-      ms < 200,
+      under(200, 'ms'),
     );
   }
   for (const name of ['bigfile', 'wide'] as const) {
@@ -113,8 +106,7 @@ export function targetLines(results: Record<string, Result>): TargetLine[] {
             '—',
             `${rss} MB`,
             rss,
-            '< 300 MB',
-            rss < 300,
+            under(300, 'MB'),
           );
       }
     };
